@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mpcsigner/mpcsigner/host/api"
+)
+
+// clientFlags are the flags every client verb shares. Without them the CLI finds a devnet
+// through MPCSIGNER_API / MPCSIGNER_TOKEN_FILE, or <data>/devnet.json.
+type clientFlags struct {
+	api       string
+	tokenFile string
+	data      string
+	caFile    string
+	json      bool
+	timeout   time.Duration
+}
+
+func (c *clientFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.api, "api", os.Getenv("MPCSIGNER_API"), "host API URL (default: $MPCSIGNER_API, else the devnet's)")
+	fs.StringVar(&c.tokenFile, "token-file", os.Getenv("MPCSIGNER_TOKEN_FILE"), "bearer token file (default: $MPCSIGNER_TOKEN_FILE, else the devnet's)")
+	fs.StringVar(&c.data, "data", envOr("MPCSIGNER_DATA", "./data"), "devnet data directory to find the API in")
+	fs.StringVar(&c.caFile, "ca-file", os.Getenv("MPCSIGNER_CA_FILE"), "CA certificate for an https API")
+	fs.BoolVar(&c.json, "json", false, "print one JSON object")
+	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "give up after this long")
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func (c *clientFlags) client() (*api.Client, error) {
+	url, tok := c.api, c.tokenFile
+	if url == "" || tok == "" {
+		info, err := readDevnetInfo(c.data)
+		if err != nil {
+			return nil, err
+		}
+		if url == "" {
+			url = info.API
+		}
+		if tok == "" {
+			tok = info.TokenFile
+		}
+	}
+	return api.NewClient(api.ClientOptions{URL: url, TokenFile: tok, CAFile: c.caFile, Timeout: c.timeout})
+}
+
+func runKey(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return &usageError{"key needs a verb: create, list or show"}
+	}
+	switch args[0] {
+	case "create":
+		return runKeyCreate(ctx, args[1:], stdout, stderr)
+	case "list":
+		return runKeyList(ctx, args[1:], stdout, stderr)
+	case "show":
+		return runKeyShow(ctx, args[1:], stdout, stderr)
+	}
+	return &usageError{fmt.Sprintf("unknown key verb %q: use create, list or show", args[0])}
+}
+
+func runKeyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("key create", stderr)
+	var cf clientFlags
+	cf.register(fs)
+	scheme := fs.String("scheme", "ecdsa-secp256k1", "signature scheme")
+	label := fs.String("label", "", "a unique label for the key (required)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *label == "" {
+		return &usageError{"--label is required"}
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
+	defer cancel()
+	req := api.CreateKeyRequest{Scheme: *scheme, Label: *label}
+	for {
+		key, err := c.CreateKey(ctx, req)
+		var apiErr *api.Error
+		if errors.As(err, &apiErr) && apiErr.Code == "not_ready" {
+			// A fresh cluster is still making its pre-parameters: wait, saying so.
+			fmt.Fprintf(stderr, "waiting: %s\n", apiErr.Message)
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("gave up after %s: %w", cf.timeout, err)
+			case <-time.After(5 * time.Second):
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		return printKey(stdout, cf.json, key)
+	}
+}
+
+func runKeyList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("key list", stderr)
+	var cf clientFlags
+	cf.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
+	defer cancel()
+	keys, err := c.ListKeys(ctx)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		if keys == nil {
+			keys = []api.Key{}
+		}
+		return json.NewEncoder(stdout).Encode(api.KeyList{Keys: keys})
+	}
+	if len(keys) == 0 {
+		fmt.Fprintln(stdout, "no keys")
+		return nil
+	}
+	fmt.Fprintf(stdout, "%-32s  %-20s  %-16s  %s\n", "ID", "LABEL", "SCHEME", "PUBLIC KEY")
+	for _, k := range keys {
+		fmt.Fprintf(stdout, "%-32s  %-20s  %-16s  %s\n", k.ID, k.Label, k.Scheme, k.PublicKey)
+	}
+	return nil
+}
+
+func runKeyShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("key show", stderr)
+	var cf clientFlags
+	cf.register(fs)
+	// Accept the key before or after the flags: "key show demo --json" reads naturally.
+	var ref string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		ref, args = args[0], args[1:]
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if ref == "" && fs.NArg() == 1 {
+		ref = fs.Arg(0)
+	} else if ref == "" || fs.NArg() > 0 {
+		return &usageError{"key show takes exactly one key id or label"}
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
+	defer cancel()
+	key, err := c.GetKey(ctx, ref)
+	if err != nil {
+		return err
+	}
+	return printKey(stdout, cf.json, key)
+}
+
+func printKey(w io.Writer, asJSON bool, k *api.Key) error {
+	if asJSON {
+		return json.NewEncoder(w).Encode(k)
+	}
+	fmt.Fprintf(w, "id:         %s\nlabel:      %s\nscheme:     %s\npublic key: %s\nthreshold:  %d of %v\ncreated:    %s\n",
+		k.ID, k.Label, k.Scheme, k.PublicKey, k.Threshold, k.Parties, k.Created)
+	return nil
+}
+
+func runSign(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("sign", stderr)
+	var cf clientFlags
+	cf.register(fs)
+	key := fs.String("key", "", "key id or label (required)")
+	digest := fs.String("digest", "", "32-byte digest to sign, as 64 hex digits (required)")
+	parties := fs.String("parties", "", "comma-separated signers to use, e.g. 1,3 (default: the host picks)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *key == "" || *digest == "" {
+		return &usageError{"--key and --digest are required"}
+	}
+	req := api.SignRequest{Digest: *digest}
+	if *parties != "" {
+		for _, s := range strings.Split(*parties, ",") {
+			n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 16)
+			if err != nil {
+				return &usageError{fmt.Sprintf("--parties: %q is not a party number", s)}
+			}
+			req.Parties = append(req.Parties, uint16(n))
+		}
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
+	defer cancel()
+	sig, err := c.Sign(ctx, *key, req)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return json.NewEncoder(stdout).Encode(sig)
+	}
+	fmt.Fprintf(stdout, "signature:   %s\nrecovery id: %d\nsigners:     %v\n", sig.Signature, sig.RecoveryID, sig.Parties)
+	return nil
+}

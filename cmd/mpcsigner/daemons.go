@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/mpcsigner/mpcsigner/enclave"
+	"github.com/mpcsigner/mpcsigner/host"
+	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/ecdsa"
+	"github.com/mpcsigner/mpcsigner/protocol/transport"
+)
+
+func daemonLogger(stderr io.Writer, component string) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("component", component)
+}
+
+// engines lists the threshold engines every enclave runs.
+func engines() []protocol.Engine {
+	return []protocol.Engine{ecdsa.Engine{}}
+}
+
+// runEnclave runs one enclave, or with "init" creates its identity and prints its public key.
+func runEnclave(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	initOnly := len(args) > 0 && args[0] == "init"
+	if initOnly {
+		args = args[1:]
+	}
+	fs := newFlags("enclave", stderr)
+	configPath := fs.String("config", "", "enclave configuration file (YAML)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *configPath == "" {
+		return &usageError{"--config is required"}
+	}
+	cfg, err := enclave.LoadFileConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	st, err := cfg.OpenStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	id, err := enclave.LoadIdentity(st, cfg.Party)
+	if err != nil {
+		return err
+	}
+	if initOnly {
+		return json.NewEncoder(stdout).Encode(map[string]any{"party": id.Party, "noise_public_key": id.PublicKeyHex()})
+	}
+	roster, err := enclave.LoadRoster(cfg.Roster)
+	if err != nil {
+		return err
+	}
+	fixtures, err := cfg.LoadFixtures()
+	if err != nil {
+		return err
+	}
+	log := daemonLogger(stderr, "enclave")
+	e, err := enclave.New(enclave.Config{
+		Identity: id, Roster: roster, Store: st, Engines: engines(),
+		PreParamsWant: cfg.PreParams.WantOrDefault(), PreParamsFixtures: fixtures,
+		PrepareTimeout: cfg.Timeouts.Prepare, RunTimeout: cfg.Timeouts.Run,
+		Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	addr, err := transport.ParseAddr(cfg.Listen)
+	if err != nil {
+		return err
+	}
+	tr, err := transport.For(addr, nil)
+	if err != nil {
+		return err
+	}
+	l, err := tr.Listen(addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+	}
+	err = e.Serve(ctx, l)
+	log.Info("enclave stopped")
+	return err
+}
+
+// runHost runs one host.
+func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("host", stderr)
+	configPath := fs.String("config", "", "host configuration file (YAML)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *configPath == "" {
+		return &usageError{"--config is required"}
+	}
+	cfg, err := host.LoadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	log := daemonLogger(stderr, "host")
+	h, err := host.New(cfg, host.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	err = h.Run(ctx)
+	log.Info("host stopped")
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+// exists reports whether a path exists.
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

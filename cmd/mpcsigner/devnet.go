@@ -1,0 +1,525 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/mpcsigner/mpcsigner/enclave"
+	"github.com/mpcsigner/mpcsigner/enclave/seal"
+	"github.com/mpcsigner/mpcsigner/host"
+	"github.com/mpcsigner/mpcsigner/host/api"
+	"github.com/mpcsigner/mpcsigner/protocol"
+)
+
+// Devnet data layout (everything under --data, default ./data):
+//
+//	devnet.json           what is running: every endpoint and pid (removed on a clean stop)
+//	cluster.json          the roster: each enclave's pinned Noise static key
+//	api.token, peer.token credentials (0600)
+//	party-N/enclave.yaml  party N's enclave configuration; its store in party-N/enclave/
+//	party-N/host.yaml     party N's host configuration
+//	party-N/*.log         the processes' JSON logs
+const (
+	devnetFileName  = "devnet.json"
+	rosterFileName  = "cluster.json"
+	apiTokenName    = "api.token"
+	peerTokenName   = "peer.token"
+	devnetLockName  = "devnet.lock"
+	devnetVersion   = 1
+	devnetChildStop = 10 * time.Second
+)
+
+// DevnetInfo is devnet.json.
+type DevnetInfo struct {
+	Version   int           `json:"version"`
+	DataDir   string        `json:"data_dir"`
+	API       string        `json:"api"`
+	TokenFile string        `json:"token_file"`
+	Threshold int           `json:"threshold"`
+	PID       int           `json:"pid"`
+	Parties   []DevnetParty `json:"parties"`
+}
+
+// DevnetParty lists one party's endpoints and processes.
+type DevnetParty struct {
+	Party      int    `json:"party"`
+	API        string `json:"api"`
+	Peer       string `json:"peer"`
+	Metrics    string `json:"metrics"`
+	Enclave    string `json:"enclave"`
+	HostPID    int    `json:"host_pid"`
+	EnclavePID int    `json:"enclave_pid"`
+}
+
+type devnetOptions struct {
+	data          string
+	parties       int
+	threshold     int
+	basePort      int
+	testPreParams string
+	restartDelay  time.Duration
+	readyTimeout  time.Duration
+	signTimeout   time.Duration
+}
+
+func runDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("devnet", stderr)
+	o := devnetOptions{}
+	fs.StringVar(&o.data, "data", "./data", "data directory (created on first start, reused after)")
+	fs.IntVar(&o.parties, "parties", 3, "number of parties (first start only)")
+	fs.IntVar(&o.threshold, "threshold", 2, "signers needed (first start only)")
+	fs.IntVar(&o.basePort, "base-port", 7100, "first port: APIs at base+1.., peers base+101.., metrics base+201.., enclaves base+301.. (0: free ports; first start only)")
+	fs.StringVar(&o.testPreParams, "test-preparams", "", "seed pre-parameters from this fixtures directory (tests only: keys made with them are NOT secret)")
+	fs.DurationVar(&o.restartDelay, "restart-delay", time.Second, "how long to wait before restarting a child that exited")
+	fs.DurationVar(&o.readyTimeout, "ready-timeout", 90*time.Second, "how long to wait for the cluster to come up")
+	fs.DurationVar(&o.signTimeout, "sign-timeout", 20*time.Second, "hosts' signing timeout (first start only)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if o.parties < 2 || o.threshold < 2 || o.threshold > o.parties {
+		return &usageError{fmt.Sprintf("--threshold %d of --parties %d is not usable (need 2 <= t <= n)", o.threshold, o.parties)}
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil)).With("component", "devnet")
+	d := &devnet{opts: o, log: log, stdout: stdout}
+	return d.run(ctx)
+}
+
+type devnet struct {
+	opts   devnetOptions
+	log    *slog.Logger
+	stdout io.Writer
+	self   string
+	dir    string
+
+	mu       sync.Mutex
+	info     DevnetInfo
+	children []*child
+	stopping bool
+}
+
+func (d *devnet) run(ctx context.Context) error {
+	var err error
+	if d.self, err = os.Executable(); err != nil {
+		return err
+	}
+	if d.dir, err = filepath.Abs(d.opts.data); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(d.dir, 0o700); err != nil {
+		return err
+	}
+	unlock, err := lockDir(filepath.Join(d.dir, devnetLockName))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if !exists(filepath.Join(d.dir, rosterFileName)) {
+		if err := d.initialize(ctx); err != nil {
+			return fmt.Errorf("initializing %s: %w", d.dir, err)
+		}
+	}
+	if err := d.loadLayout(); err != nil {
+		return err
+	}
+	defer d.stopAll()
+	if err := d.startAll(); err != nil {
+		return err
+	}
+	if err := d.waitReady(ctx); err != nil {
+		return err
+	}
+	if err := d.writeInfo(); err != nil {
+		return err
+	}
+	defer os.Remove(filepath.Join(d.dir, devnetFileName))
+	d.printReady()
+	<-ctx.Done()
+	d.log.Info("stopping the devnet")
+	return nil
+}
+
+// lockDir keeps two devnets off one data directory.
+func lockDir(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("another devnet is using %s (%v)", filepath.Dir(path), err)
+	}
+	return func() { f.Close() }, nil
+}
+
+func (d *devnet) partyDir(p int) string { return filepath.Join(d.dir, fmt.Sprintf("party-%d", p)) }
+
+// initialize lays out a new devnet: credentials, configurations, identities, roster.
+func (d *devnet) initialize(ctx context.Context) error {
+	n := d.opts.parties
+	ports, err := d.allocatePorts(4 * n)
+	if err != nil {
+		return err
+	}
+	for _, name := range []string{apiTokenName, peerTokenName} {
+		if err := seal.WriteFileAtomic(filepath.Join(d.dir, name), []byte(randomToken()+"\n"), 0o600); err != nil {
+			return err
+		}
+	}
+	roster := enclave.Roster{Version: 1, ClusterID: "devnet-" + randomToken()[:16], Threshold: d.opts.threshold}
+	hostParties := make([]host.PartyAddr, n)
+	for i := range n {
+		hostParties[i] = host.PartyAddr{ID: protocol.PartyID(i + 1), Peer: fmt.Sprintf("127.0.0.1:%d", ports[n+i])}
+	}
+	for i := range n {
+		p := i + 1
+		pdir := d.partyDir(p)
+		if err := os.MkdirAll(pdir, 0o700); err != nil {
+			return err
+		}
+		ecfg := enclave.FileConfig{
+			Version: 1, Party: protocol.PartyID(p),
+			Listen:    fmt.Sprintf("loopback://127.0.0.1:%d", ports[3*n+i]),
+			DataDir:   filepath.Join(pdir, "enclave"),
+			Roster:    filepath.Join(d.dir, rosterFileName),
+			Sealer:    enclave.SealerConfig{KeyFile: filepath.Join(pdir, "sealer", "seal.key")},
+			PreParams: d.preParamsConfig(),
+		}
+		if err := writeYAML(filepath.Join(pdir, "enclave.yaml"), ecfg); err != nil {
+			return err
+		}
+		pub, err := d.enclaveInit(ctx, filepath.Join(pdir, "enclave.yaml"))
+		if err != nil {
+			return fmt.Errorf("party %d: %w", p, err)
+		}
+		roster.Parties = append(roster.Parties, enclave.RosterParty{ID: protocol.PartyID(p), NoisePublicKey: pub})
+		hcfg := host.Config{
+			Version: 1, Party: protocol.PartyID(p), Threshold: d.opts.threshold,
+			Enclave:  ecfg.Listen,
+			API:      host.APIConfig{Listen: fmt.Sprintf("127.0.0.1:%d", ports[i]), TokenFile: filepath.Join(d.dir, apiTokenName)},
+			Peer:     host.PeerConfig{Listen: hostParties[i].Peer, TokenFile: filepath.Join(d.dir, peerTokenName)},
+			Metrics:  host.Listen{Listen: fmt.Sprintf("127.0.0.1:%d", ports[2*n+i])},
+			Parties:  hostParties,
+			Timeouts: host.Timeouts{Sign: d.opts.signTimeout},
+		}
+		if err := writeYAML(filepath.Join(pdir, "host.yaml"), hcfg); err != nil {
+			return err
+		}
+	}
+	raw, _ := json.MarshalIndent(roster, "", "  ")
+	return seal.WriteFileAtomic(filepath.Join(d.dir, rosterFileName), append(raw, '\n'), 0o600)
+}
+
+// preParamsConfig keeps two sets ready, or, with test fixtures, uses those and generates none.
+func (d *devnet) preParamsConfig() enclave.PreParamsConfig {
+	want := 2
+	if d.opts.testPreParams == "" {
+		return enclave.PreParamsConfig{Want: &want}
+	}
+	want = 0
+	dir, err := filepath.Abs(d.opts.testPreParams)
+	if err != nil {
+		dir = d.opts.testPreParams
+	}
+	return enclave.PreParamsConfig{Want: &want, FixturesDir: dir}
+}
+
+// allocatePorts returns n ports: consecutive blocks from --base-port, or free ones if it is 0.
+func (d *devnet) allocatePorts(n int) ([]int, error) {
+	ports := make([]int, n)
+	per := n / 4
+	if d.opts.basePort != 0 {
+		for i := range n {
+			ports[i] = d.opts.basePort + (i/per)*100 + i%per + 1
+		}
+		return ports, nil
+	}
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for i := range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+	}
+	return ports, nil
+}
+
+// enclaveInit has the enclave create its identity and returns its Noise public key.
+func (d *devnet) enclaveInit(ctx context.Context, configPath string) (string, error) {
+	out, err := exec.CommandContext(ctx, d.self, "enclave", "init", "--config", configPath).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return "", fmt.Errorf("enclave init: %s", ee.Stderr)
+		}
+		return "", err
+	}
+	var id struct {
+		NoisePublicKey string `json:"noise_public_key"`
+	}
+	if err := json.Unmarshal(out, &id); err != nil {
+		return "", fmt.Errorf("enclave init printed %q: %w", out, err)
+	}
+	return id.NoisePublicKey, nil
+}
+
+// loadLayout reads the configurations of an initialized data directory.
+func (d *devnet) loadLayout() error {
+	roster, err := enclave.LoadRoster(filepath.Join(d.dir, rosterFileName))
+	if err != nil {
+		return err
+	}
+	d.info = DevnetInfo{Version: devnetVersion, DataDir: d.dir, TokenFile: filepath.Join(d.dir, apiTokenName), Threshold: roster.Threshold, PID: os.Getpid()}
+	for _, rp := range roster.Parties {
+		p := int(rp.ID)
+		hcfg, err := host.LoadConfig(filepath.Join(d.partyDir(p), "host.yaml"))
+		if err != nil {
+			return err
+		}
+		d.info.Parties = append(d.info.Parties, DevnetParty{
+			Party: p, API: "http://" + hcfg.API.Listen, Peer: hcfg.Peer.Listen,
+			Metrics: "http://" + hcfg.Metrics.Listen + "/metrics", Enclave: hcfg.Enclave,
+		})
+	}
+	d.info.API = d.info.Parties[0].API
+	return nil
+}
+
+// child is one supervised process.
+type child struct {
+	name    string
+	party   int
+	enclave bool
+	args    []string
+	logPath string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func (d *devnet) startAll() error {
+	for _, p := range d.info.Parties {
+		pdir := d.partyDir(p.Party)
+		d.children = append(d.children,
+			&child{name: fmt.Sprintf("enclave %d", p.Party), party: p.Party, enclave: true, args: []string{"enclave", "--config", filepath.Join(pdir, "enclave.yaml")}, logPath: filepath.Join(pdir, "enclave.log")},
+			&child{name: fmt.Sprintf("host %d", p.Party), party: p.Party, args: []string{"host", "--config", filepath.Join(pdir, "host.yaml")}, logPath: filepath.Join(pdir, "host.log")},
+		)
+	}
+	for _, c := range d.children {
+		if err := d.start(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// start launches c and supervises it: an unexpected exit is logged and restarted.
+func (d *devnet) start(c *child) error {
+	logf, err := os.OpenFile(c.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(d.self, c.args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Own process group, so a terminal's Ctrl-C reaches only the devnet, which stops the
+	// children in order; Pdeathsig ends them if the devnet itself is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("starting %s: %w", c.name, err)
+	}
+	done := make(chan struct{})
+	c.mu.Lock()
+	c.cmd, c.done = cmd, done
+	c.mu.Unlock()
+	d.setPID(c, cmd.Process.Pid)
+	go func() {
+		err := cmd.Wait()
+		logf.Close()
+		close(done)
+		d.mu.Lock()
+		stopping := d.stopping
+		d.mu.Unlock()
+		if stopping {
+			return
+		}
+		d.log.Warn("child exited; restarting", "child", c.name, "err", err, "after", d.opts.restartDelay)
+		time.Sleep(d.opts.restartDelay)
+		d.mu.Lock()
+		stopping = d.stopping
+		d.mu.Unlock()
+		if stopping {
+			return
+		}
+		if err := d.start(c); err != nil {
+			d.log.Error("restart failed", "child", c.name, "err", err)
+			return
+		}
+		if err := d.writeInfo(); err != nil {
+			d.log.Error("updating devnet.json", "err", err)
+		}
+	}()
+	return nil
+}
+
+func (d *devnet) setPID(c *child, pid int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i := range d.info.Parties {
+		if d.info.Parties[i].Party == c.party {
+			if c.enclave {
+				d.info.Parties[i].EnclavePID = pid
+			} else {
+				d.info.Parties[i].HostPID = pid
+			}
+		}
+	}
+}
+
+// stopAll ends the children: hosts first (they stop taking requests), then enclaves.
+func (d *devnet) stopAll() {
+	d.mu.Lock()
+	d.stopping = true
+	d.mu.Unlock()
+	for _, enclaves := range []bool{false, true} {
+		var wg sync.WaitGroup
+		for _, c := range d.children {
+			if c.enclave != enclaves {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				stopChild(c)
+			}()
+		}
+		wg.Wait()
+	}
+}
+
+func stopChild(c *child) {
+	c.mu.Lock()
+	cmd, done := c.cmd, c.done
+	c.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(devnetChildStop):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+// waitReady waits until every host reports every party reachable.
+func (d *devnet) waitReady(ctx context.Context) error {
+	deadline := time.Now().Add(d.opts.readyTimeout)
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		notReady := ""
+		for _, p := range d.info.Parties {
+			var h api.Health
+			resp, err := client.Get(p.API + api.PathHealth)
+			if err == nil {
+				err = json.NewDecoder(resp.Body).Decode(&h)
+				resp.Body.Close()
+			}
+			if err != nil || h.Reachable != len(d.info.Parties) {
+				notReady = fmt.Sprintf("host %d (reaches %d of %d parties)", p.Party, h.Reachable, len(d.info.Parties))
+				break
+			}
+		}
+		if notReady == "" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the devnet did not come up within %s: %s; see the logs in %s/party-*/", d.opts.readyTimeout, notReady, d.dir)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// writeInfo writes devnet.json atomically.
+func (d *devnet) writeInfo() error {
+	d.mu.Lock()
+	raw, err := json.MarshalIndent(d.info, "", "  ")
+	d.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return seal.WriteFileAtomic(filepath.Join(d.dir, devnetFileName), append(raw, '\n'), 0o600)
+}
+
+func (d *devnet) printReady() {
+	w := d.stdout
+	fmt.Fprintf(w, "mpcsigner devnet ready: %d parties, any %d sign\n", len(d.info.Parties), d.info.Threshold)
+	fmt.Fprintf(w, "  API:      %s (bearer token in %s)\n", d.info.API, d.info.TokenFile)
+	fmt.Fprintf(w, "  data:     %s\n", d.dir)
+	fmt.Fprintf(w, "  devnet:   %s (every endpoint and pid)\n", filepath.Join(d.dir, devnetFileName))
+	for _, p := range d.info.Parties {
+		fmt.Fprintf(w, "  party %d:  api %s  metrics %s  enclave %s\n", p.Party, p.API, p.Metrics, p.Enclave)
+	}
+	fmt.Fprintf(w, "Try, in another terminal:\n  ./bin/mpcsigner key create --scheme ecdsa-secp256k1 --label demo\n  ./bin/mpcsigner sign --key demo --digest %s\n", hex.EncodeToString(make([]byte, 31))+"01")
+	fmt.Fprintln(w, "The first key creation waits while the enclaves generate their pre-parameters (about a minute). Stop with Ctrl-C.")
+}
+
+func writeYAML(path string, v any) error {
+	raw, err := yaml.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return seal.WriteFileAtomic(path, raw, 0o600)
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}
+
+// readDevnetInfo reads devnet.json from a data directory.
+func readDevnetInfo(dataDir string) (*DevnetInfo, error) {
+	raw, err := os.ReadFile(filepath.Join(dataDir, devnetFileName))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no devnet is running on %s (no %s): start one with 'make run', or pass --api and --token-file", dataDir, devnetFileName)
+		}
+		return nil, err
+	}
+	var info DevnetInfo
+	if err := json.Unmarshal(raw, &info); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dataDir, devnetFileName), err)
+	}
+	return &info, nil
+}

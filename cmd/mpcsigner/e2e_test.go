@@ -1,0 +1,220 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/mpcsigner/mpcsigner/host/api"
+)
+
+// TestDevnetEndToEnd is the whole product as a user meets it: the real binary, a devnet of six
+// processes, the CLI. Every signature is checked with go-ethereum's libsecp256k1 binding.
+func TestDevnetEndToEnd(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	d := startDevnet(t, data, "--restart-delay", "6s", "--sign-timeout", "15s")
+
+	var key api.Key
+	d.cliJSON(t, &key, "key", "create", "--scheme", "ecdsa-secp256k1", "--label", "treasury")
+	if len(key.ID) != 32 || key.Label != "treasury" || key.Scheme != "ecdsa-secp256k1" {
+		t.Fatalf("key create printed %+v", key)
+	}
+	if pub, err := hex.DecodeString(key.PublicKey); err != nil || len(pub) != 33 {
+		t.Fatalf("public_key %q is not a 33-byte compressed key", key.PublicKey)
+	}
+
+	t.Run("list and show", func(t *testing.T) {
+		var list api.KeyList
+		d.cliJSON(t, &list, "key", "list")
+		if len(list.Keys) != 1 || list.Keys[0].ID != key.ID {
+			t.Fatalf("key list printed %+v", list)
+		}
+		for _, ref := range []string{"treasury", key.ID} {
+			var shown api.Key
+			d.cliJSON(t, &shown, "key", "show", ref)
+			if shown.PublicKey != key.PublicKey {
+				t.Fatalf("key show %s printed %+v", ref, shown)
+			}
+		}
+	})
+
+	t.Run("sign and verify independently", func(t *testing.T) {
+		signAndVerify(t, d, key, nil)
+	})
+
+	t.Run("errors", func(t *testing.T) {
+		_, stderr, code := d.cli(t, "sign", "--key", "nosuchkey", "--digest", randomHex32())
+		if code != 1 || !strings.Contains(stderr, "nosuchkey") || !strings.Contains(stderr, "404") {
+			t.Errorf("sign with an unknown key: exit %d, %q", code, stderr)
+		}
+		_, stderr, code = d.cli(t, "sign", "--key", "treasury", "--digest", "abc")
+		if code != 1 || !strings.Contains(stderr, "400") {
+			t.Errorf("sign with a malformed digest: exit %d, %q", code, stderr)
+		}
+		_, stderr, code = d.cli(t, "key", "create", "--label", "treasury")
+		if code != 1 || !strings.Contains(stderr, "409") {
+			t.Errorf("key create with a label in use: exit %d, %q", code, stderr)
+		}
+		_, _, code = d.cli(t, "sign", "--key", "treasury")
+		if code != 2 {
+			t.Errorf("sign without --digest: exit %d, want 2 (usage)", code)
+		}
+		tokenBytes, err := os.ReadFile(d.info.TokenFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		token := strings.TrimSpace(string(tokenBytes))
+		signURL := d.info.API + "/v1/keys/treasury/sign"
+		body := `{"digest":"` + randomHex32() + `"}`
+		for _, tc := range []struct {
+			name, token, url, body string
+			status                 int
+		}{
+			{"no token", "", signURL, body, http.StatusUnauthorized},
+			{"wrong token", strings.Repeat("0", len(token)), signURL, body, http.StatusUnauthorized},
+			{"unknown key", token, d.info.API + "/v1/keys/ghost/sign", body, http.StatusNotFound},
+			{"short digest", token, signURL, `{"digest":"00ff"}`, http.StatusBadRequest},
+			{"zero digest", token, signURL, `{"digest":"` + strings.Repeat("0", 64) + `"}`, http.StatusBadRequest},
+			{"unknown field", token, signURL, `{"digest":"` + randomHex32() + `","extra":1}`, http.StatusBadRequest},
+			{"not json", token, signURL, `digest=1`, http.StatusBadRequest},
+			{"one signer", token, signURL, `{"digest":"` + randomHex32() + `","parties":[1]}`, http.StatusBadRequest},
+			{"huge body", token, signURL, `{"digest":"` + strings.Repeat("a", 100000) + `"}`, http.StatusBadRequest},
+		} {
+			status, e := rawRequest(t, http.MethodPost, tc.url, tc.token, tc.body)
+			if status != tc.status || e.Message == "" {
+				t.Errorf("%s: HTTP %d %+v, want %d with a message", tc.name, status, e, tc.status)
+			}
+		}
+	})
+
+	t.Run("one enclave killed: the other two sign", func(t *testing.T) {
+		old := d.refresh().Parties[2].EnclavePID
+		if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "host 1 to see party 3 unreachable", 10*time.Second, func() bool {
+			h := d.health(1)
+			return len(h.Parties) == 3 && !h.Parties[2].Reachable
+		})
+		got := signAndVerify(t, d, key, nil)
+		if !slices.Equal(got.Parties, []uint16{1, 2}) {
+			t.Fatalf("signed with %v while party 3 was down", got.Parties)
+		}
+		waitFor(t, "the devnet to restart enclave 3", 30*time.Second, func() bool {
+			p := d.refresh().Parties[2].EnclavePID
+			return p != old && processAlive(p) && d.health(1).Reachable == 3
+		})
+		got = signAndVerify(t, d, key, []uint16{1, 3})
+		if !slices.Equal(got.Parties, []uint16{1, 3}) {
+			t.Fatalf("asked for signers 1,3, got %v", got.Parties)
+		}
+		signAndVerify(t, d, key, []uint16{2, 3})
+	})
+
+	t.Run("quorum lost: 503 without hanging", func(t *testing.T) {
+		info := d.refresh()
+		for _, p := range []int{1, 2} {
+			if err := syscall.Kill(info.Parties[p].EnclavePID, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waitFor(t, "host 1 to see parties 2 and 3 unreachable", 10*time.Second, func() bool { return d.health(1).Reachable == 1 })
+		start := time.Now()
+		_, stderr, code := d.cli(t, "sign", "--key", "treasury", "--digest", randomHex32(), "--timeout", "60s")
+		if code != 1 || !strings.Contains(stderr, "503") {
+			t.Fatalf("with two enclaves down: exit %d, %q; want a 503", code, stderr)
+		}
+		t.Logf("lost quorum answered in %s: %s", time.Since(start).Round(time.Millisecond), strings.TrimSpace(stderr))
+		waitFor(t, "the devnet to restart enclaves 2 and 3", 40*time.Second, func() bool { return d.health(1).Reachable == 3 })
+		signAndVerify(t, d, key, []uint16{2, 3})
+	})
+
+	t.Run("metrics", func(t *testing.T) {
+		resp, err := http.Get(d.refresh().Parties[0].Metrics)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{
+			`mpcsigner_protocol_runs_total{op="sign",result="ok",scheme="ecdsa-secp256k1"}`,
+			`mpcsigner_protocol_run_seconds_bucket{op="keygen"`,
+			`mpcsigner_api_requests_total{op="sign",result="not_found"}`,
+			`mpcsigner_host_parties_reachable 3`,
+		} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+	})
+
+	t.Run("whole devnet restarted: same key signs", func(t *testing.T) {
+		info := d.refresh()
+		d.stop()
+		for _, p := range info.Parties {
+			if processAlive(p.HostPID) || processAlive(p.EnclavePID) {
+				t.Fatalf("party %d's processes outlived the devnet", p.Party)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(data, devnetFileName)); !os.IsNotExist(err) {
+			t.Fatalf("devnet.json left behind after a clean stop: %v", err)
+		}
+		d2 := startDevnet(t, data)
+		var shown api.Key
+		d2.cliJSON(t, &shown, "key", "show", key.ID)
+		if shown.PublicKey != key.PublicKey {
+			t.Fatalf("after restart the key is %+v, was %+v", shown, key)
+		}
+		signAndVerify(t, d2, key, nil)
+	})
+}
+
+// signAndVerify signs a random digest through the CLI and checks the signature with
+// go-ethereum: it verifies under the key, is low-S, and its recovery id recovers the key.
+func signAndVerify(t *testing.T, d *devnetProc, key api.Key, parties []uint16) api.SignResponse {
+	t.Helper()
+	digest := randomHex32()
+	args := []string{"sign", "--key", key.Label, "--digest", digest}
+	if len(parties) > 0 {
+		var ps []string
+		for _, p := range parties {
+			ps = append(ps, string(rune('0'+p)))
+		}
+		args = append(args, "--parties", strings.Join(ps, ","))
+	}
+	var sig api.SignResponse
+	d.cliJSON(t, &sig, args...)
+	sigBytes, err := hex.DecodeString(sig.Signature)
+	if err != nil || len(sigBytes) != 64 {
+		t.Fatalf("signature %q is not 64 bytes of hex", sig.Signature)
+	}
+	pub, _ := hex.DecodeString(key.PublicKey)
+	dig, _ := hex.DecodeString(digest)
+	if !crypto.VerifySignature(pub, dig, sigBytes) {
+		t.Fatalf("go-ethereum rejects signature %s over %s", sig.Signature, digest)
+	}
+	recovered, err := crypto.SigToPub(dig, append(sigBytes, byte(sig.RecoveryID)))
+	if err != nil {
+		t.Fatalf("recovering with id %d: %v", sig.RecoveryID, err)
+	}
+	if hex.EncodeToString(crypto.CompressPubkey(recovered)) != key.PublicKey {
+		t.Fatalf("recovery id %d recovers another key", sig.RecoveryID)
+	}
+	return sig
+}
+
+func randomHex32() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

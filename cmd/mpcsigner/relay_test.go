@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mpcsigner/mpcsigner/enclave"
+	"github.com/mpcsigner/mpcsigner/enclave/store"
+	"github.com/mpcsigner/mpcsigner/host"
+	"github.com/mpcsigner/mpcsigner/host/api"
+	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/ecdsa"
+	"github.com/mpcsigner/mpcsigner/protocol/protocoltest"
+	"github.com/mpcsigner/mpcsigner/protocol/transport"
+)
+
+// observed is everything the hosts carried, by kind ("relay", "request:<method>",
+// "response:<method>").
+type observed struct {
+	mu   sync.Mutex
+	data map[string][][]byte
+}
+
+func (o *observed) add(kind string, b []byte) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.data[kind] = append(o.data[kind], bytes.Clone(b))
+}
+
+func (o *observed) all() []byte {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out [][]byte
+	for _, bs := range o.data {
+		out = append(out, bs...)
+	}
+	return bytes.Join(out, []byte{0})
+}
+
+// TestHostsRelayOnlyCiphertext runs three enclaves and three real hosts in one process, records
+// every byte the hosts relay and every request and response body they carry through a key
+// generation and two signings, and shows that no protocol payload and no part of any share is
+// among them.
+func TestHostsRelayOnlyCiphertext(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping an in-process cluster in -short mode")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	mem := transport.NewMem()
+	rec := &protocoltest.Recorder{}
+	obs := &observed{data: map[string][][]byte{}}
+	dir := t.TempDir()
+	for _, name := range []string{"api.token", "peer.token"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(randomToken()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	stores := startTestEnclaves(t, ctx, mem, rec)
+	var peerLs, apiLs, metricsLs []net.Listener
+	var parties []host.PartyAddr
+	for p := 1; p <= 3; p++ {
+		for _, ls := range []*[]net.Listener{&peerLs, &apiLs, &metricsLs} {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			*ls = append(*ls, l)
+		}
+		parties = append(parties, host.PartyAddr{ID: protocol.PartyID(p), Peer: peerLs[p-1].Addr().String()})
+	}
+	var wg sync.WaitGroup
+	for i := range 3 {
+		cfg := &host.Config{
+			Version: 1, Party: protocol.PartyID(i + 1), Threshold: 2,
+			Enclave:  fmt.Sprintf("mem://enclave-%d", i+1),
+			API:      host.APIConfig{Listen: apiLs[i].Addr().String(), TokenFile: filepath.Join(dir, "api.token")},
+			Peer:     host.PeerConfig{Listen: peerLs[i].Addr().String(), TokenFile: filepath.Join(dir, "peer.token")},
+			Metrics:  host.Listen{Listen: metricsLs[i].Addr().String()},
+			Parties:  parties,
+			Timeouts: host.Timeouts{Sign: 30 * time.Second, Keygen: 2 * time.Minute, Call: 5 * time.Second, Reachable: 3 * time.Second},
+		}
+		h, err := host.New(cfg, host.Options{Logger: slog.New(slog.DiscardHandler), Mem: mem, Observe: obs.add})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = h.Serve(ctx, peerLs[i], apiLs[i], metricsLs[i])
+		}()
+	}
+	defer wg.Wait()
+	defer cancel()
+
+	client, err := api.NewClient(api.ClientOptions{URL: "http://" + apiLs[0].Addr().String(), TokenFile: filepath.Join(dir, "api.token")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "every party reachable", 20*time.Second, func() bool {
+		h, err := client.Health(ctx)
+		return err == nil && h.Reachable == 3
+	})
+	key, err := client.CreateKey(ctx, api.CreateKeyRequest{Scheme: "ecdsa-secp256k1", Label: "observed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, signers := range [][]uint16{{1, 2}, {2, 3}} {
+		if _, err := client.Sign(ctx, key.ID, api.SignRequest{Digest: randomHex32(), Parties: signers}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	seen := obs.all()
+	obs.mu.Lock()
+	relays := obs.data["relay"]
+	obs.mu.Unlock()
+	if len(relays) == 0 {
+		t.Fatal("the hosts relayed nothing")
+	}
+	for _, r := range relays {
+		// Every relayed frame is party-channel traffic: a Noise handshake, ciphertext, or reset.
+		if r[0] < 1 || r[0] > 4 {
+			t.Fatalf("a host relayed a frame of kind %d", r[0])
+		}
+	}
+	payloads := rec.Payloads()
+	if len(payloads) == 0 {
+		t.Fatal("the engines emitted nothing")
+	}
+	for i, p := range payloads {
+		for _, w := range spread(p, 24) {
+			if bytes.Contains(seen, w) {
+				t.Fatalf("protocol payload %d passed through a host in the clear", i)
+			}
+		}
+	}
+	for i, st := range stores {
+		names, err := st.List("key/")
+		if err != nil || len(names) != 1 {
+			t.Fatalf("party %d holds %v (%v)", i+1, names, err)
+		}
+		raw, err := st.Get(names[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The record's public half (id, label, public key) is meant to be shown; the share is not.
+		var rec struct {
+			Share []byte `json:"share"`
+		}
+		if err := json.Unmarshal(raw, &rec); err != nil || len(rec.Share) < 100 {
+			t.Fatalf("party %d's key record has no share (%v)", i+1, err)
+		}
+		for _, form := range [][]byte{rec.Share, []byte(base64.StdEncoding.EncodeToString(rec.Share)), []byte(hex.EncodeToString(rec.Share))} {
+			for _, w := range spread(form, 24) {
+				if bytes.Contains(seen, w) {
+					t.Fatalf("part of party %d's share passed through a host", i+1)
+				}
+			}
+		}
+	}
+}
+
+// startTestEnclaves runs three enclaves on mem://enclave-N with in-memory stores and the
+// engine's public fixture pre-parameters.
+func startTestEnclaves(t *testing.T, ctx context.Context, mem *transport.Mem, rec *protocoltest.Recorder) []store.Store {
+	t.Helper()
+	roster := &enclave.Roster{Version: 1, ClusterID: "relay-test", Threshold: 2}
+	var ids []*enclave.Identity
+	var stores []store.Store
+	for p := 1; p <= 3; p++ {
+		st := store.NewMem()
+		id, err := enclave.LoadIdentity(st, protocol.PartyID(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, stores = append(ids, id), append(stores, st)
+		roster.Parties = append(roster.Parties, enclave.RosterParty{ID: protocol.PartyID(p), NoisePublicKey: id.PublicKeyHex()})
+	}
+	for i, id := range ids {
+		pp, err := os.ReadFile(filepath.Join("..", "..", "protocol", "ecdsa", "testdata", "preparams", fmt.Sprintf("party-%d.json", i+1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := enclave.New(enclave.Config{
+			Identity: id, Roster: roster, Store: stores[i],
+			Engines:           []protocol.Engine{protocoltest.RecordingEngine{Engine: ecdsa.Engine{}, Rec: rec}},
+			PreParamsFixtures: [][]byte{pp},
+			Logger:            slog.New(slog.DiscardHandler),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := mem.Listen(transport.Addr{Scheme: transport.SchemeMem, Host: fmt.Sprintf("enclave-%d", i+1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go e.Serve(ctx, l)
+	}
+	return stores
+}
+
+// spread returns n-byte windows spread over b.
+func spread(b []byte, n int) [][]byte {
+	if len(b) <= n {
+		return [][]byte{b}
+	}
+	var out [][]byte
+	step := max((len(b)-n)/16, 1)
+	for i := 0; i+n <= len(b); i += step {
+		out = append(out, b[i:i+n])
+	}
+	return out
+}

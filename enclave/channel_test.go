@@ -1,0 +1,224 @@
+package enclave
+
+import (
+	"bytes"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/flynn/noise"
+
+	"github.com/mpcsigner/mpcsigner/protocol"
+)
+
+// channelPair wires two channel sets through a relay the test controls.
+type channelPair struct {
+	a, b      *channelSet
+	mu        sync.Mutex
+	held      []heldFrame // frames in flight until flush
+	delivered map[protocol.PartyID][][]byte
+	errs      []error
+}
+
+type heldFrame struct {
+	from, to protocol.PartyID
+	data     []byte
+}
+
+func newChannelPair(t *testing.T, bStatic *noise.DHKey) *channelPair {
+	t.Helper()
+	ka, err := generateStatic()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := generateStatic()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned := map[protocol.PartyID][]byte{1: ka.Public, 2: kb.Public}
+	if bStatic != nil {
+		kb = *bStatic // b uses another key than the one pinned for it
+	}
+	cp := &channelPair{delivered: map[protocol.PartyID][][]byte{}}
+	cp.a = newChannelSet(1, "c", ka, pinned, func(to protocol.PartyID, d []byte) error { return cp.route(1, to, d) }, func(from protocol.PartyID, pt []byte) { cp.got(1, pt) })
+	cp.b = newChannelSet(2, "c", kb, pinned, func(to protocol.PartyID, d []byte) error { return cp.route(2, to, d) }, func(from protocol.PartyID, pt []byte) { cp.got(2, pt) })
+	return cp
+}
+
+func (cp *channelPair) route(from, to protocol.PartyID, data []byte) error {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	cp.held = append(cp.held, heldFrame{from, to, bytes.Clone(data)})
+	return nil
+}
+
+func (cp *channelPair) deliver(f heldFrame) {
+	dst := cp.a
+	if f.to == 2 {
+		dst = cp.b
+	}
+	if err := dst.Receive(f.from, f.data); err != nil {
+		cp.mu.Lock()
+		cp.errs = append(cp.errs, err)
+		cp.mu.Unlock()
+	}
+}
+
+func (cp *channelPair) got(at protocol.PartyID, pt []byte) {
+	cp.mu.Lock()
+	cp.delivered[at] = append(cp.delivered[at], bytes.Clone(pt))
+	cp.mu.Unlock()
+}
+
+func (cp *channelPair) lastErr() error {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	if len(cp.errs) == 0 {
+		return nil
+	}
+	return cp.errs[len(cp.errs)-1]
+}
+
+// syncPair returns a pair whose relay holds every frame until flush.
+func syncPair(t *testing.T, bStatic *noise.DHKey) *channelPair {
+	return newChannelPair(t, bStatic)
+}
+
+// flush delivers everything in flight, including what deliveries produce, in order.
+func (cp *channelPair) flush() {
+	for {
+		cp.mu.Lock()
+		frames := cp.held
+		cp.held = nil
+		cp.mu.Unlock()
+		if len(frames) == 0 {
+			return
+		}
+		for _, f := range frames {
+			cp.deliver(f)
+		}
+	}
+}
+
+func TestChannelDeliversInOrderAfterHandshake(t *testing.T) {
+	cp := syncPair(t, nil)
+	for _, m := range []string{"one", "two", "three"} {
+		if err := cp.a.Send(2, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cp.flush()
+	if err := cp.lastErr(); err != nil {
+		t.Fatal(err)
+	}
+	got := cp.delivered[2]
+	if len(got) != 3 || string(got[0]) != "one" || string(got[2]) != "three" {
+		t.Fatalf("delivered %q", got)
+	}
+	// Reordered data still opens: the counter travels with each message.
+	for _, m := range []string{"four", "five"} {
+		if err := cp.a.Send(2, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cp.mu.Lock()
+	cp.held[0], cp.held[1] = cp.held[1], cp.held[0]
+	cp.mu.Unlock()
+	cp.flush()
+	if n := len(cp.delivered[2]); n != 5 || cp.lastErr() != nil {
+		t.Fatalf("after reordering: %d delivered, error %v", n, cp.lastErr())
+	}
+}
+
+func TestChannelRefusesReplayAndTampering(t *testing.T) {
+	cp := syncPair(t, nil)
+	if err := cp.a.Send(2, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	cp.flush()
+	if err := cp.a.Send(2, []byte("pay 1")); err != nil {
+		t.Fatal(err)
+	}
+	cp.mu.Lock()
+	frame := cp.held[0]
+	cp.mu.Unlock()
+	cp.flush()
+
+	if err := cp.b.Receive(1, frame.data); !errors.Is(err, errReplay) {
+		t.Errorf("replayed data: got %v, want errReplay", err)
+	}
+	for i := 1; i < len(frame.data); i++ {
+		tampered := bytes.Clone(frame.data)
+		tampered[i] ^= 0x01
+		if err := cp.b.Receive(1, tampered); err == nil {
+			t.Fatalf("data with byte %d flipped was accepted", i)
+		}
+	}
+	if n := len(cp.delivered[2]); n != 2 {
+		t.Fatalf("%d messages delivered, want exactly the 2 genuine ones", n)
+	}
+}
+
+func TestChannelRefusesAnUnpinnedStaticKey(t *testing.T) {
+	impostor, err := generateStatic()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// b holds a key other than the one pinned for party 2: a's handshake to it fails (b cannot
+	// read a message meant for the pinned key), and b's own handshake to a is refused by a.
+	cp := syncPair(t, &impostor)
+	if err := cp.b.Send(1, []byte("let me in")); err != nil {
+		t.Fatal(err)
+	}
+	cp.flush()
+	if err := cp.lastErr(); !errors.Is(err, errWrongStatic) {
+		t.Fatalf("got %v, want errWrongStatic", err)
+	}
+	if err := cp.a.Send(2, []byte("secret")); err != nil {
+		t.Fatal(err)
+	}
+	cp.flush()
+	if len(cp.delivered[1]) != 0 || len(cp.delivered[2]) != 0 {
+		t.Fatal("a message crossed a channel with an unpinned key")
+	}
+}
+
+func TestChannelRenegotiatesAfterPeerRestart(t *testing.T) {
+	cp := syncPair(t, nil)
+	if err := cp.a.Send(2, []byte("before")); err != nil {
+		t.Fatal(err)
+	}
+	cp.flush()
+	// b restarts: it forgets its inbound channels, keeping its identity.
+	cp.b = newChannelSet(2, "c", cp.b.static, cp.b.pinned, cp.b.send, cp.b.deliver)
+	if err := cp.a.Send(2, []byte("lost")); err != nil {
+		t.Fatal(err)
+	}
+	cp.flush() // b answers with a reset; a drops its channel
+	if err := cp.a.Send(2, []byte("after")); err != nil {
+		t.Fatal(err)
+	}
+	cp.flush()
+	got := cp.delivered[2]
+	if len(got) != 2 || string(got[1]) != "after" {
+		t.Fatalf("delivered %q, want [before after]", got)
+	}
+}
+
+func TestReplayWindow(t *testing.T) {
+	var w replayWindow
+	for _, n := range []uint64{1, 3, 2, 5000, 4990} {
+		if !w.check(n) {
+			t.Fatalf("fresh counter %d refused", n)
+		}
+		w.accept(n)
+	}
+	for _, n := range []uint64{0, 1, 3, 5000, 4990, 5000 - replayWindowBits} {
+		if w.check(n) {
+			t.Errorf("counter %d accepted again", n)
+		}
+	}
+	if !w.check(4999) || !w.check(5001) {
+		t.Error("unused counters inside the window refused")
+	}
+}

@@ -1,0 +1,375 @@
+// Package enclave is one party of a threshold cluster: the code that runs inside an isolated
+// enclave (a Nitro Enclave, an SEV-SNP VM, or a plain process on a laptop).
+//
+// It talks to nothing but its host, over one transport stream, and trusts nothing the host
+// says beyond what it can check: protocol messages arrive end-to-end encrypted and
+// authenticated from pinned peers, and every request is validated here. It holds its shares
+// in a sealed store and runs the protocol engines.
+//
+// It must never import the host side, never write a share or a pre-parameter anywhere but its
+// sealed store, and never send a share, a nonce or protocol plaintext to its host.
+package enclave
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mpcsigner/mpcsigner/enclave/store"
+	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/transport"
+	"github.com/mpcsigner/mpcsigner/protocol/wire"
+)
+
+// Conditions the enclave reports to its host; each maps to one wire error code.
+var (
+	errBadRequest = errors.New("bad request")
+	errNotFound   = errors.New("not found")
+	errConflict   = errors.New("conflict")
+	errNotReady   = errors.New("not ready")
+	errTimeout    = errors.New("timed out")
+	errNoHost     = errors.New("no host connection")
+	// errAbandoned: another participant or the host ended the session.
+	errAbandoned = errors.New("session abandoned")
+)
+
+// Config holds what an Enclave needs. Store, Roster, Identity and Engines are required.
+type Config struct {
+	Identity *Identity
+	Roster   *Roster
+	Store    store.Store
+	Engines  []protocol.Engine
+	// PreParamsWant is how many pre-parameter sets to keep ready; 0 generates none (tests and
+	// fixture-seeded devnets, where safe-prime searches would only slow everything down).
+	PreParamsWant int
+	// PreParamsFixtures seeds an empty pool (tests only: fixtures are public).
+	PreParamsFixtures [][]byte
+	// PrepareTimeout bounds how long a prepared session waits to be started (default 30 s).
+	PrepareTimeout time.Duration
+	// RunTimeout bounds one protocol run (default 120 s; the host sets tighter deadlines).
+	RunTimeout time.Duration
+	Logger     *slog.Logger
+}
+
+// Enclave is one running party.
+type Enclave struct {
+	cfg      Config
+	log      *slog.Logger
+	bootID   string
+	engines  map[protocol.Scheme]protocol.Engine
+	keys     *keyring
+	pool     *preParamsPool
+	channels *channelSet
+	sessions *sessionTable
+
+	mu      sync.Mutex
+	primary *transport.FrameConn
+	conns   map[*transport.FrameConn]struct{}
+}
+
+// New checks cfg and builds an Enclave; Serve runs it.
+func New(cfg Config) (*Enclave, error) {
+	switch {
+	case cfg.Identity == nil:
+		return nil, errors.New("enclave: an identity is required")
+	case cfg.Roster == nil:
+		return nil, errors.New("enclave: a roster is required")
+	case cfg.Store == nil:
+		return nil, errors.New("enclave: a store is required")
+	case len(cfg.Engines) == 0:
+		return nil, errors.New("enclave: at least one engine is required")
+	}
+	if !cfg.Identity.Party.Valid(len(cfg.Roster.Parties)) {
+		return nil, fmt.Errorf("enclave: %s is not in the roster of %d parties", cfg.Identity.Party, len(cfg.Roster.Parties))
+	}
+	if got := cfg.Roster.Parties[cfg.Identity.Party-1].NoisePublicKey; got != cfg.Identity.PublicKeyHex() {
+		return nil, fmt.Errorf("enclave: the roster pins key %s for %s, but this enclave's key is %s", got, cfg.Identity.Party, cfg.Identity.PublicKeyHex())
+	}
+	if cfg.PrepareTimeout == 0 {
+		cfg.PrepareTimeout = 30 * time.Second
+	}
+	if cfg.RunTimeout == 0 {
+		cfg.RunTimeout = 120 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	e := &Enclave{
+		cfg:     cfg,
+		log:     cfg.Logger.With("party", int(cfg.Identity.Party)),
+		bootID:  randomHex(8),
+		engines: map[protocol.Scheme]protocol.Engine{},
+		keys:    &keyring{st: cfg.Store},
+		conns:   map[*transport.FrameConn]struct{}{},
+	}
+	for _, eng := range cfg.Engines {
+		e.engines[eng.Scheme()] = eng
+	}
+	e.sessions = newSessionTable(e)
+	e.channels = newChannelSet(cfg.Identity.Party, cfg.Roster.ClusterID, cfg.Identity.Static, cfg.Roster.pinned(), e.sendRelay, e.sessions.deliver)
+	if gen := e.preParamsEngine(); gen != nil {
+		e.pool = &preParamsPool{st: cfg.Store, want: cfg.PreParamsWant, generate: gen.GeneratePreParams, log: e.log, wakeup: make(chan struct{}, 1)}
+		if err := e.pool.seed(cfg.PreParamsFixtures); err != nil {
+			return nil, fmt.Errorf("enclave: seeding pre-parameters: %w", err)
+		}
+	}
+	return e, nil
+}
+
+func (e *Enclave) preParamsEngine() protocol.Engine {
+	for _, eng := range e.cfg.Engines {
+		if eng.NeedsPreParams() {
+			return eng
+		}
+	}
+	return nil
+}
+
+// Serve accepts host connections on l until ctx ends. The pre-parameter pool fills in the
+// background meanwhile.
+func (e *Enclave) Serve(ctx context.Context, l net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if e.pool != nil && e.pool.want > 0 {
+		go e.pool.fill(ctx)
+	}
+	go e.sessions.expire(ctx)
+	go func() {
+		<-ctx.Done()
+		l.Close()
+		e.closeConns()
+	}()
+	e.log.Info("enclave serving", "addr", l.Addr().String(), "boot_id", e.bootID, "noise_public_key", e.cfg.Identity.PublicKeyHex())
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			e.log.Warn("accept failed", "err", err)
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		fc := transport.NewFrameConn(c)
+		e.mu.Lock()
+		e.conns[fc] = struct{}{}
+		e.mu.Unlock()
+		go e.serveConn(ctx, fc)
+	}
+}
+
+func (e *Enclave) closeConns() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for c := range e.conns {
+		c.Close()
+	}
+}
+
+// serveConn reads frames from one host connection. A frame that does not decode ends the
+// connection (the stream can no longer be trusted to be in sync); nothing else is disturbed.
+func (e *Enclave) serveConn(ctx context.Context, fc *transport.FrameConn) {
+	defer func() {
+		fc.Close()
+		e.mu.Lock()
+		delete(e.conns, fc)
+		if e.primary == fc {
+			e.primary = nil
+		}
+		e.mu.Unlock()
+	}()
+	for {
+		f, err := fc.Read()
+		if err != nil {
+			if !errors.Is(err, io.EOF) && ctx.Err() == nil {
+				e.log.Warn("host connection: refusing unreadable input and closing", "remote", fc.RemoteAddr(), "err", err)
+			}
+			return
+		}
+		switch f.Type {
+		case wire.FrameRequest:
+			req, err := wire.DecodeRequest(f.Body)
+			if err != nil {
+				e.notice(fc, fmt.Errorf("request does not decode: %w", err))
+				continue
+			}
+			go e.handleRequest(ctx, fc, req)
+		case wire.FrameRelay:
+			if err := e.handleRelay(f.Body); err != nil {
+				e.notice(fc, err)
+			}
+		default:
+			e.notice(fc, fmt.Errorf("frame type %s is not accepted from a host", f.Type))
+		}
+	}
+}
+
+// notice tells the host that an input was refused. Notices use request id 0.
+func (e *Enclave) notice(fc *transport.FrameConn, err error) {
+	e.log.Warn("refused input from host", "err", err)
+	resp := &wire.Response{ID: 0, Err: &wire.RemoteError{Code: wire.CodeRejected, Message: err.Error()}}
+	_ = fc.Write(wire.Frame{Type: wire.FrameResponse, Body: resp.Encode()})
+}
+
+func (e *Enclave) handleRelay(body []byte) error {
+	r, err := wire.DecodeRelay(body)
+	if err != nil {
+		return fmt.Errorf("relay does not decode: %w", err)
+	}
+	if r.To != e.cfg.Identity.Party {
+		return fmt.Errorf("relay addressed to %s reached %s", r.To, e.cfg.Identity.Party)
+	}
+	return e.channels.Receive(r.From, r.Data)
+}
+
+// sendRelay hands channel data for a peer to the primary host connection.
+func (e *Enclave) sendRelay(to protocol.PartyID, data []byte) error {
+	e.mu.Lock()
+	fc := e.primary
+	e.mu.Unlock()
+	if fc == nil {
+		return errNoHost
+	}
+	r := &wire.Relay{From: e.cfg.Identity.Party, To: to, Data: data}
+	return fc.Write(wire.Frame{Type: wire.FrameRelay, Body: r.Encode()})
+}
+
+func (e *Enclave) handleRequest(ctx context.Context, fc *transport.FrameConn, req *wire.Request) {
+	body, err := e.dispatch(ctx, fc, req)
+	resp := &wire.Response{ID: req.ID, Body: body}
+	if err != nil {
+		resp.Body = nil
+		resp.Err = toRemoteError(err)
+		e.log.Info("request failed", "method", req.Method, "err", err)
+	}
+	if werr := fc.Write(wire.Frame{Type: wire.FrameResponse, Body: resp.Encode()}); werr != nil {
+		e.log.Warn("writing a response", "method", req.Method, "err", werr)
+	}
+}
+
+func (e *Enclave) dispatch(ctx context.Context, fc *transport.FrameConn, req *wire.Request) ([]byte, error) {
+	switch req.Method {
+	case wire.MethodHello:
+		e.mu.Lock()
+		e.primary = fc
+		e.mu.Unlock()
+		return wire.EncodeJSON(e.status()), nil
+	case wire.MethodStatus:
+		return wire.EncodeJSON(e.status()), nil
+	case wire.MethodKeysList:
+		keys, err := e.keys.list()
+		if err != nil {
+			return nil, err
+		}
+		return wire.EncodeJSON(wire.KeysReply{Keys: keys}), nil
+	case wire.MethodKeyGet:
+		var ref wire.KeyRef
+		if err := decodeArgs(req.Body, &ref); err != nil {
+			return nil, err
+		}
+		rec, err := e.keys.resolve(ref.Key)
+		if err != nil {
+			return nil, err
+		}
+		return wire.EncodeJSON(rec.Info), nil
+	case wire.MethodPrepare:
+		var args wire.PrepareArgs
+		if err := decodeArgs(req.Body, &args); err != nil {
+			return nil, err
+		}
+		return nil, e.sessions.prepare(&args)
+	case wire.MethodStart:
+		var ref wire.SessionRef
+		if err := decodeArgs(req.Body, &ref); err != nil {
+			return nil, err
+		}
+		res, err := e.sessions.start(ctx, ref.Session)
+		if err != nil {
+			return nil, err
+		}
+		return wire.EncodeJSON(res), nil
+	case wire.MethodAbort:
+		var ref wire.SessionRef
+		if err := decodeArgs(req.Body, &ref); err != nil {
+			return nil, err
+		}
+		e.sessions.abort(ref.Session, fmt.Errorf("the host ended the session (%s): %w", ref.Reason, errAbandoned))
+		return nil, nil
+	case wire.MethodPeerReset:
+		var ref wire.PeerRef
+		if err := decodeArgs(req.Body, &ref); err != nil {
+			return nil, err
+		}
+		e.channels.reset(ref.Party, nil)
+		return nil, nil
+	}
+	return nil, fmt.Errorf("unknown method %q: %w", req.Method, errBadRequest)
+}
+
+func decodeArgs(body []byte, v any) error {
+	if err := wire.DecodeJSON(body, v); err != nil {
+		return fmt.Errorf("%v: %w", err, errBadRequest)
+	}
+	return nil
+}
+
+func (e *Enclave) status() wire.StatusReply {
+	s := wire.StatusReply{
+		Party:          e.cfg.Identity.Party,
+		NoisePublicKey: e.cfg.Identity.PublicKeyHex(),
+		BootID:         e.bootID,
+		Sessions:       e.sessions.count(),
+	}
+	if e.pool != nil {
+		s.PreParamsReady, s.PreParamsWant = e.pool.ready(), e.pool.want
+	}
+	if names, err := e.cfg.Store.List(prefixKey); err == nil {
+		s.Keys = len(names)
+	}
+	return s
+}
+
+// toRemoteError is the one place enclave errors become wire error codes.
+func toRemoteError(err error) *wire.RemoteError {
+	re := &wire.RemoteError{Code: wire.CodeInternal, Message: err.Error()}
+	var pe *protocol.Error
+	switch {
+	case errors.Is(err, errTimeout):
+		re.Code = wire.CodeTimeout
+	case errors.Is(err, errAbandoned), errors.Is(err, errNoHost), errors.Is(err, errUnknownPeer):
+		re.Code = wire.CodeUnavailable
+	case errors.As(err, &pe):
+		re.Code, re.Culprits = wire.CodeProtocol, pe.Culprits
+	case errors.Is(err, errBadRequest):
+		re.Code = wire.CodeBadRequest
+	case errors.Is(err, errNotFound):
+		re.Code = wire.CodeNotFound
+	case errors.Is(err, errConflict):
+		re.Code = wire.CodeConflict
+	case errors.Is(err, errNotReady):
+		re.Code = wire.CodeNotReady
+	}
+	if len(re.Message) > 4000 {
+		re.Message = strings.ToValidUTF8(re.Message[:4000], "")
+	}
+	return re
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}

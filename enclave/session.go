@@ -1,0 +1,447 @@
+package enclave
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/wire"
+)
+
+const (
+	inboxSize      = 1024
+	maxSessions    = 256
+	seenSessionTTL = 10 * time.Minute
+)
+
+// session is this party's side of one protocol run, from prepare to result.
+type session struct {
+	id      wire.SessionID
+	args    wire.PrepareArgs
+	run     protocol.Run
+	inbox   chan inbound
+	created time.Time
+
+	mu      sync.Mutex
+	started bool
+	round   uint16
+	done    chan struct{}
+	result  protocol.Result
+}
+
+type inbound struct {
+	from      protocol.PartyID
+	broadcast bool
+	payload   []byte
+}
+
+// sessionTable holds the sessions in progress and the ids already used.
+type sessionTable struct {
+	e    *Enclave
+	mu   sync.Mutex
+	live map[wire.SessionID]*session
+	seen map[wire.SessionID]time.Time
+}
+
+func newSessionTable(e *Enclave) *sessionTable {
+	return &sessionTable{e: e, live: map[wire.SessionID]*session{}, seen: map[wire.SessionID]time.Time{}}
+}
+
+func (t *sessionTable) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.live)
+}
+
+func (t *sessionTable) get(id wire.SessionID) *session {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.live[id]
+}
+
+// prepare checks args, claims what the run needs and registers it; nothing is sent yet.
+func (t *sessionTable) prepare(args *wire.PrepareArgs) error {
+	id, err := wire.ParseSessionID(args.Session)
+	if err != nil {
+		return fmt.Errorf("session id: %v: %w", err, errBadRequest)
+	}
+	if err := t.reserve(id); err != nil {
+		return err
+	}
+	run, err := t.e.newRun(args)
+	if err != nil {
+		t.release(id)
+		return err
+	}
+	s := &session{id: id, args: *args, run: run, inbox: make(chan inbound, inboxSize), created: time.Now(), done: make(chan struct{})}
+	t.mu.Lock()
+	t.live[id] = s
+	t.mu.Unlock()
+	return nil
+}
+
+// reserve records id as used; a session id is never accepted twice.
+func (t *sessionTable) reserve(id wire.SessionID) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.seen[id]; ok {
+		return fmt.Errorf("session %s was already used: %w", id, errConflict)
+	}
+	if len(t.live) >= maxSessions {
+		return fmt.Errorf("%d sessions are already in progress: %w", len(t.live), errNotReady)
+	}
+	t.seen[id] = time.Now()
+	return nil
+}
+
+func (t *sessionTable) release(id wire.SessionID) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.live, id)
+}
+
+// newRun validates a prepare request against this enclave's state and builds the run.
+func (e *Enclave) newRun(args *wire.PrepareArgs) (protocol.Run, error) {
+	eng, ok := e.engines[args.Scheme]
+	if !ok {
+		return nil, fmt.Errorf("scheme %q is not supported: %w", args.Scheme, errBadRequest)
+	}
+	if err := e.checkParties(args.Parties); err != nil {
+		return nil, err
+	}
+	if !keyIDPattern.MatchString(args.KeyID) {
+		return nil, fmt.Errorf("key id %q must be 32 lowercase hex digits: %w", args.KeyID, errBadRequest)
+	}
+	nonce := sessionNonce(args)
+	switch args.Kind {
+	case wire.KindKeygen:
+		return e.newKeygen(eng, args, nonce)
+	case wire.KindSign:
+		return e.newSign(eng, args, nonce)
+	}
+	return nil, fmt.Errorf("session kind %q is not keygen or sign: %w", args.Kind, errBadRequest)
+}
+
+func (e *Enclave) checkParties(parties []protocol.PartyID) error {
+	n := len(e.cfg.Roster.Parties)
+	if !slices.IsSorted(parties) || len(slices.Compact(slices.Clone(parties))) != len(parties) {
+		return fmt.Errorf("parties %v must be sorted and distinct: %w", parties, errBadRequest)
+	}
+	for _, p := range parties {
+		if !p.Valid(n) {
+			return fmt.Errorf("%s is not in this cluster of %d: %w", p, n, errBadRequest)
+		}
+	}
+	if !slices.Contains(parties, e.cfg.Identity.Party) {
+		return fmt.Errorf("parties %v do not include this enclave (%s): %w", parties, e.cfg.Identity.Party, errBadRequest)
+	}
+	return nil
+}
+
+func (e *Enclave) newKeygen(eng protocol.Engine, args *wire.PrepareArgs, nonce []byte) (protocol.Run, error) {
+	if !slices.Equal(args.Parties, e.cfg.Roster.ids()) {
+		return nil, fmt.Errorf("a key generation needs every party of the roster %v, got %v: %w", e.cfg.Roster.ids(), args.Parties, errBadRequest)
+	}
+	if args.Threshold != e.cfg.Roster.Threshold {
+		return nil, fmt.Errorf("threshold %d differs from the cluster's %d: %w", args.Threshold, e.cfg.Roster.Threshold, errBadRequest)
+	}
+	if !labelPattern.MatchString(args.Label) {
+		return nil, fmt.Errorf("label %q must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit: %w", args.Label, errBadRequest)
+	}
+	if args.Digest != "" {
+		return nil, fmt.Errorf("a key generation takes no digest: %w", errBadRequest)
+	}
+	if err := e.keys.checkNew(args.KeyID, args.Label); err != nil {
+		return nil, err
+	}
+	var pp []byte
+	if eng.NeedsPreParams() {
+		var err error
+		if pp, err = e.pool.claim(); err != nil {
+			return nil, err
+		}
+	}
+	return eng.Keygen(protocol.KeygenParams{
+		Self: e.cfg.Identity.Party, Parties: args.Parties, Threshold: args.Threshold,
+		SessionNonce: nonce, PreParams: pp,
+	})
+}
+
+func (e *Enclave) newSign(eng protocol.Engine, args *wire.PrepareArgs, nonce []byte) (protocol.Run, error) {
+	rec, err := e.keys.resolve(args.KeyID)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Info.Scheme != args.Scheme {
+		return nil, fmt.Errorf("key %s is %s, not %s: %w", args.KeyID, rec.Info.Scheme, args.Scheme, errBadRequest)
+	}
+	if len(args.Parties) != rec.Info.Threshold {
+		return nil, fmt.Errorf("key %s needs exactly %d signers, got %d: %w", args.KeyID, rec.Info.Threshold, len(args.Parties), errBadRequest)
+	}
+	for _, p := range args.Parties {
+		if !slices.Contains(rec.Info.Parties, p) {
+			return nil, fmt.Errorf("%s holds no share of key %s: %w", p, args.KeyID, errBadRequest)
+		}
+	}
+	if args.Label != "" || args.Threshold != 0 {
+		return nil, fmt.Errorf("a signing takes no label or threshold: %w", errBadRequest)
+	}
+	digest, err := hex.DecodeString(args.Digest)
+	if err != nil || len(digest) != 32 {
+		return nil, fmt.Errorf("digest must be 64 hex digits: %w", errBadRequest)
+	}
+	params := protocol.SignParams{Self: e.cfg.Identity.Party, Signers: args.Parties, Share: rec.Share, SessionNonce: nonce}
+	copy(params.Digest[:], digest)
+	return eng.Sign(params)
+}
+
+// sessionNonce derives the run's nonce from everything that defines the run. Each participant
+// computes it itself, so a host cannot hand two runs the same nonce without also reusing a
+// session id, which every enclave refuses.
+func sessionNonce(args *wire.PrepareArgs) []byte {
+	h := sha256.New()
+	field := func(b []byte) {
+		_ = binary.Write(h, binary.BigEndian, uint32(len(b)))
+		h.Write(b)
+	}
+	field([]byte("mpcsigner/v1 session nonce"))
+	field([]byte(args.Session))
+	field([]byte(args.Kind))
+	field([]byte(args.Scheme))
+	field([]byte(args.KeyID))
+	field([]byte(args.Label))
+	field([]byte(args.Digest))
+	_ = binary.Write(h, binary.BigEndian, uint32(args.Threshold))
+	for _, p := range args.Parties {
+		_ = binary.Write(h, binary.BigEndian, uint16(p))
+	}
+	return h.Sum(nil)
+}
+
+// start runs a prepared session to its end and returns its result.
+func (t *sessionTable) start(ctx context.Context, ref string) (*wire.SessionResult, error) {
+	id, err := wire.ParseSessionID(ref)
+	if err != nil {
+		return nil, fmt.Errorf("session id: %v: %w", err, errBadRequest)
+	}
+	s := t.get(id)
+	if s == nil {
+		return nil, fmt.Errorf("session %s is not prepared here: %w", ref, errNotFound)
+	}
+	s.mu.Lock()
+	if s.started {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("session %s was already started: %w", ref, errConflict)
+	}
+	s.started = true
+	s.mu.Unlock()
+	defer t.release(id)
+
+	go t.e.pumpOutgoing(s)
+	if err := s.run.Start(); err != nil {
+		s.run.Abort(err)
+	} else {
+		go t.e.pumpInbox(s)
+	}
+	timer := time.NewTimer(t.e.cfg.RunTimeout)
+	defer timer.Stop()
+	var res protocol.Result
+	select {
+	case res = <-s.run.Done():
+	case <-timer.C:
+		res.Err = fmt.Errorf("session %s did not finish within %s: %w", ref, t.e.cfg.RunTimeout, errTimeout)
+		s.run.Abort(res.Err)
+	case <-ctx.Done():
+		res.Err = fmt.Errorf("enclave shutting down: %w", errNotReady)
+		s.run.Abort(res.Err)
+	}
+	close(s.done)
+	if res.Err != nil {
+		t.e.tellPeersAbort(s, res.Err)
+		return nil, res.Err
+	}
+	return t.e.finish(s, res)
+}
+
+// finish persists what a successful run produced and describes it for the host.
+func (e *Enclave) finish(s *session, res protocol.Result) (*wire.SessionResult, error) {
+	switch {
+	case res.Keygen != nil:
+		rec := &keyRecord{
+			Info: wire.KeyInfo{
+				ID: s.args.KeyID, Label: s.args.Label, Scheme: s.args.Scheme,
+				PublicKey: hex.EncodeToString(res.Keygen.PublicKey),
+				Threshold: s.args.Threshold, Parties: s.args.Parties,
+				Created: time.Now().UTC().Format(time.RFC3339),
+			},
+			Share: res.Keygen.Share,
+		}
+		if err := e.keys.save(rec); err != nil {
+			return nil, fmt.Errorf("saving the new share: %w", err)
+		}
+		e.log.Info("key generated", "key_id", rec.Info.ID, "label", rec.Info.Label)
+		return &wire.SessionResult{Key: &rec.Info}, nil
+	case res.Signature != nil:
+		rid := int(res.Signature.RecoveryID)
+		return &wire.SessionResult{Signature: hex.EncodeToString(res.Signature.Bytes()), RecoveryID: &rid}, nil
+	}
+	return nil, errors.New("the run ended with no result")
+}
+
+// pumpOutgoing encrypts what the run emits and hands it to the host, until the session ends.
+func (e *Enclave) pumpOutgoing(s *session) {
+	for {
+		select {
+		case <-s.done:
+			return
+		case out := <-s.run.Outgoing():
+			recipients := out.To
+			if out.Broadcast {
+				recipients = others(s.args.Parties, e.cfg.Identity.Party)
+			}
+			s.mu.Lock()
+			s.round++
+			round := s.round
+			s.mu.Unlock()
+			for _, to := range recipients {
+				if err := e.sendEnvelope(s, wire.KindProtocol, round, to, out.Broadcast, out.Payload); err != nil {
+					s.run.Abort(fmt.Errorf("sending to %s: %w", to, err))
+					return
+				}
+			}
+		}
+	}
+}
+
+func (e *Enclave) sendEnvelope(s *session, kind wire.EnvelopeKind, round uint16, to protocol.PartyID, broadcast bool, payload []byte) error {
+	env := &wire.Envelope{Kind: kind, Session: s.id, Round: round, From: e.cfg.Identity.Party, To: to, Broadcast: broadcast, Payload: payload}
+	b, err := env.Encode()
+	if err != nil {
+		return err
+	}
+	return e.channels.Send(to, b)
+}
+
+// pumpInbox feeds received payloads to the run one at a time.
+func (e *Enclave) pumpInbox(s *session) {
+	for {
+		select {
+		case <-s.done:
+			return
+		case in := <-s.inbox:
+			if err := s.run.Handle(in.from, in.broadcast, in.payload); err != nil {
+				s.run.Abort(err)
+				return
+			}
+		}
+	}
+}
+
+// tellPeersAbort lets the other participants fail fast instead of waiting for their timeout.
+func (e *Enclave) tellPeersAbort(s *session, cause error) {
+	reason := []byte(cause.Error())
+	if len(reason) > 1024 {
+		reason = reason[:1024]
+	}
+	reason = bytes.ToValidUTF8(reason, nil)
+	for _, to := range others(s.args.Parties, e.cfg.Identity.Party) {
+		_ = e.sendEnvelope(s, wire.KindAbort, 0, to, false, reason)
+	}
+}
+
+// deliver routes an authenticated plaintext from a peer to its session. Anything that does not
+// fit a live session is refused and logged; it never reaches another session.
+func (t *sessionTable) deliver(from protocol.PartyID, plaintext []byte) {
+	env, err := wire.DecodeEnvelope(plaintext)
+	if err != nil {
+		t.e.log.Warn("refused envelope", "from", int(from), "err", err)
+		return
+	}
+	if env.From != from || env.To != t.e.cfg.Identity.Party {
+		t.e.log.Warn("refused envelope with wrong addressing", "channel_peer", int(from), "from", int(env.From), "to", int(env.To))
+		return
+	}
+	s := t.get(env.Session)
+	if s == nil {
+		t.e.log.Warn("refused envelope for unknown session", "from", int(from), "session", env.Session.String())
+		return
+	}
+	if !slices.Contains(s.args.Parties, from) {
+		t.e.log.Warn("refused envelope from a non-participant", "from", int(from), "session", env.Session.String())
+		return
+	}
+	switch env.Kind {
+	case wire.KindAbort:
+		s.run.Abort(fmt.Errorf("%s left the session (%s): %w", from, bytes.ToValidUTF8(env.Payload, nil), errAbandoned))
+	case wire.KindProtocol:
+		select {
+		case s.inbox <- inbound{from: from, broadcast: env.Broadcast, payload: env.Payload}:
+		default:
+			s.run.Abort(fmt.Errorf("%s sent more than %d messages: %w", from, inboxSize, &protocol.Error{Task: s.args.Kind, Culprits: []protocol.PartyID{from}}))
+		}
+	}
+}
+
+// abort ends a session on the host's request.
+func (t *sessionTable) abort(ref string, cause error) {
+	id, err := wire.ParseSessionID(ref)
+	if err != nil {
+		return
+	}
+	if s := t.get(id); s != nil {
+		s.run.Abort(cause)
+		s.mu.Lock()
+		started := s.started
+		s.mu.Unlock()
+		if !started {
+			t.release(id)
+		}
+	}
+}
+
+// expire drops sessions prepared but never started, and forgets old session ids.
+func (t *sessionTable) expire(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			t.mu.Lock()
+			for id, s := range t.live {
+				s.mu.Lock()
+				stale := !s.started && now.Sub(s.created) > t.e.cfg.PrepareTimeout
+				s.mu.Unlock()
+				if stale {
+					s.run.Abort(fmt.Errorf("session %s was prepared but never started: %w", id, errTimeout))
+					delete(t.live, id)
+				}
+			}
+			for id, at := range t.seen {
+				if now.Sub(at) > seenSessionTTL {
+					delete(t.seen, id)
+				}
+			}
+			t.mu.Unlock()
+		}
+	}
+}
+
+func others(parties []protocol.PartyID, self protocol.PartyID) []protocol.PartyID {
+	out := make([]protocol.PartyID, 0, len(parties))
+	for _, p := range parties {
+		if p != self {
+			out = append(out, p)
+		}
+	}
+	return out
+}

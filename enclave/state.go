@@ -1,0 +1,346 @@
+package enclave
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"regexp"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/flynn/noise"
+
+	"github.com/mpcsigner/mpcsigner/enclave/store"
+	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/wire"
+)
+
+// Store layout (every value sealed by the store):
+//
+//	identity/party        the party number this store belongs to (decimal)
+//	identity/noise        this enclave's Noise static key pair (JSON)
+//	key/<id>              a keyRecord (JSON): public description and this party's share
+//	label/<label>         the id of the key with that label
+//	preparams/<seq>       one unused set of pre-parameters
+const (
+	recParty        = "identity/party"
+	recNoise        = "identity/noise"
+	prefixKey       = "key/"
+	prefixLabel     = "label/"
+	prefixPreParams = "preparams/"
+)
+
+var (
+	labelPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	keyIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+)
+
+// Roster is the cluster membership an enclave trusts: every party's Noise static public key.
+// Until attestation binds keys to measurements, the operator's roster file is the pin.
+type Roster struct {
+	Version   int           `json:"version"`
+	ClusterID string        `json:"cluster_id"`
+	Threshold int           `json:"threshold"`
+	Parties   []RosterParty `json:"parties"`
+}
+
+// RosterParty is one member of a Roster.
+type RosterParty struct {
+	ID             protocol.PartyID `json:"id"`
+	NoisePublicKey string           `json:"noise_public_key"`
+}
+
+// LoadRoster reads and checks a roster file.
+func LoadRoster(path string) (*Roster, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading roster: %w", err)
+	}
+	var r Roster
+	if err := wire.DecodeJSON(b, &r); err != nil {
+		return nil, fmt.Errorf("roster %s: %w", path, err)
+	}
+	if err := r.Validate(); err != nil {
+		return nil, fmt.Errorf("roster %s: %w", path, err)
+	}
+	return &r, nil
+}
+
+// Validate checks that the roster describes a usable cluster.
+func (r *Roster) Validate() error {
+	if r.Version != 1 {
+		return fmt.Errorf("version %d is not supported (want 1)", r.Version)
+	}
+	if r.ClusterID == "" {
+		return errors.New("cluster_id is empty")
+	}
+	n := len(r.Parties)
+	if n < 2 || r.Threshold < 2 || r.Threshold > n {
+		return fmt.Errorf("threshold %d of %d parties is not usable (need 2 <= t <= n)", r.Threshold, n)
+	}
+	for i, p := range r.Parties {
+		if p.ID != protocol.PartyID(i+1) {
+			return fmt.Errorf("parties must be listed as 1..%d in order; entry %d is %s", n, i+1, p.ID)
+		}
+		if k, err := hex.DecodeString(p.NoisePublicKey); err != nil || len(k) != 32 {
+			return fmt.Errorf("%s: noise_public_key must be 64 hex digits", p.ID)
+		}
+	}
+	return nil
+}
+
+func (r *Roster) ids() []protocol.PartyID {
+	ids := make([]protocol.PartyID, len(r.Parties))
+	for i, p := range r.Parties {
+		ids[i] = p.ID
+	}
+	return ids
+}
+
+func (r *Roster) pinned() map[protocol.PartyID][]byte {
+	m := make(map[protocol.PartyID][]byte, len(r.Parties))
+	for _, p := range r.Parties {
+		k, _ := hex.DecodeString(p.NoisePublicKey)
+		m[p.ID] = k
+	}
+	return m
+}
+
+// Identity is what an enclave is: its party number and its Noise static key pair, generated
+// inside it on first start and kept only in its sealed store.
+type Identity struct {
+	Party  protocol.PartyID
+	Static noise.DHKey
+}
+
+// PublicKeyHex is the Noise static public key in hex, as rosters list it.
+func (id *Identity) PublicKeyHex() string { return hex.EncodeToString(id.Static.Public) }
+
+// LoadIdentity returns the identity recorded in st, creating it on first use. A store that
+// belongs to another party is refused.
+func LoadIdentity(st store.Store, party protocol.PartyID) (*Identity, error) {
+	if party == 0 {
+		return nil, errors.New("party must be 1 or more")
+	}
+	recorded, err := st.Get(recParty)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return createIdentity(st, party)
+	case err != nil:
+		return nil, err
+	}
+	if string(recorded) != fmt.Sprint(uint16(party)) {
+		return nil, fmt.Errorf("this store belongs to party %s, not %s: check the data directory", recorded, party)
+	}
+	raw, err := st.Get(recNoise)
+	if err != nil {
+		return nil, fmt.Errorf("reading the noise key: %w", err)
+	}
+	var kp noise.DHKey
+	if err := json.Unmarshal(raw, &kp); err != nil || len(kp.Private) != 32 || len(kp.Public) != 32 {
+		return nil, errors.New("the stored noise key is damaged")
+	}
+	return &Identity{Party: party, Static: kp}, nil
+}
+
+func createIdentity(st store.Store, party protocol.PartyID) (*Identity, error) {
+	kp, err := generateStatic()
+	if err != nil {
+		return nil, err
+	}
+	raw, _ := json.Marshal(kp)
+	b := store.NewBatch()
+	b.Put(recNoise, raw)
+	b.Put(recParty, []byte(fmt.Sprint(uint16(party))))
+	if err := st.Apply(b); err != nil {
+		return nil, fmt.Errorf("saving the new identity: %w", err)
+	}
+	return &Identity{Party: party, Static: kp}, nil
+}
+
+// keyRecord is what an enclave keeps for one key.
+type keyRecord struct {
+	Info  wire.KeyInfo `json:"info"`
+	Share []byte       `json:"share"`
+}
+
+// keyring reads and writes key records.
+type keyring struct {
+	st store.Store
+	mu sync.Mutex // serializes label checks with saves
+}
+
+// resolve finds a key by id or label.
+func (k *keyring) resolve(ref string) (*keyRecord, error) {
+	id := ref
+	if !keyIDPattern.MatchString(ref) {
+		b, err := k.st.Get(prefixLabel + ref)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("no key with id or label %q: %w", ref, errNotFound)
+		} else if err != nil {
+			return nil, err
+		}
+		id = string(b)
+	}
+	raw, err := k.st.Get(prefixKey + id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("no key with id or label %q: %w", ref, errNotFound)
+	} else if err != nil {
+		return nil, err
+	}
+	var rec keyRecord
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return nil, fmt.Errorf("key %s: stored record is damaged: %w", id, err)
+	}
+	return &rec, nil
+}
+
+func (k *keyring) list() ([]wire.KeyInfo, error) {
+	names, err := k.st.List(prefixKey)
+	if err != nil {
+		return nil, err
+	}
+	infos := make([]wire.KeyInfo, 0, len(names))
+	for _, name := range names {
+		rec, err := k.resolve(name[len(prefixKey):])
+		if err != nil {
+			return nil, err
+		}
+		infos = append(infos, rec.Info)
+	}
+	slices.SortFunc(infos, func(a, b wire.KeyInfo) int { return bytes.Compare([]byte(a.Created+a.ID), []byte(b.Created+b.ID)) })
+	return infos, nil
+}
+
+// checkNew refuses an id or label already in use.
+func (k *keyring) checkNew(id, label string) error {
+	if _, err := k.st.Get(prefixKey + id); err == nil {
+		return fmt.Errorf("key id %s is already in use: %w", id, errConflict)
+	}
+	if _, err := k.st.Get(prefixLabel + label); err == nil {
+		return fmt.Errorf("label %q is already in use: %w", label, errConflict)
+	}
+	return nil
+}
+
+// save writes a new key and its label index in one synced batch.
+func (k *keyring) save(rec *keyRecord) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err := k.checkNew(rec.Info.ID, rec.Info.Label); err != nil {
+		return err
+	}
+	raw, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	b := store.NewBatch()
+	b.Put(prefixKey+rec.Info.ID, raw)
+	b.Put(prefixLabel+rec.Info.Label, []byte(rec.Info.ID))
+	return k.st.Apply(b)
+}
+
+// preParamsPool keeps a few sets of pre-parameters ready so a keygen does not wait for safe
+// primes. Each set is claimed (deleted, synced) before use, so no two keys share one.
+type preParamsPool struct {
+	st       store.Store
+	want     int
+	generate func(context.Context) ([]byte, error)
+	log      *slog.Logger
+
+	mu     sync.Mutex
+	seq    uint64
+	wakeup chan struct{}
+}
+
+func (p *preParamsPool) ready() int {
+	names, err := p.st.List(prefixPreParams)
+	if err != nil {
+		return 0
+	}
+	return len(names)
+}
+
+// seed adds fixture pre-parameters when the pool is empty (tests only).
+func (p *preParamsPool) seed(fixtures [][]byte) error {
+	if len(fixtures) == 0 || p.ready() > 0 {
+		return nil
+	}
+	p.log.Warn("seeding pre-parameters from test fixtures: never do this for real keys", "count", len(fixtures))
+	for _, f := range fixtures {
+		if err := p.add(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *preParamsPool) add(pp []byte) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.seq++
+	name := fmt.Sprintf("%s%020d-%06d", prefixPreParams, time.Now().UnixNano(), p.seq)
+	return p.st.Put(name, pp)
+}
+
+// claim takes one set out of the pool durably.
+func (p *preParamsPool) claim() ([]byte, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	defer p.poke()
+	names, err := p.st.List(prefixPreParams)
+	if err != nil {
+		return nil, err
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("pre-parameters are still being generated (0 of %d ready); this takes up to a minute per party after the first start: %w", p.want, errNotReady)
+	}
+	pp, err := p.st.Get(names[0])
+	if err != nil {
+		return nil, err
+	}
+	if err := p.st.Delete(names[0]); err != nil {
+		return nil, err
+	}
+	return pp, nil
+}
+
+func (p *preParamsPool) poke() {
+	select {
+	case p.wakeup <- struct{}{}:
+	default:
+	}
+}
+
+// fill generates pre-parameters in the background until ctx ends, keeping want ready.
+func (p *preParamsPool) fill(ctx context.Context) {
+	for {
+		if p.ready() < p.want {
+			start := time.Now()
+			pp, err := p.generate(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil {
+				p.log.Error("generating pre-parameters", "err", err)
+			} else if err := p.add(pp); err != nil {
+				p.log.Error("saving pre-parameters", "err", err)
+			} else {
+				p.log.Info("pre-parameters ready", "seconds", time.Since(start).Seconds(), "ready", p.ready(), "want", p.want)
+				continue
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.wakeup:
+		case <-time.After(10 * time.Second):
+		}
+	}
+}

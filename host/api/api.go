@@ -1,0 +1,262 @@
+// Package api holds the native HTTP API's request and response types and its Go client. The
+// CLI, the PKCS#11 module and the bench tool use it to talk to a host.
+//
+// It imports nothing else of host and must stay light: no protocol engines, no storage, no
+// server code. It must never log or print the bearer token.
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+)
+
+// Routes of the native API (all under the host's API listener, all needing the bearer token
+// except /v1/health).
+const (
+	PathKeys   = "/v1/keys"            // GET: list; POST: create (CreateKeyRequest)
+	PathKey    = "/v1/keys/{key}"      // GET: one key by id or label
+	PathSign   = "/v1/keys/{key}/sign" // POST: SignRequest -> SignResponse
+	PathHealth = "/v1/health"          // GET: Health (no token needed)
+)
+
+// Key describes a threshold key. PublicKey is hex: 33-byte compressed SEC1 for ECDSA keys.
+type Key struct {
+	ID        string   `json:"id"`
+	Label     string   `json:"label"`
+	Scheme    string   `json:"scheme"`
+	PublicKey string   `json:"public_key"`
+	Threshold int      `json:"threshold"`
+	Parties   []uint16 `json:"parties"`
+	Created   string   `json:"created"`
+}
+
+// KeyList is the body of GET /v1/keys.
+type KeyList struct {
+	Keys []Key `json:"keys"`
+}
+
+// CreateKeyRequest is the body of POST /v1/keys.
+type CreateKeyRequest struct {
+	Scheme string `json:"scheme"`
+	Label  string `json:"label"`
+}
+
+// SignRequest is the body of POST /v1/keys/{key}/sign.
+type SignRequest struct {
+	// Digest is the 32-byte message digest to sign, in hex.
+	Digest string `json:"digest"`
+	// Parties optionally names the signers to use; by default the host picks reachable ones.
+	Parties []uint16 `json:"parties,omitempty"`
+}
+
+// SignResponse carries an ordinary signature under the key.
+type SignResponse struct {
+	KeyID      string   `json:"key_id"`
+	Signature  string   `json:"signature"` // hex r||s, 64 bytes, low-S
+	RecoveryID int      `json:"recovery_id"`
+	Parties    []uint16 `json:"parties"`
+}
+
+// Health reports what a host can reach.
+type Health struct {
+	Status    string        `json:"status"` // "ok" or "degraded" (fewer than threshold reachable)
+	Party     uint16        `json:"party"`
+	Threshold int           `json:"threshold"`
+	Reachable int           `json:"reachable"`
+	Parties   []PartyHealth `json:"parties"`
+}
+
+// PartyHealth is one party as seen from a host.
+type PartyHealth struct {
+	Party          uint16 `json:"party"`
+	Reachable      bool   `json:"reachable"`
+	BootID         string `json:"boot_id,omitempty"`
+	PreParamsReady int    `json:"preparams_ready"`
+	LastSeen       string `json:"last_seen,omitempty"`
+	Error          string `json:"error,omitempty"`
+}
+
+// Error is the body of every non-2xx response.
+type Error struct {
+	Status   int      `json:"-"`
+	Code     string   `json:"code"`
+	Message  string   `json:"message"`
+	Culprits []uint16 `json:"culprits,omitempty"`
+}
+
+func (e *Error) Error() string {
+	s := fmt.Sprintf("%s (HTTP %d): %s", e.Code, e.Status, e.Message)
+	return s
+}
+
+// Client talks to one host's native API.
+type Client struct {
+	BaseURL string
+	Token   string
+	HTTP    *http.Client
+}
+
+// ClientOptions configures NewClient.
+type ClientOptions struct {
+	URL       string // e.g. http://127.0.0.1:7001
+	TokenFile string
+	CAFile    string // for https URLs with a private CA
+	Timeout   time.Duration
+}
+
+// NewClient builds a client, reading the token from its file.
+func NewClient(o ClientOptions) (*Client, error) {
+	if o.URL == "" {
+		return nil, errors.New("no API address: pass --api, set MPCSIGNER_API, or run a devnet")
+	}
+	tok, err := ReadToken(o.TokenFile)
+	if err != nil {
+		return nil, err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA file %s holds no PEM certificate", o.CAFile)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 5 * time.Minute
+	}
+	return &Client{BaseURL: strings.TrimRight(o.URL, "/"), Token: tok, HTTP: &http.Client{Transport: tr, Timeout: o.Timeout}}, nil
+}
+
+// ReadToken reads a bearer token file (trimmed of surrounding white space).
+func ReadToken(path string) (string, error) {
+	if path == "" {
+		return "", errors.New("no token file: pass --token-file, set MPCSIGNER_TOKEN_FILE, or run a devnet")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("reading token: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", fmt.Errorf("token file %s is empty", path)
+	}
+	return tok, nil
+}
+
+// ListKeys returns every key.
+func (c *Client) ListKeys(ctx context.Context) ([]Key, error) {
+	var out KeyList
+	err := c.do(ctx, http.MethodGet, PathKeys, nil, &out)
+	return out.Keys, err
+}
+
+// GetKey returns one key by id or label.
+func (c *Client) GetKey(ctx context.Context, key string) (*Key, error) {
+	var out Key
+	if err := c.do(ctx, http.MethodGet, keyPath(PathKey, key), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// CreateKey runs a distributed key generation.
+func (c *Client) CreateKey(ctx context.Context, req CreateKeyRequest) (*Key, error) {
+	var out Key
+	if err := c.do(ctx, http.MethodPost, PathKeys, req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Sign signs a digest with a key.
+func (c *Client) Sign(ctx context.Context, key string, req SignRequest) (*SignResponse, error) {
+	var out SignResponse
+	if err := c.do(ctx, http.MethodPost, keyPath(PathSign, key), req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Health returns the host's view of the cluster.
+func (c *Client) Health(ctx context.Context) (*Health, error) {
+	var out Health
+	err := c.do(ctx, http.MethodGet, PathHealth, nil, &out)
+	return &out, err
+}
+
+func keyPath(pattern, key string) string {
+	return strings.Replace(pattern, "{key}", urlPathEscape(key), 1)
+}
+
+func urlPathEscape(s string) string {
+	var b strings.Builder
+	for _, r := range []byte(s) {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			b.WriteByte(r)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", r)
+		}
+	}
+	return b.String()
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("calling %s: %w", c.BaseURL, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("reading the response: %w", err)
+	}
+	if resp.StatusCode/100 != 2 {
+		apiErr := &Error{Status: resp.StatusCode}
+		if json.Unmarshal(raw, apiErr) != nil || apiErr.Code == "" {
+			apiErr.Code, apiErr.Message = http.StatusText(resp.StatusCode), strings.TrimSpace(string(raw))
+		}
+		// Health answers 503 with a full body when degraded; keep it for the caller.
+		if out != nil && path == PathHealth {
+			_ = json.Unmarshal(raw, out)
+		}
+		return apiErr
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("decoding the response: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,149 @@
+package host
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/transport"
+)
+
+// Config is a host's YAML configuration file. Secrets (tokens, TLS keys) are named by file,
+// never written inline.
+type Config struct {
+	Version   int              `yaml:"version"`
+	Party     protocol.PartyID `yaml:"party"`
+	Threshold int              `yaml:"threshold"`
+	// Enclave is this host's enclave: loopback://127.0.0.1:PORT in development, vsock://CID:PORT
+	// in production.
+	Enclave  string      `yaml:"enclave"`
+	API      APIConfig   `yaml:"api"`
+	Peer     PeerConfig  `yaml:"peer"`
+	Metrics  Listen      `yaml:"metrics"`
+	Parties  []PartyAddr `yaml:"parties"`
+	Timeouts Timeouts    `yaml:"timeouts"`
+}
+
+// APIConfig is the native API listener.
+type APIConfig struct {
+	Listen    string    `yaml:"listen"`
+	TokenFile string    `yaml:"token_file"`
+	TLS       TLSConfig `yaml:"tls"`
+}
+
+// TLSConfig turns on TLS for a listener when both files are set.
+type TLSConfig struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// PeerConfig is the listener peer hosts relay through, and the shared token that admits them.
+type PeerConfig struct {
+	Listen    string `yaml:"listen"`
+	TokenFile string `yaml:"token_file"`
+}
+
+// Listen is a plain listener address.
+type Listen struct {
+	Listen string `yaml:"listen"`
+}
+
+// PartyAddr is where a party's host takes peer connections.
+type PartyAddr struct {
+	ID   protocol.PartyID `yaml:"id"`
+	Peer string           `yaml:"peer"`
+}
+
+// Timeouts bound what the host waits for. A request never waits longer than these.
+type Timeouts struct {
+	Sign   time.Duration `yaml:"sign"`   // one signing, all attempts (default 20s)
+	Keygen time.Duration `yaml:"keygen"` // one key generation (default 3m)
+	Call   time.Duration `yaml:"call"`   // one prepare/status call to a party (default 5s)
+	// Reachable is how recent a party's last answer must be for it to count as reachable
+	// (default 3s).
+	Reachable time.Duration `yaml:"reachable"`
+}
+
+// LoadConfig reads a config file strictly: unknown keys are errors.
+func LoadConfig(path string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	c.defaults()
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return &c, nil
+}
+
+func (c *Config) defaults() {
+	if c.Timeouts.Sign == 0 {
+		c.Timeouts.Sign = 20 * time.Second
+	}
+	if c.Timeouts.Keygen == 0 {
+		c.Timeouts.Keygen = 3 * time.Minute
+	}
+	if c.Timeouts.Call == 0 {
+		c.Timeouts.Call = 5 * time.Second
+	}
+	if c.Timeouts.Reachable == 0 {
+		c.Timeouts.Reachable = 3 * time.Second
+	}
+}
+
+// Validate checks that the configuration describes a usable host.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Version != 1 {
+		errs = append(errs, fmt.Errorf("version: %d is not supported (want 1)", c.Version))
+	}
+	n := len(c.Parties)
+	if n < 2 {
+		errs = append(errs, fmt.Errorf("parties: %d listed, need at least 2", n))
+	}
+	if c.Threshold < 2 || c.Threshold > n {
+		errs = append(errs, fmt.Errorf("threshold: %d is not between 2 and the %d parties", c.Threshold, n))
+	}
+	if !c.Party.Valid(n) {
+		errs = append(errs, fmt.Errorf("party: %d is not one of the %d parties", c.Party, n))
+	}
+	for i, p := range c.Parties {
+		if p.ID != protocol.PartyID(i+1) {
+			errs = append(errs, fmt.Errorf("parties: must be listed as 1..%d in order; entry %d is %d", n, i+1, p.ID))
+		}
+		if _, _, err := net.SplitHostPort(p.Peer); err != nil {
+			errs = append(errs, fmt.Errorf("parties[%d].peer: %v", i, err))
+		}
+	}
+	if _, err := transport.ParseAddr(c.Enclave); err != nil {
+		errs = append(errs, fmt.Errorf("enclave: %v", err))
+	}
+	for name, addr := range map[string]string{"api.listen": c.API.Listen, "peer.listen": c.Peer.Listen, "metrics.listen": c.Metrics.Listen} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %v", name, err))
+		}
+	}
+	if c.API.TokenFile == "" {
+		errs = append(errs, errors.New("api.token_file: required (the API always needs a credential)"))
+	}
+	if c.Peer.TokenFile == "" {
+		errs = append(errs, errors.New("peer.token_file: required"))
+	}
+	if (c.API.TLS.CertFile == "") != (c.API.TLS.KeyFile == "") {
+		errs = append(errs, errors.New("api.tls: set both cert_file and key_file, or neither"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,522 @@
+package host
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/btcsuite/btcd/btcec/v2"
+	becdsa "github.com/btcsuite/btcd/btcec/v2/ecdsa"
+
+	"github.com/mpcsigner/mpcsigner/host/api"
+	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/wire"
+)
+
+// Conditions a host reports; httpError maps each to one HTTP status.
+var (
+	ErrBadRequest = errors.New("bad request")
+	ErrNotFound   = errors.New("not found")
+	ErrConflict   = errors.New("conflict")
+	// ErrQuorum: fewer parties than the threshold could take part.
+	ErrQuorum = errors.New("quorum unavailable")
+	// ErrNotReady: the cluster is up but cannot serve this yet (e.g. pre-parameters).
+	ErrNotReady = errors.New("not ready")
+	// ErrProtocol: a protocol run failed; the error names culprits when known.
+	ErrProtocol = errors.New("protocol failure")
+	ErrInternal = errors.New("internal error")
+)
+
+// partyError is a failure attributed to the party that reported it (or failed to answer).
+type partyError struct {
+	party protocol.PartyID
+	err   error
+}
+
+func (e *partyError) Error() string { return e.err.Error() }
+func (e *partyError) Unwrap() error { return e.err }
+
+// failedParty returns the party an error came from, if known.
+func failedParty(err error) (protocol.PartyID, bool) {
+	var pe *partyError
+	if errors.As(err, &pe) {
+		return pe.party, true
+	}
+	return 0, false
+}
+
+// fromRemote turns an enclave's wire error into a host error, keeping its message and culprits.
+func fromRemote(p protocol.PartyID, err error) error {
+	var pe *partyError
+	if errors.As(err, &pe) {
+		return err
+	}
+	return &partyError{party: p, err: classify(p, err)}
+}
+
+func classify(p protocol.PartyID, err error) error {
+	var re *wire.RemoteError
+	if !errors.As(err, &re) {
+		if errors.Is(err, context.Canceled) {
+			return err
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("%s did not answer in time: %w", p, ErrQuorum)
+		}
+		return fmt.Errorf("%s is unreachable: %v: %w", p, err, ErrQuorum)
+	}
+	var kind error
+	switch re.Code {
+	case wire.CodeBadRequest:
+		kind = ErrBadRequest
+	case wire.CodeNotFound:
+		kind = ErrNotFound
+	case wire.CodeConflict:
+		kind = ErrConflict
+	case wire.CodeNotReady:
+		kind = ErrNotReady
+	case wire.CodeProtocol:
+		return &culpritError{party: p, remote: re}
+	case wire.CodeTimeout, wire.CodeUnavailable:
+		kind = ErrQuorum
+	default:
+		kind = ErrInternal
+	}
+	return fmt.Errorf("%s: %s: %w", p, re.Message, kind)
+}
+
+// culpritError is a protocol failure reported by party `party`, naming the culprits.
+type culpritError struct {
+	party  protocol.PartyID
+	remote *wire.RemoteError
+}
+
+func (e *culpritError) Error() string {
+	return fmt.Sprintf("%s reports: %s", e.party, e.remote.Message)
+}
+func (e *culpritError) Unwrap() error { return ErrProtocol }
+
+// Culprits returns the parties a protocol failure blames.
+func Culprits(err error) []protocol.PartyID {
+	var ce *culpritError
+	if errors.As(err, &ce) {
+		return slices.Clone(ce.remote.Culprits)
+	}
+	return nil
+}
+
+func newSessionID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// runSession prepares a run on every participant, then starts it on all of them, and returns
+// each participant's result. If any participant cannot prepare, the others are told to abort.
+func (h *Host) runSession(ctx context.Context, args wire.PrepareArgs) (map[protocol.PartyID]*wire.SessionResult, error) {
+	op := args.Kind
+	start := time.Now()
+	res, err := h.runSessionOnce(ctx, args)
+	result := "ok"
+	if err != nil {
+		result = resultLabel(err)
+	}
+	h.metrics.runs.WithLabelValues(op, string(args.Scheme), result).Inc()
+	h.metrics.runSeconds.WithLabelValues(op, string(args.Scheme), result).Observe(time.Since(start).Seconds())
+	return res, err
+}
+
+func (h *Host) runSessionOnce(ctx context.Context, args wire.PrepareArgs) (map[protocol.PartyID]*wire.SessionResult, error) {
+	if err := h.forEach(ctx, args.Parties, func(ctx context.Context, p protocol.PartyID) error {
+		cctx, cancel := context.WithTimeout(ctx, h.cfg.Timeouts.Call)
+		defer cancel()
+		_, err := h.callParty(cctx, p, wire.MethodPrepare, args)
+		return err
+	}); err != nil {
+		h.abortAll(args)
+		return nil, err
+	}
+	var mu sync.Mutex
+	results := map[protocol.PartyID]*wire.SessionResult{}
+	err := h.forEach(ctx, args.Parties, func(ctx context.Context, p protocol.PartyID) error {
+		body, err := h.callParty(ctx, p, wire.MethodStart, wire.SessionRef{Session: args.Session})
+		if err != nil {
+			return err
+		}
+		var r wire.SessionResult
+		if err := wire.DecodeJSON(body, &r); err != nil {
+			return fmt.Errorf("%s returned an unreadable result: %v: %w", p, err, ErrInternal)
+		}
+		mu.Lock()
+		results[p] = &r
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		h.abortAll(args)
+		return nil, err
+	}
+	return results, nil
+}
+
+// forEach calls f for every party at once. The first failure cancels the rest; the error
+// returned is the most telling one (a protocol failure with culprits over a bare timeout).
+func (h *Host) forEach(ctx context.Context, parties []protocol.PartyID, f func(context.Context, protocol.PartyID) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(parties))
+	var wg sync.WaitGroup
+	for i, p := range parties {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx, p); err != nil {
+				errs[i] = fromRemote(p, err)
+				if !errors.Is(errs[i], ErrProtocol) {
+					cancel()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return mostTelling(errs, ctx)
+}
+
+func mostTelling(errs []error, ctx context.Context) error {
+	var best error
+	bestRank := -1
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		if r := errorRank(err); r > bestRank {
+			best, bestRank = err, r
+		}
+	}
+	return best
+}
+
+// errorRank orders failures by how well they explain what went wrong: a named culprit, then a
+// party that dropped out, then anything else, then a bare protocol failure (often only the
+// echo of another party's abort), then calls we cancelled ourselves.
+func errorRank(err error) int {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return 0
+	case len(Culprits(err)) > 0:
+		return 4
+	case errors.Is(err, ErrQuorum):
+		return 3
+	case errors.Is(err, ErrProtocol):
+		return 1
+	}
+	return 2
+}
+
+// abortAll tells every participant to drop the session (best effort, bounded).
+func (h *Host) abortAll(args wire.PrepareArgs) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for _, p := range args.Parties {
+		go func() {
+			_, _ = h.callParty(ctx, p, wire.MethodAbort, wire.SessionRef{Session: args.Session, Reason: "another participant failed"})
+		}()
+	}
+}
+
+// CreateKey runs a distributed key generation among all parties.
+func (h *Host) CreateKey(ctx context.Context, req api.CreateKeyRequest) (*api.Key, error) {
+	scheme, err := protocol.ParseScheme(req.Scheme)
+	if err != nil {
+		return nil, fmt.Errorf("%v: %w", err, ErrBadRequest)
+	}
+	if req.Label == "" {
+		return nil, fmt.Errorf("a label is required: %w", ErrBadRequest)
+	}
+	parties := make([]protocol.PartyID, len(h.cfg.Parties))
+	for i, p := range h.cfg.Parties {
+		parties[i] = p.ID
+	}
+	if down := h.unreachable(parties); len(down) > 0 {
+		return nil, fmt.Errorf("a key generation needs all %d parties, and %s unreachable: %w", len(parties), describeParties(down), ErrQuorum)
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeouts.Keygen)
+	defer cancel()
+	args := wire.PrepareArgs{
+		Session: newSessionID(), Kind: wire.KindKeygen, Scheme: scheme, Parties: parties,
+		Threshold: h.cfg.Threshold, KeyID: newSessionID(), Label: req.Label,
+	}
+	results, err := h.runSession(ctx, args)
+	if err != nil {
+		return nil, err
+	}
+	var key *wire.KeyInfo
+	for _, p := range parties {
+		r := results[p]
+		if r == nil || r.Key == nil {
+			return nil, fmt.Errorf("%s returned no key: %w", p, ErrInternal)
+		}
+		if key != nil && r.Key.PublicKey != key.PublicKey {
+			return nil, fmt.Errorf("parties disagree on the public key (%s says %s, another %s): %w", p, r.Key.PublicKey, key.PublicKey, ErrProtocol)
+		}
+		key = r.Key
+	}
+	out := toAPIKey(*key)
+	return &out, nil
+}
+
+// findKey asks reachable enclaves (ours first) for a key.
+func (h *Host) findKey(ctx context.Context, ref string) (*wire.KeyInfo, error) {
+	var lastErr error
+	for _, p := range h.partyOrder() {
+		if !h.reachable(p) {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, h.cfg.Timeouts.Call)
+		body, err := h.callParty(cctx, p, wire.MethodKeyGet, wire.KeyRef{Key: ref})
+		cancel()
+		if err != nil {
+			lastErr = fromRemote(p, err)
+			if errors.Is(lastErr, ErrNotFound) || errors.Is(lastErr, ErrBadRequest) {
+				return nil, lastErr
+			}
+			continue
+		}
+		var info wire.KeyInfo
+		if err := wire.DecodeJSON(body, &info); err != nil {
+			return nil, fmt.Errorf("%s returned an unreadable key: %w", p, ErrInternal)
+		}
+		return &info, nil
+	}
+	if lastErr == nil {
+		lastErr = fmt.Errorf("no party is reachable: %w", ErrQuorum)
+	}
+	return nil, lastErr
+}
+
+// GetKey describes one key.
+func (h *Host) GetKey(ctx context.Context, ref string) (*api.Key, error) {
+	info, err := h.findKey(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	out := toAPIKey(*info)
+	return &out, nil
+}
+
+// ListKeys lists the keys known to the first reachable enclave (ours first).
+func (h *Host) ListKeys(ctx context.Context) ([]api.Key, error) {
+	for _, p := range h.partyOrder() {
+		if !h.reachable(p) {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, h.cfg.Timeouts.Call)
+		body, err := h.callParty(cctx, p, wire.MethodKeysList, nil)
+		cancel()
+		if err != nil {
+			continue
+		}
+		var kr wire.KeysReply
+		if err := wire.DecodeJSON(body, &kr); err != nil {
+			return nil, fmt.Errorf("%s returned an unreadable key list: %w", p, ErrInternal)
+		}
+		out := make([]api.Key, len(kr.Keys))
+		for i, k := range kr.Keys {
+			out[i] = toAPIKey(k)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("no party is reachable: %w", ErrQuorum)
+}
+
+// Sign signs a digest with a key, choosing reachable signers unless the caller named them. A
+// failure caused by a party that dropped out is retried once without it.
+func (h *Host) Sign(ctx context.Context, ref string, req api.SignRequest) (*api.SignResponse, error) {
+	digest, err := hex.DecodeString(strings.TrimPrefix(req.Digest, "0x"))
+	if err != nil || len(digest) != 32 {
+		return nil, fmt.Errorf("digest must be 32 bytes as 64 hex digits, got %q: %w", truncate(req.Digest, 80), ErrBadRequest)
+	}
+	if new(big.Int).SetBytes(digest).Sign() == 0 {
+		return nil, fmt.Errorf("digest must not be zero: %w", ErrBadRequest)
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeouts.Sign)
+	defer cancel()
+	key, err := h.findKey(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	var excluded []protocol.PartyID
+	for attempt := 0; ; attempt++ {
+		signers, err := h.chooseSigners(key, req.Parties, excluded)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := h.signWith(ctx, key, digest, signers)
+		if err == nil || len(req.Parties) > 0 || attempt > 0 || !errors.Is(err, ErrQuorum) || ctx.Err() != nil {
+			return resp, err
+		}
+		h.log.Info("signing failed; retrying without the unresponsive parties", "err", err)
+		excluded = append(excluded, h.unreachable(signers)...)
+		if p, ok := failedParty(err); ok {
+			excluded = append(excluded, p)
+		}
+	}
+}
+
+func (h *Host) signWith(ctx context.Context, key *wire.KeyInfo, digest []byte, signers []protocol.PartyID) (*api.SignResponse, error) {
+	args := wire.PrepareArgs{
+		Session: newSessionID(), Kind: wire.KindSign, Scheme: key.Scheme, Parties: signers,
+		KeyID: key.ID, Digest: hex.EncodeToString(digest),
+	}
+	results, err := h.runSession(ctx, args)
+	if err != nil {
+		return nil, err
+	}
+	var sig string
+	var rid *int
+	for _, p := range signers {
+		r := results[p]
+		if r == nil || r.Signature == "" || r.RecoveryID == nil {
+			return nil, fmt.Errorf("%s returned no signature: %w", p, ErrInternal)
+		}
+		if sig != "" && (r.Signature != sig || *r.RecoveryID != *rid) {
+			return nil, fmt.Errorf("signers returned different signatures: %w", ErrProtocol)
+		}
+		sig, rid = r.Signature, r.RecoveryID
+	}
+	if err := verifySecp256k1(key.PublicKey, digest, sig); err != nil {
+		return nil, fmt.Errorf("the combined signature does not verify under key %s: %v: %w", key.ID, err, ErrProtocol)
+	}
+	out := &api.SignResponse{KeyID: key.ID, Signature: sig, RecoveryID: *rid}
+	for _, p := range signers {
+		out.Parties = append(out.Parties, uint16(p))
+	}
+	return out, nil
+}
+
+// chooseSigners picks threshold-many reachable holders of the key, ours first, or checks the
+// caller's choice.
+func (h *Host) chooseSigners(key *wire.KeyInfo, wanted []uint16, excluded []protocol.PartyID) ([]protocol.PartyID, error) {
+	t := key.Threshold
+	if len(wanted) > 0 {
+		if len(wanted) != t {
+			return nil, fmt.Errorf("key %s needs exactly %d signers, %d were named: %w", key.ID, t, len(wanted), ErrBadRequest)
+		}
+		out := make([]protocol.PartyID, 0, t)
+		for _, w := range wanted {
+			p := protocol.PartyID(w)
+			if !slices.Contains(key.Parties, p) {
+				return nil, fmt.Errorf("%s holds no share of key %s: %w", p, key.ID, ErrBadRequest)
+			}
+			if slices.Contains(out, p) {
+				return nil, fmt.Errorf("%s is named twice: %w", p, ErrBadRequest)
+			}
+			if !h.reachable(p) {
+				return nil, fmt.Errorf("%s is unreachable: %w", p, ErrQuorum)
+			}
+			out = append(out, p)
+		}
+		slices.Sort(out)
+		return out, nil
+	}
+	var out []protocol.PartyID
+	for _, p := range h.partyOrder() {
+		if len(out) < t && slices.Contains(key.Parties, p) && !slices.Contains(excluded, p) && h.reachable(p) {
+			out = append(out, p)
+		}
+	}
+	if len(out) < t {
+		down := h.unreachable(key.Parties)
+		return nil, fmt.Errorf("key %s needs %d signers but only %d parties are reachable (%s unreachable): %w", key.ID, t, len(out), describeParties(down), ErrQuorum)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// partyOrder lists this host's party first, then the others in order.
+func (h *Host) partyOrder() []protocol.PartyID {
+	out := []protocol.PartyID{h.cfg.Party}
+	for _, p := range h.cfg.Parties {
+		if p.ID != h.cfg.Party {
+			out = append(out, p.ID)
+		}
+	}
+	return out
+}
+
+func (h *Host) unreachable(parties []protocol.PartyID) []protocol.PartyID {
+	var out []protocol.PartyID
+	for _, p := range parties {
+		if !h.reachable(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func describeParties(ps []protocol.PartyID) string {
+	if len(ps) == 0 {
+		return "none"
+	}
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.String()
+	}
+	verb := " is"
+	if len(ps) > 1 {
+		verb = " are"
+	}
+	return strings.Join(names, ", ") + verb
+}
+
+// verifySecp256k1 checks a hex r||s signature against a hex compressed key, independently of
+// the enclaves that made it.
+func verifySecp256k1(pubHex string, digest []byte, sigHex string) error {
+	pubBytes, err := hex.DecodeString(pubHex)
+	if err != nil {
+		return err
+	}
+	pub, err := btcec.ParsePubKey(pubBytes)
+	if err != nil {
+		return err
+	}
+	sig, err := hex.DecodeString(sigHex)
+	if err != nil || len(sig) != 64 {
+		return errors.New("signature is not 64 bytes of hex")
+	}
+	var r, s btcec.ModNScalar
+	if r.SetByteSlice(sig[:32]) || s.SetByteSlice(sig[32:]) {
+		return errors.New("r or s is out of range")
+	}
+	if s.IsOverHalfOrder() {
+		return errors.New("s is not low")
+	}
+	if !becdsa.NewSignature(&r, &s).Verify(digest, pub) {
+		return errors.New("verification failed")
+	}
+	return nil
+}
+
+func toAPIKey(k wire.KeyInfo) api.Key {
+	out := api.Key{ID: k.ID, Label: k.Label, Scheme: string(k.Scheme), PublicKey: k.PublicKey, Threshold: k.Threshold, Created: k.Created}
+	for _, p := range k.Parties {
+		out.Parties = append(out.Parties, uint16(p))
+	}
+	return out
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

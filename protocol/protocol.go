@@ -1,0 +1,166 @@
+// Package protocol defines what every threshold engine looks like to the enclave that runs it:
+// a Run that takes inbound protocol payloads from named parties, emits outbound payloads, and
+// ends with a Result or an *Error naming the culprit parties.
+//
+// It knows nothing about transport, encryption or storage: the enclave moves payloads between a
+// Run and its peers, and decides what is persisted. It must never log or expose a share, a
+// nonce, or any other secret a Run holds.
+package protocol
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// PartyID names one party of a cluster. Parties are numbered 1..n; 0 is never a valid party.
+type PartyID uint16
+
+func (p PartyID) String() string { return "party " + strconv.Itoa(int(p)) }
+
+// Valid reports whether p can name a party of a cluster of n parties.
+func (p PartyID) Valid(n int) bool { return p >= 1 && int(p) <= n }
+
+// Scheme names a signature scheme and its curve.
+type Scheme string
+
+const (
+	SchemeECDSASecp256k1 Scheme = "ecdsa-secp256k1"
+)
+
+// ParseScheme returns the scheme named s, or an error listing the supported ones.
+func ParseScheme(s string) (Scheme, error) {
+	switch Scheme(s) {
+	case SchemeECDSASecp256k1:
+		return Scheme(s), nil
+	}
+	return "", fmt.Errorf("unknown scheme %q: supported schemes are %s", s, SchemeECDSASecp256k1)
+}
+
+// Outgoing is one payload a Run wants delivered. Broadcast payloads go to every other
+// participant of the run; otherwise To lists the recipients.
+type Outgoing struct {
+	To        []PartyID
+	Broadcast bool
+	Payload   []byte
+}
+
+// Run is one party's side of one protocol run (a keygen or a signing).
+//
+// Start and Handle must not block on the Outgoing channel: a Run buffers what it emits.
+// Exactly one value is ever sent on Done, after which the Run emits nothing more.
+type Run interface {
+	// Start begins the run; it is called once, before any Handle.
+	Start() error
+	// Handle feeds one payload received from another participant. An error means the run has
+	// failed; the same error is also reported on Done.
+	Handle(from PartyID, broadcast bool, payload []byte) error
+	// Outgoing carries the payloads the run emits, in order.
+	Outgoing() <-chan Outgoing
+	// Done yields the run's outcome once.
+	Done() <-chan Result
+	// Abort ends the run early with err (if it has not ended), releasing what it holds.
+	Abort(err error)
+}
+
+// Result is the outcome of a Run: exactly one of Keygen, Signature or Err is set.
+type Result struct {
+	Keygen    *KeygenOutput
+	Signature *Signature
+	Err       error
+}
+
+// KeygenOutput is what one party keeps after a distributed key generation.
+type KeygenOutput struct {
+	// PublicKey is the group public key (33-byte compressed SEC1 for secp256k1).
+	PublicKey []byte
+	// Share is the party's secret share, serialized by its engine. It must only ever be written
+	// to a sealed store.
+	Share []byte
+}
+
+// Signature is an ordinary signature under the group public key.
+type Signature struct {
+	R, S       [32]byte
+	RecoveryID byte
+}
+
+// Bytes returns r||s.
+func (s *Signature) Bytes() []byte {
+	out := make([]byte, 0, 64)
+	out = append(out, s.R[:]...)
+	return append(out, s.S[:]...)
+}
+
+// Error is a protocol failure. Culprits names the parties whose messages caused it, when the
+// engine can tell; an empty list means the fault could not be attributed.
+type Error struct {
+	Task     string // "keygen" or "sign"
+	Round    int
+	Culprits []PartyID
+	Cause    error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s failed", e.Task)
+	if e.Round > 0 {
+		fmt.Fprintf(&b, " in round %d", e.Round)
+	}
+	if len(e.Culprits) > 0 {
+		names := make([]string, len(e.Culprits))
+		for i, c := range e.Culprits {
+			names[i] = c.String()
+		}
+		fmt.Fprintf(&b, " (culprits: %s)", strings.Join(names, ", "))
+	}
+	if e.Cause != nil {
+		fmt.Fprintf(&b, ": %v", e.Cause)
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Cause }
+
+// Culprits returns the parties blamed by err, if err is or wraps an *Error.
+func Culprits(err error) []PartyID {
+	var pe *Error
+	if errors.As(err, &pe) {
+		return slices.Clone(pe.Culprits)
+	}
+	return nil
+}
+
+// Engine makes Runs for one scheme. The enclave holds one Engine per scheme it supports.
+type Engine interface {
+	Scheme() Scheme
+	// NeedsPreParams reports whether Keygen wants expensive per-party pre-parameters, which the
+	// enclave then generates ahead of time and keeps in a pool.
+	NeedsPreParams() bool
+	GeneratePreParams(ctx context.Context) ([]byte, error)
+	Keygen(KeygenParams) (Run, error)
+	Sign(SignParams) (Run, error)
+	// PublicKey returns the group public key recorded in a share.
+	PublicKey(share []byte) ([]byte, error)
+}
+
+// KeygenParams configures one party's side of a distributed key generation.
+type KeygenParams struct {
+	Self         PartyID
+	Parties      []PartyID // all n parties
+	Threshold    int       // signers needed (t)
+	SessionNonce []byte    // 32 bytes, identical at every party, unique per run
+	PreParams    []byte    // from GeneratePreParams, when NeedsPreParams
+}
+
+// SignParams configures one signer's side of a signing run.
+type SignParams struct {
+	Self         PartyID
+	Signers      []PartyID // exactly Threshold parties
+	Share        []byte
+	Digest       [32]byte
+	SessionNonce []byte // 32 bytes, identical at every signer, unique per run
+}

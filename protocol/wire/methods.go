@@ -1,0 +1,144 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/mpcsigner/mpcsigner/protocol"
+)
+
+// The methods a host may call on its enclave (the Method of a Request). Bodies are JSON objects,
+// decoded strictly by DecodeJSON: unknown fields, trailing data and bodies over MaxFrameBody are
+// errors.
+const (
+	// MethodHello makes the calling connection the enclave's primary one: relays the enclave
+	// emits go there. Body: none. Reply: StatusReply.
+	MethodHello = "hello"
+	// MethodStatus reports the enclave's identity and readiness. Reply: StatusReply.
+	MethodStatus = "status"
+	// MethodKeysList lists the keys this enclave holds a share of. Reply: KeysReply.
+	MethodKeysList = "keys.list"
+	// MethodKeyGet finds one key by id or label. Args: KeyRef. Reply: KeyInfo.
+	MethodKeyGet = "keys.get"
+	// MethodPrepare readies one protocol run; the enclave checks the request and claims what the
+	// run needs, but sends nothing yet. Args: PrepareArgs.
+	MethodPrepare = "session.prepare"
+	// MethodStart starts a prepared run and replies when it ends. Args: SessionRef.
+	// Reply: SessionResult.
+	MethodStart = "session.start"
+	// MethodAbort abandons a run. Args: SessionRef.
+	MethodAbort = "session.abort"
+	// MethodPeerReset tells the enclave that a peer's enclave restarted, so its channel to that
+	// peer must be renegotiated. A lying host only causes extra handshakes. Args: PeerRef.
+	MethodPeerReset = "peer.reset"
+)
+
+// Error codes carried in RemoteError.Code. The host maps them to HTTP statuses in one place.
+const (
+	CodeBadRequest  = "bad_request" // the request itself is wrong
+	CodeNotFound    = "not_found"   // unknown key or session
+	CodeConflict    = "conflict"    // e.g. a label already in use, a session id reused
+	CodeNotReady    = "not_ready"   // e.g. pre-parameters still being generated
+	CodeProtocol    = "protocol"    // a protocol run failed; Culprits may name parties
+	CodeTimeout     = "timeout"     // a run did not finish in time
+	CodeUnavailable = "unavailable" // a party could not be reached
+	CodeInternal    = "internal"    // a fault inside the enclave
+	CodeRejected    = "rejected"    // an input from the host was refused (notice, ID 0)
+)
+
+// Session kinds.
+const (
+	KindKeygen = "keygen"
+	KindSign   = "sign"
+)
+
+// StatusReply describes an enclave.
+type StatusReply struct {
+	Party          protocol.PartyID `json:"party"`
+	NoisePublicKey string           `json:"noise_public_key"` // hex X25519
+	BootID         string           `json:"boot_id"`          // new at every start
+	PreParamsReady int              `json:"preparams_ready"`
+	PreParamsWant  int              `json:"preparams_want"`
+	Keys           int              `json:"keys"`
+	Sessions       int              `json:"sessions"`
+}
+
+// KeyRef names a key by id or label.
+type KeyRef struct {
+	Key string `json:"key"`
+}
+
+// KeyInfo is the public description of a key.
+type KeyInfo struct {
+	ID        string             `json:"id"`
+	Label     string             `json:"label"`
+	Scheme    protocol.Scheme    `json:"scheme"`
+	PublicKey string             `json:"public_key"` // hex
+	Threshold int                `json:"threshold"`
+	Parties   []protocol.PartyID `json:"parties"`
+	Created   string             `json:"created"` // RFC 3339
+}
+
+// KeysReply lists keys.
+type KeysReply struct {
+	Keys []KeyInfo `json:"keys"`
+}
+
+// PrepareArgs describes one protocol run. Every participant receives the same value; each
+// derives the run's session nonce from it, so the nonce is unique per session id.
+type PrepareArgs struct {
+	Session   string             `json:"session"` // 32 hex digits, fresh for every run
+	Kind      string             `json:"kind"`    // KindKeygen or KindSign
+	Scheme    protocol.Scheme    `json:"scheme"`
+	Parties   []protocol.PartyID `json:"parties"` // keygen: all n; sign: exactly t signers
+	Threshold int                `json:"threshold,omitempty"`
+	KeyID     string             `json:"key_id"`
+	Label     string             `json:"label,omitempty"`  // keygen only
+	Digest    string             `json:"digest,omitempty"` // sign only: 64 hex digits
+}
+
+// SessionRef names a session.
+type SessionRef struct {
+	Session string `json:"session"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// PeerRef names a peer party.
+type PeerRef struct {
+	Party protocol.PartyID `json:"party"`
+}
+
+// SessionResult is what a finished run returns: the key for a keygen, the signature for a sign.
+type SessionResult struct {
+	Key        *KeyInfo `json:"key,omitempty"`
+	Signature  string   `json:"signature,omitempty"` // hex r||s
+	RecoveryID *int     `json:"recovery_id,omitempty"`
+}
+
+// EncodeJSON encodes a method body.
+func EncodeJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only the fixed types above are encoded; failing here is a programming error.
+		panic(fmt.Sprintf("wire: encoding %T: %v", v, err))
+	}
+	return b
+}
+
+// DecodeJSON decodes a method body strictly into v.
+func DecodeJSON(b []byte, v any) error {
+	if len(b) > MaxFrameBody {
+		return fmt.Errorf("body of %d bytes exceeds %d: %w", len(b), MaxFrameBody, ErrFrameTooLarge)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("decoding %T: %v: %w", v, err, ErrMalformed)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("decoding %T: trailing data after the object: %w", v, ErrMalformed)
+	}
+	return nil
+}
