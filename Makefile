@@ -29,7 +29,7 @@ vet: ## gofmt and go vet
 	$(GO) vet ./...
 
 fuzz: ## run each fuzz target for 20s
-	@for pkg in ./protocol/wire; do \
+	@for pkg in ./protocol/wire ./enclave ./host; do \
 	  for t in $$($(GO) test -list 'Fuzz.*' $$pkg | grep ^Fuzz); do \
 	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 20s $$pkg || exit 1; done; done
 

@@ -268,21 +268,28 @@ func (h *Host) servePeers(ctx context.Context, ln net.Listener) {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		go h.servePeer(ctx, transport.NewFrameConn(c))
+		go h.servePeer(ctx, c)
 	}
 }
 
+// peerHelloTimeout bounds how long a connection may sit on the peer port without proving it is
+// a peer, so strangers cannot hold connections open.
+const peerHelloTimeout = 10 * time.Second
+
 // servePeer serves one peer connection. It must open with a valid peer.hello; a frame that
 // does not decode closes it, and nothing else is disturbed.
-func (h *Host) servePeer(ctx context.Context, fc *transport.FrameConn) {
+func (h *Host) servePeer(ctx context.Context, c net.Conn) {
+	fc := transport.NewFrameConn(c)
 	defer fc.Close()
 	stop := context.AfterFunc(ctx, func() { fc.Close() })
 	defer stop()
+	_ = c.SetReadDeadline(time.Now().Add(peerHelloTimeout))
 	from, err := h.acceptPeerHello(fc)
 	if err != nil {
 		h.log.Warn("refused a peer connection", "remote", fc.RemoteAddr(), "err", err)
 		return
 	}
+	_ = c.SetReadDeadline(time.Time{})
 	for {
 		f, err := fc.Read()
 		if err != nil {
