@@ -342,7 +342,7 @@ func (e *Enclave) status() wire.StatusReply {
 
 // toRemoteError is the one place enclave errors become wire error codes.
 func toRemoteError(err error) *wire.RemoteError {
-	re := &wire.RemoteError{Code: wire.CodeInternal, Message: err.Error()}
+	re := &wire.RemoteError{Code: wire.CodeInternal, Message: trimSentinels(err.Error())}
 	var pe *protocol.Error
 	switch {
 	case errors.Is(err, errTimeout):
@@ -364,6 +364,15 @@ func toRemoteError(err error) *wire.RemoteError {
 		re.Message = strings.ToValidUTF8(re.Message[:4000], "")
 	}
 	return re
+}
+
+// trimSentinels drops the trailing ": not found"-style sentinel text that %w leaves, since the
+// code already says it.
+func trimSentinels(msg string) string {
+	for _, s := range []error{errBadRequest, errNotFound, errConflict, errNotReady, errTimeout, errAbandoned} {
+		msg = strings.TrimSuffix(msg, ": "+s.Error())
+	}
+	return msg
 }
 
 func randomHex(n int) string {

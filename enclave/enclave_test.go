@@ -2,6 +2,7 @@ package enclave
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -10,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpcsigner/mpcsigner/enclave/store"
 	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/ecdsa"
 	"github.com/mpcsigner/mpcsigner/protocol/wire"
 )
 
@@ -313,5 +316,57 @@ func assertCode(t *testing.T, err error, code string) {
 	}
 	if strings.TrimSpace(re.Message) == "" {
 		t.Fatalf("error %q has no message", code)
+	}
+}
+
+// A keygen that is prepared but never started gives its pre-parameters back, whether the host
+// aborts it or it expires; otherwise every retry against a cluster still filling its pools
+// would burn the sets the ready parties had.
+func TestUnstartedKeygenReturnsPreParams(t *testing.T) {
+	var ids []*Identity
+	roster := &Roster{Version: 1, ClusterID: "pp", Threshold: 2}
+	for p := 1; p <= 3; p++ {
+		id, err := LoadIdentity(store.NewMem(), protocol.PartyID(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+		roster.Parties = append(roster.Parties, RosterParty{ID: protocol.PartyID(p), NoisePublicKey: id.PublicKeyHex()})
+	}
+	e, err := New(Config{
+		Identity: ids[0], Roster: roster, Store: store.NewMem(), Engines: []protocol.Engine{ecdsa.Engine{}},
+		PreParamsFixtures: preParamsFixture(t, 1), PrepareTimeout: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keygen := func() wire.PrepareArgs {
+		return wire.PrepareArgs{Session: newID(), Kind: wire.KindKeygen, Scheme: protocol.SchemeECDSASecp256k1, Parties: []protocol.PartyID{1, 2, 3}, Threshold: 2, KeyID: newID(), Label: "k"}
+	}
+	args := keygen()
+	if err := e.sessions.prepare(&args); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.pool.ready(); n != 0 {
+		t.Fatalf("%d sets ready after a claim, want 0", n)
+	}
+	e.sessions.abort(args.Session, errors.New("test"))
+	if n := e.pool.ready(); n != 1 {
+		t.Fatalf("%d sets ready after the abort, want the claimed one back", n)
+	}
+	// Expiry: a prepared session nobody starts.
+	args = keygen()
+	if err := e.sessions.prepare(&args); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go e.sessions.expire(ctx)
+	deadline := time.Now().Add(10 * time.Second)
+	for e.pool.ready() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("an expired keygen kept its pre-parameters")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

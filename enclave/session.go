@@ -24,11 +24,13 @@ const (
 
 // session is this party's side of one protocol run, from prepare to result.
 type session struct {
-	id      wire.SessionID
-	args    wire.PrepareArgs
-	run     protocol.Run
-	inbox   chan inbound
-	created time.Time
+	id    wire.SessionID
+	args  wire.PrepareArgs
+	run   protocol.Run
+	inbox chan inbound
+	// preParams is what a keygen claimed from the pool; it goes back if the run never starts.
+	preParams []byte
+	created   time.Time
 
 	mu      sync.Mutex
 	started bool
@@ -76,12 +78,12 @@ func (t *sessionTable) prepare(args *wire.PrepareArgs) error {
 	if err := t.reserve(id); err != nil {
 		return err
 	}
-	run, err := t.e.newRun(args)
+	run, pp, err := t.e.newRun(args)
 	if err != nil {
 		t.release(id)
 		return err
 	}
-	s := &session{id: id, args: *args, run: run, inbox: make(chan inbound, inboxSize), created: time.Now(), done: make(chan struct{})}
+	s := &session{id: id, args: *args, run: run, preParams: pp, inbox: make(chan inbound, inboxSize), created: time.Now(), done: make(chan struct{})}
 	t.mu.Lock()
 	t.live[id] = s
 	t.mu.Unlock()
@@ -108,26 +110,28 @@ func (t *sessionTable) release(id wire.SessionID) {
 	delete(t.live, id)
 }
 
-// newRun validates a prepare request against this enclave's state and builds the run.
-func (e *Enclave) newRun(args *wire.PrepareArgs) (protocol.Run, error) {
+// newRun validates a prepare request against this enclave's state and builds the run. For a
+// keygen it also returns the pre-parameters it claimed.
+func (e *Enclave) newRun(args *wire.PrepareArgs) (protocol.Run, []byte, error) {
 	eng, ok := e.engines[args.Scheme]
 	if !ok {
-		return nil, fmt.Errorf("scheme %q is not supported: %w", args.Scheme, errBadRequest)
+		return nil, nil, fmt.Errorf("scheme %q is not supported: %w", args.Scheme, errBadRequest)
 	}
 	if err := e.checkParties(args.Parties); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !keyIDPattern.MatchString(args.KeyID) {
-		return nil, fmt.Errorf("key id %q must be 32 lowercase hex digits: %w", args.KeyID, errBadRequest)
+		return nil, nil, fmt.Errorf("key id %q must be 32 lowercase hex digits: %w", args.KeyID, errBadRequest)
 	}
 	nonce := sessionNonce(args)
 	switch args.Kind {
 	case wire.KindKeygen:
 		return e.newKeygen(eng, args, nonce)
 	case wire.KindSign:
-		return e.newSign(eng, args, nonce)
+		run, err := e.newSign(eng, args, nonce)
+		return run, nil, err
 	}
-	return nil, fmt.Errorf("session kind %q is not keygen or sign: %w", args.Kind, errBadRequest)
+	return nil, nil, fmt.Errorf("session kind %q is not keygen or sign: %w", args.Kind, errBadRequest)
 }
 
 func (e *Enclave) checkParties(parties []protocol.PartyID) error {
@@ -146,33 +150,53 @@ func (e *Enclave) checkParties(parties []protocol.PartyID) error {
 	return nil
 }
 
-func (e *Enclave) newKeygen(eng protocol.Engine, args *wire.PrepareArgs, nonce []byte) (protocol.Run, error) {
-	if !slices.Equal(args.Parties, e.cfg.Roster.ids()) {
-		return nil, fmt.Errorf("a key generation needs every party of the roster %v, got %v: %w", e.cfg.Roster.ids(), args.Parties, errBadRequest)
-	}
-	if args.Threshold != e.cfg.Roster.Threshold {
-		return nil, fmt.Errorf("threshold %d differs from the cluster's %d: %w", args.Threshold, e.cfg.Roster.Threshold, errBadRequest)
-	}
-	if !labelPattern.MatchString(args.Label) {
-		return nil, fmt.Errorf("label %q must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit: %w", args.Label, errBadRequest)
-	}
-	if args.Digest != "" {
-		return nil, fmt.Errorf("a key generation takes no digest: %w", errBadRequest)
-	}
-	if err := e.keys.checkNew(args.KeyID, args.Label); err != nil {
-		return nil, err
+func (e *Enclave) newKeygen(eng protocol.Engine, args *wire.PrepareArgs, nonce []byte) (protocol.Run, []byte, error) {
+	if err := e.checkKeygen(args); err != nil {
+		return nil, nil, err
 	}
 	var pp []byte
 	if eng.NeedsPreParams() {
 		var err error
 		if pp, err = e.pool.claim(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return eng.Keygen(protocol.KeygenParams{
+	run, err := eng.Keygen(protocol.KeygenParams{
 		Self: e.cfg.Identity.Party, Parties: args.Parties, Threshold: args.Threshold,
 		SessionNonce: nonce, PreParams: pp,
 	})
+	if err != nil {
+		e.returnPreParams(pp)
+		return nil, nil, err
+	}
+	return run, pp, nil
+}
+
+// returnPreParams puts back pre-parameters whose run never started: nothing derived from them
+// has left the enclave, so they are as good as new.
+func (e *Enclave) returnPreParams(pp []byte) {
+	if pp == nil || e.pool == nil {
+		return
+	}
+	if err := e.pool.add(pp); err != nil {
+		e.log.Error("returning unused pre-parameters to the pool", "err", err)
+	}
+}
+
+func (e *Enclave) checkKeygen(args *wire.PrepareArgs) error {
+	if !slices.Equal(args.Parties, e.cfg.Roster.ids()) {
+		return fmt.Errorf("a key generation needs every party of the roster %v, got %v: %w", e.cfg.Roster.ids(), args.Parties, errBadRequest)
+	}
+	if args.Threshold != e.cfg.Roster.Threshold {
+		return fmt.Errorf("threshold %d differs from the cluster's %d: %w", args.Threshold, e.cfg.Roster.Threshold, errBadRequest)
+	}
+	if !labelPattern.MatchString(args.Label) {
+		return fmt.Errorf("label %q must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit: %w", args.Label, errBadRequest)
+	}
+	if args.Digest != "" {
+		return fmt.Errorf("a key generation takes no digest: %w", errBadRequest)
+	}
+	return e.keys.checkNew(args.KeyID, args.Label)
 }
 
 func (e *Enclave) newSign(eng protocol.Engine, args *wire.PrepareArgs, nonce []byte) (protocol.Run, error) {
@@ -403,6 +427,7 @@ func (t *sessionTable) abort(ref string, cause error) {
 		s.mu.Unlock()
 		if !started {
 			t.release(id)
+			t.e.returnPreParams(s.preParams)
 		}
 	}
 }
@@ -424,6 +449,7 @@ func (t *sessionTable) expire(ctx context.Context) {
 				if stale {
 					s.run.Abort(fmt.Errorf("session %s was prepared but never started: %w", id, errTimeout))
 					delete(t.live, id)
+					go t.e.returnPreParams(s.preParams)
 				}
 			}
 			for id, at := range t.seen {

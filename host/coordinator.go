@@ -89,8 +89,17 @@ func classify(p protocol.PartyID, err error) error {
 	default:
 		kind = ErrInternal
 	}
-	return fmt.Errorf("%s: %s: %w", p, re.Message, kind)
+	return &kindError{msg: fmt.Sprintf("%s: %s", p, re.Message), kind: kind}
 }
+
+// kindError carries an enclave's message as it is, classified by kind for errors.Is.
+type kindError struct {
+	msg  string
+	kind error
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }
 
 // culpritError is a protocol failure reported by party `party`, naming the culprits.
 type culpritError struct {
@@ -248,6 +257,10 @@ func (h *Host) CreateKey(ctx context.Context, req api.CreateKeyRequest) (*api.Ke
 	}
 	if down := h.unreachable(parties); len(down) > 0 {
 		return nil, fmt.Errorf("a key generation needs all %d parties, and %s unreachable: %w", len(parties), describeParties(down), ErrQuorum)
+	}
+	if waiting := h.withoutPreParams(parties); len(waiting) > 0 {
+		// Asking now would only make the ready parties claim pre-parameters for nothing.
+		return nil, fmt.Errorf("%s still generating pre-parameters (about a minute per set after a first start); try again shortly: %w", describeParties(waiting), ErrNotReady)
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeouts.Keygen)
 	defer cancel()
@@ -457,6 +470,19 @@ func (h *Host) unreachable(parties []protocol.PartyID) []protocol.PartyID {
 	var out []protocol.PartyID
 	for _, p := range parties {
 		if !h.reachable(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// withoutPreParams lists the parties whose last status showed no pre-parameters ready.
+func (h *Host) withoutPreParams(parties []protocol.PartyID) []protocol.PartyID {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []protocol.PartyID
+	for _, p := range parties {
+		if ps := h.health[p]; ps != nil && ps.needsPreParams && ps.ready == 0 {
 			out = append(out, p)
 		}
 	}

@@ -61,10 +61,11 @@ type Host struct {
 }
 
 type partyState struct {
-	lastSeen time.Time
-	bootID   string
-	ready    int
-	err      error
+	lastSeen       time.Time
+	bootID         string
+	ready          int  // pre-parameter sets ready
+	needsPreParams bool // the enclave keeps a pre-parameter pool
+	err            error
 }
 
 // New builds a Host from cfg, reading its token files.
@@ -420,6 +421,7 @@ func (h *Host) probe(ctx context.Context, p protocol.PartyID) {
 	if err == nil {
 		restarted = ps.bootID != "" && ps.bootID != st.BootID
 		ps.lastSeen, ps.bootID, ps.ready, ps.err = time.Now(), st.BootID, st.PreParamsReady, nil
+		ps.needsPreParams = st.PreParamsWant > 0 || st.PreParamsReady > 0
 	} else {
 		ps.err = err
 	}

@@ -63,6 +63,7 @@ func runEnclave(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	log := daemonLogger(stderr, "enclave")
+	ecdsa.EnableConstantTime()
 	e, err := enclave.New(enclave.Config{
 		Identity: id, Roster: roster, Store: st, Engines: engines(),
 		PreParamsWant: cfg.PreParams.WantOrDefault(), PreParamsFixtures: fixtures,

@@ -24,6 +24,15 @@
 // print without their secrets. It must never return a signature it has not verified against
 // the group key.
 //
+// Runs: Start and Handle never wait for the Outgoing reader; a run queues what it emits without
+// bound. Handle may be called from several goroutines at once. A run's result (success or
+// failure) becomes readable on Done only after every payload it emitted before the result has
+// been taken from Outgoing, because the peers need those payloads to finish, or to detect the
+// failure themselves and blame the right party. So keep reading Outgoing until Done yields (as
+// in a select over both), or call Abort, which makes Done yield at once and drops what is not
+// yet taken. Outgoing is never closed; nothing is sent on it once Done has yielded. Start and
+// Handle return ErrEnded once the run has ended.
+//
 // Transport requirements (tss-lib's, passed on): point-to-point payloads carry secret material
 // and need confidential, authenticated channels; broadcast payloads need an authenticated,
 // consistent broadcast (every party sees the same payload). The enclave must call Abort on

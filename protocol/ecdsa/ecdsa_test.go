@@ -354,18 +354,54 @@ func TestHandleRejectsBadPayloads(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.errSubstr) || !slices.Equal(pe.Culprits, tc.culprits) || pe.Task != "sign" {
 				t.Fatalf("Handle error %v (culprits %v), want %q with culprits %v", err, pe.Culprits, tc.errSubstr, tc.culprits)
 			}
-			select {
-			case res := <-r.Done():
-				if res.Err != err {
-					t.Fatalf("Done yields %v, Handle returned %v", res.Err, err)
-				}
-			case <-time.After(signTimeout):
-				t.Fatal("Done yields nothing after a failed Handle")
+			if res := awaitDone(t, r, signTimeout); res.Err != err {
+				t.Fatalf("Done yields %v, Handle returned %v", res.Err, err)
 			}
 			if err := r.Handle(2, true, bcast); !errors.Is(err, ErrEnded) {
 				t.Fatalf("Handle after the end = %v, want ErrEnded", err)
 			}
 		})
+	}
+}
+
+func TestFailureIsDeliveredAfterQueuedPayloads(t *testing.T) {
+	fx := getKeygenFixture(t)
+	r, err := NewSign(SignConfig{Self: 1, Signers: []protocol.PartyID{1, 2}, Share: fx.shares[1], Digest: [32]byte{4}, SessionNonce: newNonce()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Abort(nil)
+	if err := r.Start(); err != nil { // queues two payloads for party 2
+		t.Fatal(err)
+	}
+	herr := r.Handle(2, true, []byte{0xff})
+	if herr == nil {
+		t.Fatal("garbage accepted")
+	}
+	select {
+	case res := <-r.Done():
+		t.Fatalf("result %v delivered before the queued payloads were taken", res)
+	case <-time.After(100 * time.Millisecond):
+	}
+	for i := 0; i < 2; i++ {
+		select {
+		case <-r.Outgoing():
+		case <-time.After(signTimeout):
+			t.Fatalf("queued payload %d not emitted", i)
+		}
+	}
+	select {
+	case res := <-r.Done():
+		if res.Err != herr {
+			t.Fatalf("Done yields %v, Handle returned %v", res.Err, herr)
+		}
+	case <-time.After(signTimeout):
+		t.Fatal("no result after the queue was taken")
+	}
+	select {
+	case o := <-r.Outgoing():
+		t.Fatalf("payload emitted after the result: %d bytes", len(o.Payload))
+	case <-time.After(50 * time.Millisecond):
 	}
 }
 

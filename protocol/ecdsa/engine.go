@@ -1,6 +1,8 @@
 package ecdsa
 
 import (
+	"github.com/bnb-chain/tss-lib/v3/common"
+
 	"context"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
@@ -33,3 +35,8 @@ func (Engine) Sign(p protocol.SignParams) (protocol.Run, error) {
 
 // PublicKey implements protocol.Engine.
 func (Engine) PublicKey(share []byte) ([]byte, error) { return PublicKeyFromShare(share) }
+
+// EnableConstantTime switches tss-lib's big-number arithmetic on secrets to its constant-time
+// code paths, for the whole process. tss-lib leaves them off by default; an enclave process,
+// which holds shares, turns them on at start.
+func EnableConstantTime() { common.EnableConstantTimeOps() }

@@ -322,6 +322,22 @@ func verifyWithEthereum(t testing.TB, pub []byte, digest [32]byte, sig *protocol
 	}
 }
 
+// awaitDone waits for r's result, taking (and dropping) its payloads meanwhile.
+func awaitDone(t testing.TB, r protocol.Run, timeout time.Duration) protocol.Result {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		select {
+		case res := <-r.Done():
+			return res
+		case <-r.Outgoing():
+		case <-deadline.C:
+			t.Fatalf("no result within %v", timeout)
+		}
+	}
+}
+
 // protoErr returns err as a *protocol.Error or fails the test.
 func protoErr(t testing.TB, err error) *protocol.Error {
 	t.Helper()

@@ -29,7 +29,8 @@ var (
 // primes behind NTilde, h1, h2) and returns them as the JSON encoding of
 // keygen.LocalPreParams. It takes tens of seconds; ctx bounds it.
 //
-// The result contains secret keys: it must only ever be kept in a sealed store.
+// The result contains secret keys: it must only ever be kept in a sealed store, and used for
+// one keygen only (the keygen copies it into the share).
 func GeneratePreParams(ctx context.Context) ([]byte, error) {
 	// Concurrency 1 is the least tss-lib takes: it still searches for the Paillier primes and
 	// the safe primes side by side (three goroutines in all).

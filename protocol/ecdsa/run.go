@@ -28,8 +28,10 @@ var errAborted = errors.New("aborted")
 // with mu held. tss-lib writes its outbound messages synchronously to tssOut from inside Start
 // and Update; the pump goroutine is always ready to take them, queues them without bound and
 // feeds them to the Outgoing channel in order. The pump is also the only sender on done, so
-// after the result nothing more is emitted, and a successful result is delivered only after
-// every payload queued before it (the run's last messages, which the peers still need).
+// after the result nothing more is emitted, and the result is delivered only after every
+// payload queued before it has been taken from Outgoing: the peers still need those (to finish,
+// or to detect the failure themselves, with the right culprit). Abort skips that wait and drops
+// the queue.
 type run struct {
 	task    string // "keygen" or "sign"
 	self    protocol.PartyID
@@ -239,8 +241,9 @@ func (r *run) settle(terr *tss.Error, perr error) error {
 	return nil
 }
 
-// Abort ends the run with err unless it has already ended. A result that is already known but
-// still waits for earlier payloads to be read is delivered at once, without them.
+// Abort ends the run with err unless it has already ended. Done yields at once: payloads not
+// yet taken from Outgoing are dropped, and a result that was waiting for them to be taken is
+// delivered as it is.
 func (r *run) Abort(err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -300,8 +303,9 @@ func (r *run) checkQuietLocked() {
 	}
 }
 
-// pump moves tss-lib's messages to Outgoing and delivers the result. It ends once the result
-// is delivered and no call into tss-lib is in flight (so nothing can write to tssOut again).
+// pump moves tss-lib's messages to Outgoing and delivers the result, after the payloads queued
+// before it unless Abort hurries it. It ends once the result is delivered and no call into
+// tss-lib is in flight (so nothing can write to tssOut again).
 func (r *run) pump() {
 	var (
 		queue    []protocol.Outgoing
@@ -345,7 +349,7 @@ func (r *run) pump() {
 			queue[0] = protocol.Outgoing{}
 			queue = queue[1:]
 		case res := <-r.final:
-			if res.Err != nil || hurry == nil {
+			if hurry == nil {
 				deliver(res)
 			} else {
 				pending = &res
