@@ -154,7 +154,7 @@ func resultLabel(err error) string {
 
 func writeError(w http.ResponseWriter, err error) {
 	status, code := httpError(err)
-	body := api.Error{Code: code, Message: err.Error()}
+	body := api.Error{Code: code, Message: trimSentinel(err)}
 	if errors.Is(err, errUnauthorized) {
 		body.Message = "missing or wrong bearer token"
 		w.Header().Set("WWW-Authenticate", `Bearer realm="mpcsigner"`)
@@ -163,6 +163,15 @@ func writeError(w http.ResponseWriter, err error) {
 		body.Culprits = append(body.Culprits, uint16(c))
 	}
 	writeJSON(w, status, body)
+}
+
+// trimSentinel drops the sentinel text %w appends (": bad request"), which the code already says.
+func trimSentinel(err error) string {
+	msg := err.Error()
+	for _, s := range []error{ErrBadRequest, ErrNotFound, ErrConflict, ErrQuorum, ErrNotReady, ErrProtocol, ErrInternal} {
+		msg = strings.TrimSuffix(msg, ": "+s.Error())
+	}
+	return msg
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
