@@ -63,8 +63,8 @@ type channelSet struct {
 	pinned    map[protocol.PartyID][]byte // peer -> static public key
 	// send hands Relay data for a peer to the host. It may block briefly (a frame write).
 	send func(to protocol.PartyID, data []byte) error
-	// deliver receives an authenticated plaintext from a peer.
-	deliver func(from protocol.PartyID, plaintext []byte)
+	// deliver receives an authenticated plaintext from a peer; its error is Receive's.
+	deliver func(from protocol.PartyID, plaintext []byte) error
 
 	mu  sync.Mutex
 	out map[protocol.PartyID]*outChannel
@@ -89,7 +89,7 @@ type inChannel struct {
 }
 
 func newChannelSet(self protocol.PartyID, clusterID string, static noise.DHKey, pinned map[protocol.PartyID][]byte,
-	send func(protocol.PartyID, []byte) error, deliver func(protocol.PartyID, []byte)) *channelSet {
+	send func(protocol.PartyID, []byte) error, deliver func(protocol.PartyID, []byte) error) *channelSet {
 	return &channelSet{
 		self: self, clusterID: clusterID, static: static, pinned: pinned,
 		send: send, deliver: deliver,
@@ -302,8 +302,7 @@ func (c *channelSet) open(from protocol.PartyID, id [8]byte, data []byte) error 
 	}
 	ic.window.accept(counter)
 	ic.mu.Unlock()
-	c.deliver(from, plaintext)
-	return nil
+	return c.deliver(from, plaintext)
 }
 
 func (c *channelSet) inbound(from protocol.PartyID, id [8]byte) *inChannel {

@@ -40,8 +40,8 @@ func newChannelPair(t *testing.T, bStatic *noise.DHKey) *channelPair {
 		kb = *bStatic // b uses another key than the one pinned for it
 	}
 	cp := &channelPair{delivered: map[protocol.PartyID][][]byte{}}
-	cp.a = newChannelSet(1, "c", ka, pinned, func(to protocol.PartyID, d []byte) error { return cp.route(1, to, d) }, func(from protocol.PartyID, pt []byte) { cp.got(1, pt) })
-	cp.b = newChannelSet(2, "c", kb, pinned, func(to protocol.PartyID, d []byte) error { return cp.route(2, to, d) }, func(from protocol.PartyID, pt []byte) { cp.got(2, pt) })
+	cp.a = newChannelSet(1, "c", ka, pinned, func(to protocol.PartyID, d []byte) error { return cp.route(1, to, d) }, func(from protocol.PartyID, pt []byte) error { return cp.got(1, pt) })
+	cp.b = newChannelSet(2, "c", kb, pinned, func(to protocol.PartyID, d []byte) error { return cp.route(2, to, d) }, func(from protocol.PartyID, pt []byte) error { return cp.got(2, pt) })
 	return cp
 }
 
@@ -64,10 +64,11 @@ func (cp *channelPair) deliver(f heldFrame) {
 	}
 }
 
-func (cp *channelPair) got(at protocol.PartyID, pt []byte) {
+func (cp *channelPair) got(at protocol.PartyID, pt []byte) error {
 	cp.mu.Lock()
 	cp.delivered[at] = append(cp.delivered[at], bytes.Clone(pt))
 	cp.mu.Unlock()
+	return nil
 }
 
 func (cp *channelPair) lastErr() error {

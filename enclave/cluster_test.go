@@ -73,7 +73,7 @@ func newTestCluster(t testing.TB) *testCluster {
 	for i, id := range ids {
 		e, err := New(Config{
 			Identity: id, Roster: roster, Store: c.stores[i],
-			Engines:           []protocol.Engine{protocoltest.RecordingEngine{Engine: ecdsa.Engine{}, Rec: c.recorder}},
+			Engines:           []protocol.Engine{c.recorder.Engine(ecdsa.Engine{})},
 			PreParamsFixtures: preParamsFixture(t, i+1),
 			RunTimeout:        60 * time.Second,
 			Logger:            slog.New(slog.DiscardHandler),

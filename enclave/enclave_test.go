@@ -14,6 +14,7 @@ import (
 	"github.com/mpcsigner/mpcsigner/enclave/store"
 	"github.com/mpcsigner/mpcsigner/protocol"
 	"github.com/mpcsigner/mpcsigner/protocol/ecdsa"
+	"github.com/mpcsigner/mpcsigner/protocol/protocoltest"
 	"github.com/mpcsigner/mpcsigner/protocol/wire"
 )
 
@@ -111,7 +112,7 @@ func TestHostSeesOnlyCiphertext(t *testing.T) {
 		t.Fatal("the engines emitted no payloads")
 	}
 	for i, p := range payloads {
-		for _, w := range windows(p, 24) {
+		for _, w := range protocoltest.Windows(p, 24) {
 			if bytes.Contains(relayed, w) {
 				t.Fatalf("protocol payload %d appears in plaintext in relayed data", i)
 			}
@@ -122,25 +123,12 @@ func TestHostSeesOnlyCiphertext(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, w := range windows(raw, 24) {
+		for _, w := range protocoltest.Windows(raw, 24) {
 			if bytes.Contains(relayed, w) {
 				t.Fatalf("part of party %d's share record appears in relayed data", p+1)
 			}
 		}
 	}
-}
-
-// windows returns a few n-byte slices spread over b.
-func windows(b []byte, n int) [][]byte {
-	if len(b) <= n {
-		return [][]byte{b}
-	}
-	var out [][]byte
-	step := max((len(b)-n)/8, 1)
-	for i := 0; i+n <= len(b); i += step {
-		out = append(out, b[i:i+n])
-	}
-	return out
 }
 
 // Garbage sent to an enclave while it signs is refused with an error, and the signing run
@@ -210,7 +198,9 @@ func TestBadInputDoesNotDisturbSigning(t *testing.T) {
 		"envelope from another": mutateEnvelope(t, good, func(e *wire.Envelope) { e.From = 1 }),
 	} {
 		before := target.sessions.count()
-		target.sessions.deliver(3, pt)
+		if err := target.sessions.deliver(3, pt); err == nil {
+			t.Errorf("%s was accepted", name)
+		}
 		if after := target.sessions.count(); after != before {
 			t.Errorf("%s changed the number of sessions from %d to %d", name, before, after)
 		}

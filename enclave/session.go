@@ -382,25 +382,22 @@ func (e *Enclave) tellPeersAbort(s *session, cause error) {
 }
 
 // deliver routes an authenticated plaintext from a peer to its session. Anything that does not
-// fit a live session is refused and logged; it never reaches another session.
-func (t *sessionTable) deliver(from protocol.PartyID, plaintext []byte) {
+// fit a live session is refused with an error (the host hears of it as a notice); it never
+// reaches another session.
+func (t *sessionTable) deliver(from protocol.PartyID, plaintext []byte) error {
 	env, err := wire.DecodeEnvelope(plaintext)
 	if err != nil {
-		t.e.log.Warn("refused envelope", "from", int(from), "err", err)
-		return
+		return fmt.Errorf("envelope from %s: %w", from, err)
 	}
 	if env.From != from || env.To != t.e.cfg.Identity.Party {
-		t.e.log.Warn("refused envelope with wrong addressing", "channel_peer", int(from), "from", int(env.From), "to", int(env.To))
-		return
+		return fmt.Errorf("envelope on %s's channel claims to be from %s to %s", from, env.From, env.To)
 	}
 	s := t.get(env.Session)
 	if s == nil {
-		t.e.log.Warn("refused envelope for unknown session", "from", int(from), "session", env.Session.String())
-		return
+		return fmt.Errorf("envelope from %s for unknown session %s", from, env.Session)
 	}
 	if !slices.Contains(s.args.Parties, from) {
-		t.e.log.Warn("refused envelope from a non-participant", "from", int(from), "session", env.Session.String())
-		return
+		return fmt.Errorf("envelope from %s, who is not in session %s", from, env.Session)
 	}
 	switch env.Kind {
 	case wire.KindAbort:
@@ -411,7 +408,10 @@ func (t *sessionTable) deliver(from protocol.PartyID, plaintext []byte) {
 		default:
 			s.run.Abort(fmt.Errorf("%s sent more than %d messages: %w", from, inboxSize, &protocol.Error{Task: s.args.Kind, Culprits: []protocol.PartyID{from}}))
 		}
+	default:
+		return fmt.Errorf("envelope from %s of kind %s", from, env.Kind)
 	}
+	return nil
 }
 
 // abort ends a session on the host's request.

@@ -53,75 +53,20 @@ func (o *observed) all() []byte {
 // generation and two signings, and shows that no protocol payload and no part of any share is
 // among them.
 func TestHostsRelayOnlyCiphertext(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipping an in-process cluster in -short mode")
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	mem := transport.NewMem()
 	rec := &protocoltest.Recorder{}
 	obs := &observed{data: map[string][][]byte{}}
-	dir := t.TempDir()
-	for _, name := range []string{"api.token", "peer.token"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(randomToken()), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	stores := startTestEnclaves(t, ctx, mem, rec)
-	var peerLs, apiLs, metricsLs []net.Listener
-	var parties []host.PartyAddr
-	for p := 1; p <= 3; p++ {
-		for _, ls := range []*[]net.Listener{&peerLs, &apiLs, &metricsLs} {
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			*ls = append(*ls, l)
-		}
-		parties = append(parties, host.PartyAddr{ID: protocol.PartyID(p), Peer: peerLs[p-1].Addr().String()})
-	}
-	var wg sync.WaitGroup
-	for i := range 3 {
-		cfg := &host.Config{
-			Version: 1, Party: protocol.PartyID(i + 1), Threshold: 2,
-			Enclave:  fmt.Sprintf("mem://enclave-%d", i+1),
-			API:      host.APIConfig{Listen: apiLs[i].Addr().String(), TokenFile: filepath.Join(dir, "api.token")},
-			Peer:     host.PeerConfig{Listen: peerLs[i].Addr().String(), TokenFile: filepath.Join(dir, "peer.token")},
-			Metrics:  host.Listen{Listen: metricsLs[i].Addr().String()},
-			Parties:  parties,
-			Timeouts: host.Timeouts{Sign: 30 * time.Second, Keygen: 2 * time.Minute, Call: 5 * time.Second, Reachable: 3 * time.Second},
-		}
-		h, err := host.New(cfg, host.Options{Logger: slog.New(slog.DiscardHandler), Mem: mem, Observe: obs.add})
-		if err != nil {
-			t.Fatal(err)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = h.Serve(ctx, peerLs[i], apiLs[i], metricsLs[i])
-		}()
-	}
-	defer wg.Wait()
-	defer cancel()
-
-	client, err := api.NewClient(api.ClientOptions{URL: "http://" + apiLs[0].Addr().String(), TokenFile: filepath.Join(dir, "api.token")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "every party reachable", 20*time.Second, func() bool {
-		h, err := client.Health(ctx)
-		return err == nil && h.Reachable == 3
-	})
-	key, err := client.CreateKey(ctx, api.CreateKeyRequest{Scheme: "ecdsa-secp256k1", Label: "observed"})
+	c := startInProcessCluster(t, func(int) protocol.Engine { return rec.Engine(ecdsa.Engine{}) }, obs.add)
+	ctx := context.Background()
+	key, err := c.client.CreateKey(ctx, api.CreateKeyRequest{Scheme: "ecdsa-secp256k1", Label: "observed"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, signers := range [][]uint16{{1, 2}, {2, 3}} {
-		if _, err := client.Sign(ctx, key.ID, api.SignRequest{Digest: randomHex32(), Parties: signers}); err != nil {
+		if _, err := c.client.Sign(ctx, key.ID, api.SignRequest{Digest: randomHex32(), Parties: signers}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	stores := c.stores
 
 	seen := obs.all()
 	obs.mu.Lock()
@@ -141,7 +86,7 @@ func TestHostsRelayOnlyCiphertext(t *testing.T) {
 		t.Fatal("the engines emitted nothing")
 	}
 	for i, p := range payloads {
-		for _, w := range spread(p, 24) {
+		for _, w := range protocoltest.Windows(p, 24) {
 			if bytes.Contains(seen, w) {
 				t.Fatalf("protocol payload %d passed through a host in the clear", i)
 			}
@@ -164,7 +109,7 @@ func TestHostsRelayOnlyCiphertext(t *testing.T) {
 			t.Fatalf("party %d's key record has no share (%v)", i+1, err)
 		}
 		for _, form := range [][]byte{rec.Share, []byte(base64.StdEncoding.EncodeToString(rec.Share)), []byte(hex.EncodeToString(rec.Share))} {
-			for _, w := range spread(form, 24) {
+			for _, w := range protocoltest.Windows(form, 24) {
 				if bytes.Contains(seen, w) {
 					t.Fatalf("part of party %d's share passed through a host", i+1)
 				}
@@ -173,11 +118,83 @@ func TestHostsRelayOnlyCiphertext(t *testing.T) {
 	}
 }
 
+// inProcessCluster is three enclaves and three real hosts in this process: enclaves on the
+// in-memory transport, hosts on loopback TCP.
+type inProcessCluster struct {
+	client *api.Client
+	stores []store.Store
+}
+
+// startInProcessCluster starts the cluster with engineFor(party) as each party's engine and the
+// engine's public fixture pre-parameters, and waits until host 1 reaches every party.
+func startInProcessCluster(t *testing.T, engineFor func(party int) protocol.Engine, observe func(string, []byte)) *inProcessCluster {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping an in-process cluster in -short mode")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	mem := transport.NewMem()
+	dir := t.TempDir()
+	for _, name := range []string{"api.token", "peer.token"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(randomToken()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &inProcessCluster{stores: startTestEnclaves(t, ctx, mem, engineFor)}
+	var peerLs, apiLs, metricsLs []net.Listener
+	var parties []host.PartyAddr
+	for p := 1; p <= 3; p++ {
+		for _, ls := range []*[]net.Listener{&peerLs, &apiLs, &metricsLs} {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			*ls = append(*ls, l)
+		}
+		parties = append(parties, host.PartyAddr{ID: protocol.PartyID(p), Peer: peerLs[p-1].Addr().String()})
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+	})
+	for i := range 3 {
+		cfg := &host.Config{
+			Version: 1, Party: protocol.PartyID(i + 1), Threshold: 2,
+			Enclave:  fmt.Sprintf("mem://enclave-%d", i+1),
+			API:      host.APIConfig{Listen: apiLs[i].Addr().String(), TokenFile: filepath.Join(dir, "api.token")},
+			Peer:     host.PeerConfig{Listen: peerLs[i].Addr().String(), TokenFile: filepath.Join(dir, "peer.token")},
+			Metrics:  host.Listen{Listen: metricsLs[i].Addr().String()},
+			Parties:  parties,
+			Timeouts: host.Timeouts{Sign: 30 * time.Second, Keygen: 2 * time.Minute, Call: 5 * time.Second, Reachable: 3 * time.Second},
+		}
+		h, err := host.New(cfg, host.Options{Logger: slog.New(slog.DiscardHandler), Mem: mem, Observe: observe})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = h.Serve(ctx, peerLs[i], apiLs[i], metricsLs[i])
+		}()
+	}
+	var err error
+	c.client, err = api.NewClient(api.ClientOptions{URL: "http://" + apiLs[0].Addr().String(), TokenFile: filepath.Join(dir, "api.token")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "every party reachable", 20*time.Second, func() bool {
+		h, err := c.client.Health(ctx)
+		return err == nil && h.Reachable == 3
+	})
+	return c
+}
+
 // startTestEnclaves runs three enclaves on mem://enclave-N with in-memory stores and the
 // engine's public fixture pre-parameters.
-func startTestEnclaves(t *testing.T, ctx context.Context, mem *transport.Mem, rec *protocoltest.Recorder) []store.Store {
+func startTestEnclaves(t *testing.T, ctx context.Context, mem *transport.Mem, engineFor func(int) protocol.Engine) []store.Store {
 	t.Helper()
-	roster := &enclave.Roster{Version: 1, ClusterID: "relay-test", Threshold: 2}
+	roster := &enclave.Roster{Version: 1, ClusterID: "in-process", Threshold: 2}
 	var ids []*enclave.Identity
 	var stores []store.Store
 	for p := 1; p <= 3; p++ {
@@ -196,7 +213,7 @@ func startTestEnclaves(t *testing.T, ctx context.Context, mem *transport.Mem, re
 		}
 		e, err := enclave.New(enclave.Config{
 			Identity: id, Roster: roster, Store: stores[i],
-			Engines:           []protocol.Engine{protocoltest.RecordingEngine{Engine: ecdsa.Engine{}, Rec: rec}},
+			Engines:           []protocol.Engine{engineFor(i + 1)},
 			PreParamsFixtures: [][]byte{pp},
 			Logger:            slog.New(slog.DiscardHandler),
 		})
@@ -210,17 +227,4 @@ func startTestEnclaves(t *testing.T, ctx context.Context, mem *transport.Mem, re
 		go e.Serve(ctx, l)
 	}
 	return stores
-}
-
-// spread returns n-byte windows spread over b.
-func spread(b []byte, n int) [][]byte {
-	if len(b) <= n {
-		return [][]byte{b}
-	}
-	var out [][]byte
-	step := max((len(b)-n)/16, 1)
-	for i := 0; i+n <= len(b); i += step {
-		out = append(out, b[i:i+n])
-	}
-	return out
 }

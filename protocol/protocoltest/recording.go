@@ -8,11 +8,74 @@ import (
 	"github.com/mpcsigner/mpcsigner/protocol"
 )
 
-// Recorder keeps every protocol payload the runs of a RecordingEngine emit, so a test can show
-// that none of them crosses an untrusted component in the clear.
+// InterceptEngine wraps an engine so that every payload its runs emit passes through
+// OnOutgoing, which may record it or rewrite it (a party that misbehaves).
+type InterceptEngine struct {
+	protocol.Engine
+	OnOutgoing func(protocol.Outgoing) protocol.Outgoing
+}
+
+// Keygen implements protocol.Engine.
+func (e InterceptEngine) Keygen(p protocol.KeygenParams) (protocol.Run, error) {
+	r, err := e.Engine.Keygen(p)
+	if err != nil {
+		return nil, err
+	}
+	return e.wrap(r), nil
+}
+
+// Sign implements protocol.Engine.
+func (e InterceptEngine) Sign(p protocol.SignParams) (protocol.Run, error) {
+	r, err := e.Engine.Sign(p)
+	if err != nil {
+		return nil, err
+	}
+	return e.wrap(r), nil
+}
+
+func (e InterceptEngine) wrap(r protocol.Run) protocol.Run {
+	ir := &interceptedRun{Run: r, out: make(chan protocol.Outgoing, 64), done: make(chan protocol.Result, 1)}
+	go func() {
+		for {
+			select {
+			case o := <-r.Outgoing():
+				ir.out <- e.OnOutgoing(o)
+			case res := <-r.Done():
+				ir.done <- res
+				return
+			}
+		}
+	}()
+	return ir
+}
+
+// interceptedRun is a Run whose Outgoing and Done pass through the interceptor.
+type interceptedRun struct {
+	protocol.Run
+	out  chan protocol.Outgoing
+	done chan protocol.Result
+}
+
+func (r *interceptedRun) Outgoing() <-chan protocol.Outgoing { return r.out }
+func (r *interceptedRun) Done() <-chan protocol.Result       { return r.done }
+
+// Recorder keeps every protocol payload it sees, so a test can show that none of them crosses
+// an untrusted component in the clear.
 type Recorder struct {
 	mu       sync.Mutex
 	payloads [][]byte
+}
+
+// Engine wraps e so that the recorder sees every payload its runs emit.
+func (r *Recorder) Engine(e protocol.Engine) protocol.Engine {
+	return InterceptEngine{Engine: e, OnOutgoing: r.record}
+}
+
+func (r *Recorder) record(o protocol.Outgoing) protocol.Outgoing {
+	r.mu.Lock()
+	r.payloads = append(r.payloads, append([]byte(nil), o.Payload...))
+	r.mu.Unlock()
+	return o
 }
 
 // Payloads returns what was recorded so far.
@@ -22,59 +85,16 @@ func (r *Recorder) Payloads() [][]byte {
 	return append([][]byte(nil), r.payloads...)
 }
 
-func (r *Recorder) add(p []byte) {
-	r.mu.Lock()
-	r.payloads = append(r.payloads, append([]byte(nil), p...))
-	r.mu.Unlock()
-}
-
-// RecordingEngine wraps an engine and records what its runs emit.
-type RecordingEngine struct {
-	protocol.Engine
-	Rec *Recorder
-}
-
-// Keygen implements protocol.Engine.
-func (e RecordingEngine) Keygen(p protocol.KeygenParams) (protocol.Run, error) {
-	r, err := e.Engine.Keygen(p)
-	if err != nil {
-		return nil, err
+// Windows returns n-byte slices spread evenly over b (all of b if it is shorter), for tests
+// that look for any part of a secret in bytes an untrusted component saw.
+func Windows(b []byte, n int) [][]byte {
+	if len(b) <= n {
+		return [][]byte{b}
 	}
-	return e.wrap(r), nil
-}
-
-// Sign implements protocol.Engine.
-func (e RecordingEngine) Sign(p protocol.SignParams) (protocol.Run, error) {
-	r, err := e.Engine.Sign(p)
-	if err != nil {
-		return nil, err
+	var out [][]byte
+	step := max((len(b)-n)/16, 1)
+	for i := 0; i+n <= len(b); i += step {
+		out = append(out, b[i:i+n])
 	}
-	return e.wrap(r), nil
+	return out
 }
-
-func (e RecordingEngine) wrap(r protocol.Run) protocol.Run {
-	rr := &recordingRun{Run: r, out: make(chan protocol.Outgoing, 64), done: make(chan protocol.Result, 1)}
-	go func() {
-		for {
-			select {
-			case o := <-r.Outgoing():
-				e.Rec.add(o.Payload)
-				rr.out <- o
-			case res := <-r.Done():
-				rr.done <- res
-				return
-			}
-		}
-	}()
-	return rr
-}
-
-// recordingRun is a Run whose Outgoing and Done pass through the recorder.
-type recordingRun struct {
-	protocol.Run
-	out  chan protocol.Outgoing
-	done chan protocol.Result
-}
-
-func (r *recordingRun) Outgoing() <-chan protocol.Outgoing { return r.out }
-func (r *recordingRun) Done() <-chan protocol.Result       { return r.done }

@@ -1,0 +1,45 @@
+package protocol
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestErrorNamesRoundAndCulprits(t *testing.T) {
+	cause := errors.New("decommitment does not open")
+	err := fmt.Errorf("party 1: %w", &Error{Task: "sign", Round: 5, Culprits: []PartyID{2, 3}, Cause: cause})
+	for _, want := range []string{"sign failed in round 5", "culprits: party 2, party 3", "decommitment does not open"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q lacks %q", err, want)
+		}
+	}
+	if got := Culprits(err); !slices.Equal(got, []PartyID{2, 3}) {
+		t.Errorf("Culprits = %v", got)
+	}
+	if !errors.Is(err, cause) {
+		t.Error("the cause is not reachable with errors.Is")
+	}
+	if Culprits(cause) != nil {
+		t.Error("a plain error has culprits")
+	}
+}
+
+func TestParseScheme(t *testing.T) {
+	if s, err := ParseScheme("ecdsa-secp256k1"); err != nil || s != SchemeECDSASecp256k1 {
+		t.Fatalf("ParseScheme: %v %v", s, err)
+	}
+	if _, err := ParseScheme("rsa"); err == nil || !strings.Contains(err.Error(), "ecdsa-secp256k1") {
+		t.Fatalf("an unknown scheme's error should list the supported ones: %v", err)
+	}
+}
+
+func TestPartyIDValid(t *testing.T) {
+	for p, want := range map[PartyID]bool{0: false, 1: true, 3: true, 4: false} {
+		if got := p.Valid(3); got != want {
+			t.Errorf("%d.Valid(3) = %v", p, got)
+		}
+	}
+}
