@@ -1,6 +1,8 @@
 package ecdsa
 
 import (
+	"github.com/bnb-chain/tss-lib/v3/common"
+
 	"crypto/rand"
 	"testing"
 
@@ -40,4 +42,12 @@ func BenchmarkKeygen2of3(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkSign2of3ConstantTime is BenchmarkSign2of3 with tss-lib's constant-time arithmetic
+// on, as enclave processes run it.
+func BenchmarkSign2of3ConstantTime(b *testing.B) {
+	EnableConstantTime()
+	defer common.DisableConstantTimeOps()
+	BenchmarkSign2of3(b)
 }
