@@ -77,6 +77,14 @@
 //	29      P     payload; nothing may follow it. For an abort it is the reason, valid
 //	                  UTF-8 of at most 1024 bytes.
 //
+// # Method bodies
+//
+// The Body of a Request and of a successful Response is a JSON object whose type is named by
+// the method (methods.go: MethodPrepare takes PrepareArgs, MethodStart answers SessionResult,
+// and so on). DecodeJSON reads them strictly: at most MaxFrameBody bytes, unknown fields and
+// trailing data refused, ErrMalformed on failure. A Response with ID 0 is a notice: the
+// enclave refused an input that had no request of its own (a relay), and Err says why.
+//
 // # Errors
 //
 // ReadFrame reports ErrTruncated, ErrMalformed, ErrFrameTooLarge and ErrUnknownFrameType.
