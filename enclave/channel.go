@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,7 +28,12 @@ import (
 //	reset:              0x04 | channel id (8)   (unauthenticated: "I know no such channel")
 //
 // The prologue binds the cluster, both party ids and the channel id, so a relay cannot splice
-// one channel's handshake into another. Transport messages carry their own counter as the
+// one channel's handshake into another. Each handshake message carries its sender's current
+// attestation document as its (encrypted) payload: a side accepts the other only if that
+// document verifies, is bound to the party it claims to be, and attests exactly the static key
+// the handshake authenticated. The initiator learns the responder's static key beforehand, from
+// an attested identity document its host fetched (IK needs it), and the document in the
+// response must attest that same key. Transport messages carry their own counter as the
 // AEAD nonce, with the 17-byte header as associated data, and the receiver keeps a sliding
 // replay window, so a relay may drop or reorder messages but never replay one. A reset only
 // makes the sender renegotiate: a lying relay can deny service, as it always can, but learns
@@ -41,6 +47,10 @@ const (
 	chanHeaderLen     = 1 + 8
 	dataHeaderLen     = chanHeaderLen + 8
 	handshakeTimeout  = 5 * time.Second
+	handshakeAttempts = 6
+	// keyWait is how often a channel waiting for a peer's attested key looks again.
+	keyWait           = 500 * time.Millisecond
+	keyAttempts       = 20
 	maxPendingPerPeer = 4096
 	inboundPerPeer    = 4
 	replayWindowBits  = 1024
@@ -50,7 +60,8 @@ var (
 	errUnknownPeer    = errors.New("unknown peer party")
 	errBadChannelData = errors.New("malformed channel data")
 	errReplay         = errors.New("replayed or too old channel message")
-	errWrongStatic    = errors.New("peer's static key does not match the pinned key")
+	errWrongStatic    = errors.New("peer's static key does not match its attested key")
+	errNoPeerKey      = errors.New("no attested key known for this peer yet")
 )
 
 var cipherSuite = noise.NewCipherSuite(noise.DH25519, noise.CipherChaChaPoly, noise.HashBLAKE2s)
@@ -60,7 +71,13 @@ type channelSet struct {
 	self      protocol.PartyID
 	clusterID string
 	static    noise.DHKey
-	pinned    map[protocol.PartyID][]byte // peer -> static public key
+	peers     []protocol.PartyID
+	// peerKey returns the attested static key learned for a peer, or nil.
+	peerKey func(protocol.PartyID) []byte
+	// ownDocument returns this enclave's current attestation document.
+	ownDocument func() ([]byte, error)
+	// checkPeer verifies a peer's document and that it attests static for that party.
+	checkPeer func(peer protocol.PartyID, document, static []byte) error
 	// send hands Relay data for a peer to the host. It may block briefly (a frame write).
 	send func(to protocol.PartyID, data []byte) error
 	// deliver receives an authenticated plaintext from a peer; its error is Receive's.
@@ -72,13 +89,19 @@ type channelSet struct {
 }
 
 type outChannel struct {
-	mu      sync.Mutex
-	id      [8]byte
-	hs      *noise.HandshakeState // non-nil until the response arrives
-	started time.Time
-	cipher  noise.Cipher
-	counter uint64
-	pending [][]byte
+	mu sync.Mutex
+	id [8]byte
+	hs *noise.HandshakeState // non-nil until the response arrives
+	// attempts counts handshakes started since the channel last worked.
+	attempts int
+	// awaitingKey: messages are queued until the peer's attested key is known (from its host,
+	// or from the peer's own handshake, which carries its document).
+	awaitingKey bool
+	// peerStatic is the attested key this channel's handshake was addressed to.
+	peerStatic []byte
+	cipher     noise.Cipher
+	counter    uint64
+	pending    [][]byte
 }
 
 type inChannel struct {
@@ -88,11 +111,20 @@ type inChannel struct {
 	window replayWindow
 }
 
-func newChannelSet(self protocol.PartyID, clusterID string, static noise.DHKey, pinned map[protocol.PartyID][]byte,
-	send func(protocol.PartyID, []byte) error, deliver func(protocol.PartyID, []byte) error) *channelSet {
+// channelHooks connects a channelSet to the enclave's identity and its host.
+type channelHooks struct {
+	peerKey     func(protocol.PartyID) []byte
+	ownDocument func() ([]byte, error)
+	checkPeer   func(peer protocol.PartyID, document, static []byte) error
+	send        func(to protocol.PartyID, data []byte) error
+	deliver     func(from protocol.PartyID, plaintext []byte) error
+}
+
+func newChannelSet(self protocol.PartyID, clusterID string, static noise.DHKey, peers []protocol.PartyID, h channelHooks) *channelSet {
 	return &channelSet{
-		self: self, clusterID: clusterID, static: static, pinned: pinned,
-		send: send, deliver: deliver,
+		self: self, clusterID: clusterID, static: static, peers: peers,
+		peerKey: h.peerKey, ownDocument: h.ownDocument, checkPeer: h.checkPeer,
+		send: h.send, deliver: h.deliver,
 		out: map[protocol.PartyID]*outChannel{},
 		in:  map[protocol.PartyID][]*inChannel{},
 	}
@@ -111,21 +143,19 @@ func (c *channelSet) prologue(initiator, responder protocol.PartyID, id [8]byte)
 	return b.Bytes()
 }
 
+func (c *channelSet) isPeer(p protocol.PartyID) bool {
+	return p != c.self && slices.Contains(c.peers, p)
+}
+
 // Send encrypts plaintext for peer `to`, negotiating a channel first if there is none.
 func (c *channelSet) Send(to protocol.PartyID, plaintext []byte) error {
-	if _, ok := c.pinned[to]; !ok || to == c.self {
+	if !c.isPeer(to) {
 		return fmt.Errorf("sending to %s: %w", to, errUnknownPeer)
 	}
 	oc := c.outbound(to)
 	oc.mu.Lock()
 	defer oc.mu.Unlock()
-	if oc.hs != nil && time.Since(oc.started) > handshakeTimeout {
-		// The peer never answered: try again with a fresh handshake, keeping what is queued.
-		if err := c.initiate(to, oc); err != nil {
-			return err
-		}
-	}
-	if oc.hs != nil {
+	if oc.hs != nil || oc.awaitingKey {
 		if len(oc.pending) >= maxPendingPerPeer {
 			return fmt.Errorf("sending to %s: %d messages wait for a handshake that has not completed", to, len(oc.pending))
 		}
@@ -146,11 +176,35 @@ func (c *channelSet) outbound(peer protocol.PartyID) *outChannel {
 	c.mu.Unlock()
 	oc.mu.Lock()
 	defer oc.mu.Unlock()
-	if oc.hs == nil && oc.cipher == nil {
+	if oc.hs == nil && oc.cipher == nil && !oc.awaitingKey {
 		// A failed initiate leaves the channel empty; the next Send tries again.
 		_ = c.initiate(peer, oc)
 	}
 	return oc
+}
+
+// keyLearned starts the handshake a channel was holding for peer's key.
+func (c *channelSet) keyLearned(peer protocol.PartyID) {
+	c.mu.Lock()
+	oc := c.out[peer]
+	c.mu.Unlock()
+	if oc == nil {
+		return
+	}
+	oc.mu.Lock()
+	defer oc.mu.Unlock()
+	if oc.awaitingKey {
+		_ = c.initiate(peer, oc)
+	}
+}
+
+// retryKey looks again for the key a channel is waiting for.
+func (c *channelSet) retryKey(peer protocol.PartyID, oc *outChannel) {
+	oc.mu.Lock()
+	defer oc.mu.Unlock()
+	if oc.awaitingKey {
+		_ = c.initiate(peer, oc)
+	}
 }
 
 // initiate starts (or restarts) the handshake on oc. oc.mu is held.
@@ -159,6 +213,17 @@ func (c *channelSet) initiate(peer protocol.PartyID, oc *outChannel) error {
 	if _, err := rand.Read(id[:]); err != nil {
 		return err
 	}
+	peerStatic := c.peerKey(peer)
+	if peerStatic == nil {
+		return c.awaitKey(peer, oc)
+	}
+	if oc.awaitingKey {
+		oc.awaitingKey, oc.attempts = false, 0
+	}
+	doc, err := c.ownDocument()
+	if err != nil {
+		return fmt.Errorf("handshake with %s: %w", peer, err)
+	}
 	hs, err := noise.NewHandshakeState(noise.Config{
 		CipherSuite:   cipherSuite,
 		Random:        rand.Reader,
@@ -166,17 +231,49 @@ func (c *channelSet) initiate(peer protocol.PartyID, oc *outChannel) error {
 		Initiator:     true,
 		Prologue:      c.prologue(c.self, peer, id),
 		StaticKeypair: c.static,
-		PeerStatic:    c.pinned[peer],
+		PeerStatic:    peerStatic,
 	})
 	if err != nil {
 		return fmt.Errorf("starting handshake with %s: %w", peer, err)
 	}
-	msg, _, _, err := hs.WriteMessage(nil, nil)
+	msg, _, _, err := hs.WriteMessage(nil, doc)
 	if err != nil {
 		return fmt.Errorf("starting handshake with %s: %w", peer, err)
 	}
-	oc.id, oc.hs, oc.started, oc.cipher, oc.counter = id, hs, time.Now(), nil, 0
+	oc.id, oc.hs, oc.peerStatic, oc.cipher, oc.counter = id, hs, peerStatic, nil, 0
+	oc.attempts++
+	// If no answer comes (the message was lost or refused), try again, keeping what is queued:
+	// the protocol itself would wait for the peer forever.
+	time.AfterFunc(handshakeTimeout, func() { c.retry(peer, oc, id) })
 	return c.send(peer, frameChannel(chanInit, id, msg))
+}
+
+// awaitKey holds the channel's messages until peer's key is known, for a bounded time; then
+// it drops them (their sessions fail on their own timeouts). oc.mu is held.
+func (c *channelSet) awaitKey(peer protocol.PartyID, oc *outChannel) error {
+	if oc.awaitingKey && oc.attempts >= keyAttempts {
+		oc.awaitingKey, oc.pending, oc.attempts = false, nil, 0
+		return fmt.Errorf("handshake with %s: %w", peer, errNoPeerKey)
+	}
+	oc.awaitingKey = true
+	oc.attempts++
+	time.AfterFunc(keyWait, func() { c.retryKey(peer, oc) })
+	return nil
+}
+
+// retry restarts a handshake that is still unanswered, or gives up after handshakeAttempts and
+// drops the queued messages (their sessions then time out or are aborted).
+func (c *channelSet) retry(peer protocol.PartyID, oc *outChannel, id [8]byte) {
+	oc.mu.Lock()
+	defer oc.mu.Unlock()
+	if oc.hs == nil || oc.id != id {
+		return
+	}
+	if oc.attempts >= handshakeAttempts {
+		oc.hs, oc.pending, oc.attempts = nil, nil, 0
+		return
+	}
+	_ = c.initiate(peer, oc)
 }
 
 func (c *channelSet) sendData(to protocol.PartyID, oc *outChannel, plaintext []byte) error {
@@ -192,7 +289,7 @@ func (c *channelSet) sendData(to protocol.PartyID, oc *outChannel, plaintext []b
 // Receive handles Relay data that the host says came from peer `from`. The claim is checked:
 // handshakes must prove the pinned static key, and data must open under a channel that did.
 func (c *channelSet) Receive(from protocol.PartyID, data []byte) error {
-	if _, ok := c.pinned[from]; !ok || from == c.self {
+	if !c.isPeer(from) {
 		return fmt.Errorf("relay from %s: %w", from, errUnknownPeer)
 	}
 	if len(data) < chanHeaderLen {
@@ -227,13 +324,18 @@ func (c *channelSet) respond(from protocol.PartyID, id [8]byte, msg []byte) erro
 	if err != nil {
 		return err
 	}
-	if _, _, _, err := hs.ReadMessage(nil, msg); err != nil {
+	peerDoc, _, _, err := hs.ReadMessage(nil, msg)
+	if err != nil {
 		return fmt.Errorf("handshake from %s: %v: %w", from, err, errBadChannelData)
 	}
-	if !bytes.Equal(hs.PeerStatic(), c.pinned[from]) {
-		return fmt.Errorf("handshake claiming to be from %s: %w", from, errWrongStatic)
+	if err := c.checkPeer(from, peerDoc, hs.PeerStatic()); err != nil {
+		return fmt.Errorf("handshake claiming to be from %s: %w", from, err)
 	}
-	reply, toUs, _, err := hs.WriteMessage(nil, nil)
+	doc, err := c.ownDocument()
+	if err != nil {
+		return fmt.Errorf("answering %s: %w", from, err)
+	}
+	reply, toUs, _, err := hs.WriteMessage(nil, doc)
 	if err != nil {
 		return fmt.Errorf("handshake from %s: %w", from, err)
 	}
@@ -261,13 +363,20 @@ func (c *channelSet) complete(from protocol.PartyID, id [8]byte, msg []byte) err
 	if oc.hs == nil || oc.id != id {
 		return fmt.Errorf("handshake response from %s for channel %s, which is not pending: %w", from, hex.EncodeToString(id[:]), errBadChannelData)
 	}
-	if _, fromUs, _, err := oc.hs.ReadMessage(nil, msg); err != nil {
-		// Leave the handshake pending: a forged response must not cancel a genuine one.
+	// A response that does not decrypt leaves the handshake as it was (noise rolls its state
+	// back), so a forged one cannot cancel a genuine one.
+	peerDoc, fromUs, _, err := oc.hs.ReadMessage(nil, msg)
+	if err != nil {
 		return fmt.Errorf("handshake response from %s: %v: %w", from, err, errBadChannelData)
-	} else {
-		oc.cipher = fromUs.Cipher()
 	}
-	oc.hs = nil
+	if err := c.checkPeer(from, peerDoc, oc.peerStatic); err != nil {
+		// The peer really answered, with a document we refuse. With neither a handshake nor a
+		// cipher, the next Send starts over.
+		oc.hs, oc.pending = nil, nil
+		return fmt.Errorf("handshake response from %s: %w", from, err)
+	}
+	oc.cipher = fromUs.Cipher()
+	oc.hs, oc.attempts = nil, 0
 	pending := oc.pending
 	oc.pending = nil
 	for _, p := range pending {

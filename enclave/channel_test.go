@@ -26,6 +26,13 @@ type heldFrame struct {
 }
 
 func newChannelPair(t *testing.T, bStatic *noise.DHKey) *channelPair {
+	cp, _ := newChannelPairLearned(t, bStatic)
+	return cp
+}
+
+// newChannelPairLearned also returns the map of keys each side has learned, so a test can
+// withhold one.
+func newChannelPairLearned(t *testing.T, bStatic *noise.DHKey) (*channelPair, map[protocol.PartyID][]byte) {
 	t.Helper()
 	ka, err := generateStatic()
 	if err != nil {
@@ -35,14 +42,40 @@ func newChannelPair(t *testing.T, bStatic *noise.DHKey) *channelPair {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pinned := map[protocol.PartyID][]byte{1: ka.Public, 2: kb.Public}
+	// Each side has learned the other's attested key: b's is the one it should hold, even
+	// when the test makes b hold another (bStatic).
+	learned := map[protocol.PartyID][]byte{1: ka.Public, 2: kb.Public}
 	if bStatic != nil {
-		kb = *bStatic // b uses another key than the one pinned for it
+		kb = *bStatic
 	}
 	cp := &channelPair{delivered: map[protocol.PartyID][][]byte{}}
-	cp.a = newChannelSet(1, "c", ka, pinned, func(to protocol.PartyID, d []byte) error { return cp.route(1, to, d) }, func(from protocol.PartyID, pt []byte) error { return cp.got(1, pt) })
-	cp.b = newChannelSet(2, "c", kb, pinned, func(to protocol.PartyID, d []byte) error { return cp.route(2, to, d) }, func(from protocol.PartyID, pt []byte) error { return cp.got(2, pt) })
-	return cp
+	cp.a = newChannelSet(1, "c", ka, []protocol.PartyID{1, 2}, cp.hooks(1, ka.Public, learned))
+	cp.b = newChannelSet(2, "c", kb, []protocol.PartyID{1, 2}, cp.hooks(2, kb.Public, learned))
+	return cp, learned
+}
+
+// hooks stand in for attestation: a party's "document" is just the key it claims, and a
+// document is accepted when it names the key learned for that party and the key the
+// handshake authenticated.
+func (cp *channelPair) hooks(self protocol.PartyID, static []byte, learned map[protocol.PartyID][]byte) channelHooks {
+	return channelHooks{
+		peerKey: func(p protocol.PartyID) []byte {
+			cp.mu.Lock()
+			defer cp.mu.Unlock()
+			return learned[p]
+		},
+		ownDocument: func() ([]byte, error) { return bytes.Clone(static), nil },
+		checkPeer: func(p protocol.PartyID, doc, authenticated []byte) error {
+			cp.mu.Lock()
+			defer cp.mu.Unlock()
+			if !bytes.Equal(doc, learned[p]) || !bytes.Equal(doc, authenticated) {
+				return errWrongStatic
+			}
+			return nil
+		},
+		send:    func(to protocol.PartyID, d []byte) error { return cp.route(self, to, d) },
+		deliver: func(from protocol.PartyID, pt []byte) error { return cp.got(self, pt) },
+	}
 }
 
 func (cp *channelPair) route(from, to protocol.PartyID, data []byte) error {
@@ -191,7 +224,8 @@ func TestChannelRenegotiatesAfterPeerRestart(t *testing.T) {
 	}
 	cp.flush()
 	// b restarts: it forgets its inbound channels, keeping its identity.
-	cp.b = newChannelSet(2, "c", cp.b.static, cp.b.pinned, cp.b.send, cp.b.deliver)
+	old := cp.b
+	cp.b = newChannelSet(2, "c", old.static, old.peers, channelHooks{peerKey: old.peerKey, ownDocument: old.ownDocument, checkPeer: old.checkPeer, send: old.send, deliver: old.deliver})
 	if err := cp.a.Send(2, []byte("lost")); err != nil {
 		t.Fatal(err)
 	}
@@ -203,6 +237,31 @@ func TestChannelRenegotiatesAfterPeerRestart(t *testing.T) {
 	got := cp.delivered[2]
 	if len(got) != 2 || string(got[1]) != "after" {
 		t.Fatalf("delivered %q, want [before after]", got)
+	}
+}
+
+// A message to a peer whose attested key is not known yet waits for it, and goes out once the
+// key is learned.
+func TestChannelWaitsForThePeersKey(t *testing.T) {
+	cp, learned := newChannelPairLearned(t, nil)
+	cp.mu.Lock()
+	bKey := learned[2]
+	delete(learned, 2)
+	cp.mu.Unlock()
+	if err := cp.a.Send(2, []byte("early")); err != nil {
+		t.Fatalf("a send before the key is known must wait, not fail: %v", err)
+	}
+	cp.flush()
+	if len(cp.delivered[2]) != 0 {
+		t.Fatal("delivered without a handshake")
+	}
+	cp.mu.Lock()
+	learned[2] = bKey
+	cp.mu.Unlock()
+	cp.a.keyLearned(2)
+	cp.flush()
+	if got := cp.delivered[2]; len(got) != 1 || string(got[0]) != "early" {
+		t.Fatalf("after the key was learned: delivered %q", got)
 	}
 }
 

@@ -3,6 +3,7 @@ package enclave
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -17,6 +18,9 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/mpcsigner/mpcsigner/attestation"
+	"github.com/mpcsigner/mpcsigner/attestation/nitro"
+	"github.com/mpcsigner/mpcsigner/attestation/sim"
 	"github.com/mpcsigner/mpcsigner/enclave/store"
 	"github.com/mpcsigner/mpcsigner/protocol"
 	"github.com/mpcsigner/mpcsigner/protocol/ecdsa"
@@ -58,7 +62,8 @@ func newTestCluster(t testing.TB) *testCluster {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	c := &testCluster{t: t, mem: transport.NewMem(), recorder: &protocoltest.Recorder{}, pending: map[uint64]chan *wire.Response{}}
-	roster := &Roster{Version: 1, ClusterID: "test-" + randomHex(4), Threshold: 2}
+	roster := testRoster()
+	att := newTestAttestation(t)
 	var ids []*Identity
 	for p := 1; p <= 3; p++ {
 		st := store.NewMem()
@@ -68,11 +73,11 @@ func newTestCluster(t testing.TB) *testCluster {
 		}
 		c.stores = append(c.stores, st)
 		ids = append(ids, id)
-		roster.Parties = append(roster.Parties, RosterParty{ID: protocol.PartyID(p), NoisePublicKey: id.PublicKeyHex()})
 	}
 	for i, id := range ids {
 		e, err := New(Config{
 			Identity: id, Roster: roster, Store: c.stores[i],
+			Attester: att.attester, Verifier: att.verifier,
 			Engines:           []protocol.Engine{c.recorder.Engine(ecdsa.Engine{})},
 			PreParamsFixtures: preParamsFixture(t, i+1),
 			RunTimeout:        60 * time.Second,
@@ -101,7 +106,59 @@ func newTestCluster(t testing.TB) *testCluster {
 			t.Fatal(err)
 		}
 	}
+	c.exchangeIdentities(t)
 	return c
+}
+
+// exchangeIdentities does what hosts do: fetch every enclave's attested identity and hand it
+// to the others, which verify it before using the key.
+func (c *testCluster) exchangeIdentities(t testing.TB) {
+	t.Helper()
+	for p := 1; p <= 3; p++ {
+		body, err := c.call(p, wire.MethodIdentity, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var id wire.IdentityReply
+		if err := wire.DecodeJSON(body, &id); err != nil {
+			t.Fatal(err)
+		}
+		for q := 1; q <= 3; q++ {
+			if q == p {
+				continue
+			}
+			if _, err := c.call(q, wire.MethodPeerLearn, wire.PeerDocument{Party: protocol.PartyID(p), Document: id.Document}); err != nil {
+				t.Fatalf("party %d refused party %d's identity: %v", q, p, err)
+			}
+		}
+	}
+}
+
+func testRoster() *Roster {
+	return &Roster{Version: 1, ClusterID: "test-" + randomHex(4), Threshold: 2, Epoch: 1, Parties: []protocol.PartyID{1, 2, 3}}
+}
+
+// testAttestation is a simulated CA, an attester measuring a fixed test image, and the
+// production Nitro verifier trusting only that CA's root.
+type testAttestation struct {
+	ca       *sim.CA
+	pcrs     map[int][]byte
+	attester *sim.Attester
+	verifier attestation.Verifier
+}
+
+func newTestAttestation(t testing.TB) *testAttestation {
+	t.Helper()
+	ca, err := sim.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcrs := sim.MeasurementOf([]byte("enclave test image"))
+	v, err := nitro.NewVerifier([]*x509.Certificate{ca.Root()}, attestation.Policy{Measurements: pcrs, MaxAge: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testAttestation{ca: ca, pcrs: pcrs, attester: &sim.Attester{CA: ca, PCRs: pcrs, ModuleID: "test"}, verifier: v}
 }
 
 // readLoop plays the host: responses go to their callers, relays to their recipients.

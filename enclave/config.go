@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/mpcsigner/mpcsigner/attestation"
 	"github.com/mpcsigner/mpcsigner/enclave/seal"
 	"github.com/mpcsigner/mpcsigner/enclave/store"
 	"github.com/mpcsigner/mpcsigner/protocol"
@@ -24,12 +25,15 @@ type FileConfig struct {
 	Party   protocol.PartyID `yaml:"party"`
 	// Listen is the host channel: loopback://127.0.0.1:PORT in development, vsock://ANY:PORT
 	// (the CID is ignored when listening) in production.
-	Listen    string          `yaml:"listen"`
-	DataDir   string          `yaml:"data_dir"`
-	Roster    string          `yaml:"roster"`
-	Sealer    SealerConfig    `yaml:"sealer"`
-	PreParams PreParamsConfig `yaml:"preparams"`
-	Timeouts  struct {
+	Listen  string       `yaml:"listen"`
+	DataDir string       `yaml:"data_dir"`
+	Roster  string       `yaml:"roster"`
+	Sealer  SealerConfig `yaml:"sealer"`
+	// Attestation is how this enclave proves itself and checks its peers. In a real enclave this
+	// file is part of the measured image, so the policy in it can be trusted.
+	Attestation attestation.Config `yaml:"attestation"`
+	PreParams   PreParamsConfig    `yaml:"preparams"`
+	Timeouts    struct {
 		Prepare time.Duration `yaml:"prepare"`
 		Run     time.Duration `yaml:"run"`
 	} `yaml:"timeouts"`
@@ -96,6 +100,9 @@ func (c *FileConfig) Validate() error {
 	}
 	if c.Sealer.KeyFile == "" {
 		errs = append(errs, errors.New("sealer.key_file: required"))
+	}
+	if err := c.Attestation.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if w := c.PreParams.WantOrDefault(); w < 0 || w > 16 {
 		errs = append(errs, fmt.Errorf("preparams.want: %d is not between 0 and 16", w))

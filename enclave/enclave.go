@@ -19,10 +19,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/mpcsigner/mpcsigner/attestation"
 	"github.com/mpcsigner/mpcsigner/enclave/store"
 	"github.com/mpcsigner/mpcsigner/protocol"
 	"github.com/mpcsigner/mpcsigner/protocol/transport"
@@ -39,14 +41,23 @@ var (
 	errNoHost     = errors.New("no host connection")
 	// errAbandoned: another participant or the host ended the session.
 	errAbandoned = errors.New("session abandoned")
+	// errRefused: an input failed verification (e.g. a peer's attestation).
+	errRefused = errors.New("refused")
 )
 
-// Config holds what an Enclave needs. Store, Roster, Identity and Engines are required.
+// Config holds what an Enclave needs. Everything but the timeouts, the pre-parameter settings
+// and the logger is required.
 type Config struct {
 	Identity *Identity
 	Roster   *Roster
 	Store    store.Store
 	Engines  []protocol.Engine
+	// Attester makes this enclave's documents; Verifier checks its peers' against the policy.
+	Attester attestation.Attester
+	Verifier attestation.Verifier
+	// ReattestEvery is how often the enclave makes a fresh document (default 2 minutes); keep
+	// it well under the policy's maximum age.
+	ReattestEvery time.Duration
 	// PreParamsWant is how many pre-parameter sets to keep ready; 0 generates none (tests and
 	// fixture-seeded devnets, where safe-prime searches would only slow everything down).
 	PreParamsWant int
@@ -65,6 +76,7 @@ type Enclave struct {
 	log      *slog.Logger
 	bootID   string
 	engines  map[protocol.Scheme]protocol.Engine
+	identity *attestedIdentity
 	keys     *keyring
 	pool     *preParamsPool
 	channels *channelSet
@@ -86,12 +98,14 @@ func New(cfg Config) (*Enclave, error) {
 		return nil, errors.New("enclave: a store is required")
 	case len(cfg.Engines) == 0:
 		return nil, errors.New("enclave: at least one engine is required")
+	case cfg.Attester == nil || cfg.Verifier == nil:
+		return nil, errors.New("enclave: an attester and a verifier are required")
 	}
 	if !cfg.Identity.Party.Valid(len(cfg.Roster.Parties)) {
 		return nil, fmt.Errorf("enclave: %s is not in the roster of %d parties", cfg.Identity.Party, len(cfg.Roster.Parties))
 	}
-	if got := cfg.Roster.Parties[cfg.Identity.Party-1].NoisePublicKey; got != cfg.Identity.PublicKeyHex() {
-		return nil, fmt.Errorf("enclave: the roster pins key %s for %s, but this enclave's key is %s", got, cfg.Identity.Party, cfg.Identity.PublicKeyHex())
+	if cfg.ReattestEvery == 0 {
+		cfg.ReattestEvery = 2 * time.Minute
 	}
 	if cfg.PrepareTimeout == 0 {
 		cfg.PrepareTimeout = 30 * time.Second
@@ -114,7 +128,18 @@ func New(cfg Config) (*Enclave, error) {
 		e.engines[eng.Scheme()] = eng
 	}
 	e.sessions = newSessionTable(e)
-	e.channels = newChannelSet(cfg.Identity.Party, cfg.Roster.ClusterID, cfg.Identity.Static, cfg.Roster.pinned(), e.sendRelay, e.sessions.deliver)
+	e.identity = &attestedIdentity{
+		self: cfg.Identity.Party, static: cfg.Identity.Static.Public, roster: cfg.Roster,
+		attester: cfg.Attester, verifier: cfg.Verifier, refresh: cfg.ReattestEvery, now: time.Now,
+		peers: map[protocol.PartyID]learnedPeer{},
+	}
+	e.channels = newChannelSet(cfg.Identity.Party, cfg.Roster.ClusterID, cfg.Identity.Static, cfg.Roster.ids(), channelHooks{
+		peerKey:     e.identity.key,
+		ownDocument: func() ([]byte, error) { return e.identity.own(context.Background()) },
+		checkPeer:   e.checkPeerHandshake,
+		send:        e.sendRelay,
+		deliver:     e.sessions.deliver,
+	})
 	if gen := e.preParamsEngine(); gen != nil {
 		e.pool = &preParamsPool{st: cfg.Store, want: cfg.PreParamsWant, generate: gen.GeneratePreParams, log: e.log, wakeup: make(chan struct{}, 1)}
 		if err := e.pool.seed(cfg.PreParamsFixtures); err != nil {
@@ -306,6 +331,21 @@ func (e *Enclave) dispatch(ctx context.Context, fc *transport.FrameConn, req *wi
 		}
 		e.sessions.abort(ref.Session, fmt.Errorf("the host ended the session (%s): %w", ref.Reason, errAbandoned))
 		return nil, nil
+	case wire.MethodIdentity:
+		if len(req.Body) != 0 {
+			return nil, fmt.Errorf("identity takes no arguments: an enclave attests only to its own key and binding: %w", errBadRequest)
+		}
+		doc, err := e.identity.own(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return wire.EncodeJSON(wire.IdentityReply{Party: e.cfg.Identity.Party, Kind: e.cfg.Attester.Kind(), Document: doc}), nil
+	case wire.MethodPeerLearn:
+		var pd wire.PeerDocument
+		if err := decodeArgs(req.Body, &pd); err != nil {
+			return nil, err
+		}
+		return nil, e.learnPeer(pd)
 	case wire.MethodPeerReset:
 		var ref wire.PeerRef
 		if err := decodeArgs(req.Body, &ref); err != nil {
@@ -315,6 +355,36 @@ func (e *Enclave) dispatch(ctx context.Context, fc *transport.FrameConn, req *wi
 		return nil, nil
 	}
 	return nil, fmt.Errorf("unknown method %q: %w", req.Method, errBadRequest)
+}
+
+// learnPeer verifies a peer's identity document and, if it holds, uses the key it attests.
+func (e *Enclave) learnPeer(pd wire.PeerDocument) error {
+	if pd.Party == e.cfg.Identity.Party || !slices.Contains(e.cfg.Roster.Parties, pd.Party) {
+		return fmt.Errorf("%s is not a peer in this cluster: %w", pd.Party, errBadRequest)
+	}
+	d, err := e.identity.check(pd.Party, pd.Document, nil)
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, errRefused)
+	}
+	if e.identity.learn(pd.Party, d) {
+		e.log.Info("peer has a new attested key; renegotiating", "peer", int(pd.Party))
+		e.channels.reset(pd.Party, nil)
+	}
+	e.channels.keyLearned(pd.Party)
+	return nil
+}
+
+// checkPeerHandshake verifies the document a peer sent in a handshake, and learns its key.
+func (e *Enclave) checkPeerHandshake(p protocol.PartyID, document, static []byte) error {
+	d, err := e.identity.check(p, document, static)
+	if err != nil {
+		return err
+	}
+	e.identity.learn(p, d)
+	// The handshake taught us p's key: a channel to p that was waiting for it can start. It
+	// must not block this handshake, which holds nothing of that channel.
+	go e.channels.keyLearned(p)
+	return nil
 }
 
 func decodeArgs(body []byte, v any) error {
@@ -347,12 +417,14 @@ func toRemoteError(err error) *wire.RemoteError {
 	switch {
 	case errors.Is(err, errTimeout):
 		re.Code = wire.CodeTimeout
-	case errors.Is(err, errAbandoned), errors.Is(err, errNoHost), errors.Is(err, errUnknownPeer):
+	case errors.Is(err, errAbandoned), errors.Is(err, errNoHost), errors.Is(err, errUnknownPeer), errors.Is(err, errNoPeerKey):
 		re.Code = wire.CodeUnavailable
 	case errors.As(err, &pe):
 		re.Code, re.Culprits = wire.CodeProtocol, pe.Culprits
 	case errors.Is(err, errBadRequest):
 		re.Code = wire.CodeBadRequest
+	case errors.Is(err, errRefused):
+		re.Code = wire.CodeRejected
 	case errors.Is(err, errNotFound):
 		re.Code = wire.CodeNotFound
 	case errors.Is(err, errConflict):

@@ -313,18 +313,14 @@ func assertCode(t *testing.T, err error, code string) {
 // aborts it or it expires; otherwise every retry against a cluster still filling its pools
 // would burn the sets the ready parties had.
 func TestUnstartedKeygenReturnsPreParams(t *testing.T) {
-	var ids []*Identity
-	roster := &Roster{Version: 1, ClusterID: "pp", Threshold: 2}
-	for p := 1; p <= 3; p++ {
-		id, err := LoadIdentity(store.NewMem(), protocol.PartyID(p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-		roster.Parties = append(roster.Parties, RosterParty{ID: protocol.PartyID(p), NoisePublicKey: id.PublicKeyHex()})
+	id, err := LoadIdentity(store.NewMem(), 1)
+	if err != nil {
+		t.Fatal(err)
 	}
+	att := newTestAttestation(t)
 	e, err := New(Config{
-		Identity: ids[0], Roster: roster, Store: store.NewMem(), Engines: []protocol.Engine{ecdsa.Engine{}},
+		Identity: id, Roster: testRoster(), Store: store.NewMem(), Engines: []protocol.Engine{ecdsa.Engine{}},
+		Attester: att.attester, Verifier: att.verifier,
 		PreParamsFixtures: preParamsFixture(t, 1), PrepareTimeout: time.Second,
 	})
 	if err != nil {

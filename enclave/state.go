@@ -3,6 +3,8 @@ package enclave
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -41,19 +43,15 @@ var (
 	keyIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 )
 
-// Roster is the cluster membership an enclave trusts: every party's Noise static public key.
-// Until attestation binds keys to measurements, the operator's roster file is the pin.
+// Roster is the cluster an enclave belongs to: who the parties are, how many must sign, and
+// the epoch. Parties prove who they are by attestation, bound to the roster's hash; the roster
+// holds no keys.
 type Roster struct {
-	Version   int           `json:"version"`
-	ClusterID string        `json:"cluster_id"`
-	Threshold int           `json:"threshold"`
-	Parties   []RosterParty `json:"parties"`
-}
-
-// RosterParty is one member of a Roster.
-type RosterParty struct {
-	ID             protocol.PartyID `json:"id"`
-	NoisePublicKey string           `json:"noise_public_key"`
+	Version   int                `json:"version"`
+	ClusterID string             `json:"cluster_id"`
+	Threshold int                `json:"threshold"`
+	Epoch     uint64             `json:"epoch"`
+	Parties   []protocol.PartyID `json:"parties"`
 }
 
 // LoadRoster reads and checks a roster file.
@@ -80,36 +78,44 @@ func (r *Roster) Validate() error {
 	if r.ClusterID == "" {
 		return errors.New("cluster_id is empty")
 	}
+	if r.Epoch == 0 {
+		return errors.New("epoch must be 1 or more")
+	}
 	n := len(r.Parties)
 	if n < 2 || r.Threshold < 2 || r.Threshold > n {
 		return fmt.Errorf("threshold %d of %d parties is not usable (need 2 <= t <= n)", r.Threshold, n)
 	}
 	for i, p := range r.Parties {
-		if p.ID != protocol.PartyID(i+1) {
-			return fmt.Errorf("parties must be listed as 1..%d in order; entry %d is %s", n, i+1, p.ID)
-		}
-		if k, err := hex.DecodeString(p.NoisePublicKey); err != nil || len(k) != 32 {
-			return fmt.Errorf("%s: noise_public_key must be 64 hex digits", p.ID)
+		if p != protocol.PartyID(i+1) {
+			return fmt.Errorf("parties must be 1..%d in order; entry %d is %d", n, i+1, p)
 		}
 	}
 	return nil
 }
 
-func (r *Roster) ids() []protocol.PartyID {
-	ids := make([]protocol.PartyID, len(r.Parties))
-	for i, p := range r.Parties {
-		ids[i] = p.ID
+func (r *Roster) ids() []protocol.PartyID { return slices.Clone(r.Parties) }
+
+// Hash identifies the cluster configuration; attestations bind it, so an enclave of one
+// cluster, or of an older epoch, is not accepted by another.
+func (r *Roster) Hash() []byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "mpcsigner/v1 roster\x00%d\x00%s\x00%d\x00%d", r.Version, r.ClusterID, r.Threshold, r.Epoch)
+	for _, p := range r.Parties {
+		_ = binary.Write(h, binary.BigEndian, uint16(p))
 	}
-	return ids
+	return h.Sum(nil)
 }
 
-func (r *Roster) pinned() map[protocol.PartyID][]byte {
-	m := make(map[protocol.PartyID][]byte, len(r.Parties))
-	for _, p := range r.Parties {
-		k, _ := hex.DecodeString(p.NoisePublicKey)
-		m[p.ID] = k
-	}
-	return m
+// IdentityUserData is what party p's attestation carries as user data: a hash of the domain,
+// the party, the roster hash and the epoch. A document made for another party, cluster or
+// epoch does not match.
+func (r *Roster) IdentityUserData(p protocol.PartyID) []byte {
+	h := sha256.New()
+	h.Write([]byte("mpcsigner/v1 enclave identity\x00"))
+	_ = binary.Write(h, binary.BigEndian, uint16(p))
+	h.Write(r.Hash())
+	_ = binary.Write(h, binary.BigEndian, r.Epoch)
+	return h.Sum(nil)
 }
 
 // Identity is what an enclave is: its party number and its Noise static key pair, generated

@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/mpcsigner/mpcsigner/attestation"
 	"github.com/mpcsigner/mpcsigner/protocol"
 	"github.com/mpcsigner/mpcsigner/protocol/transport"
 )
@@ -28,6 +29,8 @@ type Config struct {
 	Metrics  Listen      `yaml:"metrics"`
 	Parties  []PartyAddr `yaml:"parties"`
 	Timeouts Timeouts    `yaml:"timeouts"`
+	// Attestation is how this host checks the parties' attestations for /healthcheck.
+	Attestation attestation.Config `yaml:"attestation"`
 }
 
 // APIConfig is the native API listener.
@@ -141,6 +144,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Peer.TokenFile == "" {
 		errs = append(errs, errors.New("peer.token_file: required"))
+	}
+	if err := c.Attestation.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if (c.API.TLS.CertFile == "") != (c.API.TLS.KeyFile == "") {
 		errs = append(errs, errors.New("api.tls: set both cert_file and key_file, or neither"))

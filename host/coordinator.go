@@ -177,6 +177,9 @@ func (h *Host) runSessionOnce(ctx context.Context, args wire.PrepareArgs) (map[p
 	return results, nil
 }
 
+// failureGrace is how long forEach still waits for the other parties once one has failed.
+const failureGrace = 2 * time.Second
+
 // forEach calls f for every party at once. The first failure cancels the rest; the error
 // returned is the most telling one (a protocol failure with culprits over a bare timeout).
 func (h *Host) forEach(ctx context.Context, parties []protocol.PartyID, f func(context.Context, protocol.PartyID) error) error {
@@ -190,9 +193,10 @@ func (h *Host) forEach(ctx context.Context, parties []protocol.PartyID, f func(c
 			defer wg.Done()
 			if err := f(ctx, p); err != nil {
 				errs[i] = fromRemote(p, err)
-				if !errors.Is(errs[i], ErrProtocol) {
-					cancel()
-				}
+				// Stop waiting for the others, but not at once: the party that detected a
+				// fault answers at the same moment its abort reaches the rest, and its answer
+				// is the one that names the culprit.
+				time.AfterFunc(failureGrace, cancel)
 			}
 		}()
 	}
@@ -433,8 +437,8 @@ func (h *Host) chooseSigners(key *wire.KeyInfo, wanted []uint16, excluded []prot
 			if slices.Contains(out, p) {
 				return nil, fmt.Errorf("%s is named twice: %w", p, ErrBadRequest)
 			}
-			if !h.reachable(p) {
-				return nil, fmt.Errorf("%s is unreachable: %w", p, ErrQuorum)
+			if !h.usable(p) {
+				return nil, fmt.Errorf("%s is unreachable or its attestation is not accepted: %w", p, ErrQuorum)
 			}
 			out = append(out, p)
 		}
@@ -443,16 +447,36 @@ func (h *Host) chooseSigners(key *wire.KeyInfo, wanted []uint16, excluded []prot
 	}
 	var out []protocol.PartyID
 	for _, p := range h.partyOrder() {
-		if len(out) < t && slices.Contains(key.Parties, p) && !slices.Contains(excluded, p) && h.reachable(p) {
+		if len(out) < t && slices.Contains(key.Parties, p) && !slices.Contains(excluded, p) && h.usable(p) {
 			out = append(out, p)
 		}
 	}
 	if len(out) < t {
-		down := h.unreachable(key.Parties)
-		return nil, fmt.Errorf("key %s needs %d signers but only %d parties are reachable (%s unreachable): %w", key.ID, t, len(out), describeParties(down), ErrQuorum)
+		var down []protocol.PartyID
+		for _, p := range key.Parties {
+			if !h.usable(p) {
+				down = append(down, p)
+			}
+		}
+		return nil, fmt.Errorf("key %s needs %d signers but only %d parties are usable (%s unreachable or not attested): %w", key.ID, t, len(out), describeParties(down), ErrQuorum)
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// usable reports whether party p can sign with us: it answers, and (for a peer) our enclave
+// has verified its attestation and uses its key.
+func (h *Host) usable(p protocol.PartyID) bool {
+	if !h.reachable(p) {
+		return false
+	}
+	if p == h.cfg.Party {
+		return true
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ps := h.health[p]
+	return ps != nil && ps.learnedBy != "" && ps.learnedErr == nil
 }
 
 // partyOrder lists this host's party first, then the others in order.

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mpcsigner/mpcsigner/attestation"
 	"github.com/mpcsigner/mpcsigner/host/api"
 	"github.com/mpcsigner/mpcsigner/protocol"
 	"github.com/mpcsigner/mpcsigner/protocol/transport"
@@ -39,6 +40,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Mem is the in-memory transport, when the enclave address is mem:// (tests).
 	Mem *transport.Mem
+	// Verifier checks the parties' attestation documents for /healthcheck. The enclaves check
+	// each other themselves; the host's view is for operators.
+	Verifier attestation.Verifier
 	// Observe, when set, sees every relay and every request and response body the host
 	// forwards (tests use it to show that nothing secret passes through).
 	Observe func(kind string, data []byte)
@@ -66,7 +70,19 @@ type partyState struct {
 	ready          int  // pre-parameter sets ready
 	needsPreParams bool // the enclave keeps a pre-parameter pool
 	err            error
+
+	// The party's attested identity, as last fetched and checked.
+	identity   []byte
+	fetched    time.Time
+	attested   *attestation.Document
+	attestErr  error
+	learnedBy  string // our enclave's boot id when it last learned this identity
+	learnedErr error
 }
+
+// identityRefresh is how often a party's identity is fetched again: well within the sim and
+// Nitro documents' lifetimes, so peers always hold a fresh one.
+const identityRefresh = 30 * time.Second
 
 // New builds a Host from cfg, reading its token files.
 func New(cfg *Config, opts Options) (*Host, error) {
@@ -426,12 +442,78 @@ func (h *Host) probe(ctx context.Context, p protocol.PartyID) {
 		ps.err = err
 	}
 	h.mu.Unlock()
+	if err != nil {
+		return
+	}
 	if restarted && p != h.cfg.Party {
 		h.log.Info("peer enclave restarted; renegotiating its channel", "peer", int(p))
 		rctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
 		_, _ = h.callParty(rctx, h.cfg.Party, wire.MethodPeerReset, wire.PeerRef{Party: p})
 	}
+	h.refreshIdentity(ctx, p, restarted)
+}
+
+// refreshIdentity fetches party p's attested identity when it is due, checks it for health
+// reporting, and hands a peer's to our enclave, which verifies it before using the key.
+func (h *Host) refreshIdentity(ctx context.Context, p protocol.PartyID, restarted bool) {
+	h.mu.Lock()
+	ps, self := h.health[p], h.health[h.cfg.Party]
+	due := restarted || ps.identity == nil || time.Since(ps.fetched) > identityRefresh
+	ourBoot := ""
+	if self != nil {
+		ourBoot = self.bootID
+	}
+	relearn := p != h.cfg.Party && ourBoot != "" && ps.learnedBy != ourBoot
+	doc := ps.identity
+	h.mu.Unlock()
+	if !due && !relearn {
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, h.cfg.Timeouts.Call)
+	defer cancel()
+	var attested *attestation.Document
+	var attestErr error
+	if due {
+		body, err := h.callParty(cctx, p, wire.MethodIdentity, nil)
+		var id wire.IdentityReply
+		if err == nil {
+			err = wire.DecodeJSON(body, &id)
+		}
+		if err != nil {
+			h.mu.Lock()
+			ps.attestErr = fmt.Errorf("fetching identity: %w", err)
+			h.mu.Unlock()
+			return
+		}
+		doc = id.Document
+		attested, attestErr = h.verifyIdentity(doc)
+	}
+	var learnErr error
+	if p != h.cfg.Party {
+		_, learnErr = h.callParty(cctx, h.cfg.Party, wire.MethodPeerLearn, wire.PeerDocument{Party: p, Document: doc})
+		if learnErr != nil {
+			h.log.Warn("our enclave refused a peer's identity", "peer", int(p), "err", learnErr)
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if due {
+		ps.identity, ps.fetched, ps.attested, ps.attestErr = doc, time.Now(), attested, attestErr
+	}
+	if p != h.cfg.Party {
+		ps.learnedErr = learnErr
+		if learnErr == nil {
+			ps.learnedBy = ourBoot
+		}
+	}
+}
+
+func (h *Host) verifyIdentity(doc []byte) (*attestation.Document, error) {
+	if h.opts.Verifier == nil {
+		return nil, errors.New("this host has no attestation verifier configured")
+	}
+	return h.opts.Verifier.Verify(doc, time.Now())
 }
 
 // reachable reports whether party p answered recently.

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpcsigner/mpcsigner/attestation"
 	"github.com/mpcsigner/mpcsigner/host/api"
 	"github.com/mpcsigner/mpcsigner/protocol"
 	"github.com/mpcsigner/mpcsigner/protocol/transport"
@@ -62,6 +64,8 @@ func startTestHost(t *testing.T, tlsOn bool) *testHost {
 		Peer:    PeerConfig{Listen: peerL.Addr().String(), TokenFile: write("peer.token", "peer-token")},
 		Metrics: Listen{Listen: metricsL.Addr().String()},
 		Parties: []PartyAddr{{ID: 1, Peer: peerL.Addr().String()}, {ID: 2, Peer: "127.0.0.1:1"}, {ID: 3, Peer: "127.0.0.1:1"}},
+		// Nothing attests here; the section must still be valid.
+		Attestation: attestation.Config{Kind: attestation.KindNitro, Policy: attestation.PolicyConfig{Measurements: map[int]string{0: strings.Repeat("00", 48)}}},
 	}
 	scheme := "http"
 	if tlsOn {
@@ -254,7 +258,7 @@ func TestConfigValidateNamesEveryProblem(t *testing.T) {
 	if err == nil {
 		t.Fatal("an empty config validated")
 	}
-	for _, want := range []string{"version", "threshold", "party", "parties", "enclave", "api.listen", "api.token_file", "peer.token_file"} {
+	for _, want := range []string{"version", "threshold", "party", "parties", "enclave", "api.listen", "api.token_file", "peer.token_file", "attestation.kind"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("validation error does not mention %s: %v", want, err)
 		}
@@ -283,4 +287,32 @@ func FuzzDecodeBody(f *testing.F) {
 			t.Fatalf("decode error is not a bad request: %v", err)
 		}
 	})
+}
+
+func TestHealthcheckNamesItsChecks(t *testing.T) {
+	th := startTestHost(t, false)
+	resp, err := http.Get(th.apiURL + api.PathHealthcheck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var hc api.Healthcheck
+	if err := json.NewDecoder(resp.Body).Decode(&hc); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusServiceUnavailable || hc.Status != "degraded" || len(hc.Parties) != 3 {
+		t.Fatalf("with nothing reachable: HTTP %d %+v", resp.StatusCode, hc)
+	}
+	names := map[string]string{}
+	for _, c := range hc.Checks {
+		names[c.Name] = c.Status
+	}
+	if names["quorum_reachable"] != "failed" || names["attestation_fresh"] != "failed" {
+		t.Fatalf("checks %+v", hc.Checks)
+	}
+	for _, p := range hc.Parties {
+		if p.Reachable || p.Verified || p.Accepted {
+			t.Fatalf("party %d reported healthy with no enclave anywhere: %+v", p.Party, p)
+		}
+	}
 }

@@ -22,6 +22,7 @@ const maxBody = 64 << 10
 func (h *Host) apiServer() *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+api.PathHealth, h.handleHealth)
+	mux.HandleFunc("GET "+api.PathHealthcheck, h.handleHealthcheck)
 	mux.Handle("GET "+api.PathKeys, h.authed("list_keys", h.handleListKeys))
 	mux.Handle("POST "+api.PathKeys, h.authed("create_key", h.handleCreateKey))
 	mux.Handle("GET "+api.PathKey, h.authed("get_key", h.handleGetKey))

@@ -62,10 +62,19 @@ func runEnclave(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	attester, err := attesterFor(cfg.Attestation, int(cfg.Party))
+	if err != nil {
+		return err
+	}
+	verifier, err := verifierFor(cfg.Attestation)
+	if err != nil {
+		return err
+	}
 	log := daemonLogger(stderr, "enclave")
 	ecdsa.EnableConstantTime()
 	e, err := enclave.New(enclave.Config{
 		Identity: id, Roster: roster, Store: st, Engines: engines(),
+		Attester: attester, Verifier: verifier,
 		PreParamsWant: cfg.PreParams.WantOrDefault(), PreParamsFixtures: fixtures,
 		PrepareTimeout: cfg.Timeouts.Prepare, RunTimeout: cfg.Timeouts.Run,
 		Logger: log,
@@ -104,8 +113,12 @@ func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	verifier, err := verifierFor(cfg.Attestation)
+	if err != nil {
+		return err
+	}
 	log := daemonLogger(stderr, "host")
-	h, err := host.New(cfg, host.Options{Logger: log})
+	h, err := host.New(cfg, host.Options{Logger: log, Verifier: verifier})
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/mpcsigner/mpcsigner/attestation"
+	"github.com/mpcsigner/mpcsigner/attestation/sim"
 	"github.com/mpcsigner/mpcsigner/enclave"
 	"github.com/mpcsigner/mpcsigner/enclave/seal"
 	"github.com/mpcsigner/mpcsigner/host"
@@ -30,7 +32,8 @@ import (
 // Devnet data layout (everything under --data, default ./data):
 //
 //	devnet.json           what is running: every endpoint and pid (removed on a clean stop)
-//	cluster.json          the roster: each enclave's pinned Noise static key
+//	cluster.json          the roster: parties, threshold, epoch (no keys: parties attest)
+//	sim-ca/               the simulated attestation CA (root.pem; the intermediate signs leaves)
 //	api.token, peer.token credentials (0600)
 //	party-N/enclave.yaml  party N's enclave configuration; its store in party-N/enclave/
 //	party-N/host.yaml     party N's host configuration
@@ -38,6 +41,7 @@ import (
 const (
 	devnetFileName  = "devnet.json"
 	rosterFileName  = "cluster.json"
+	simCADirName    = "sim-ca"
 	apiTokenName    = "api.token"
 	peerTokenName   = "peer.token"
 	devnetLockName  = "devnet.lock"
@@ -101,11 +105,12 @@ func runDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 type devnet struct {
-	opts   devnetOptions
-	log    *slog.Logger
-	stdout io.Writer
-	self   string
-	dir    string
+	opts        devnetOptions
+	measurement map[int]string
+	log         *slog.Logger
+	stdout      io.Writer
+	self        string
+	dir         string
 
 	mu       sync.Mutex
 	info     DevnetInfo
@@ -129,10 +134,15 @@ func (d *devnet) run(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
+	if err := d.measure(); err != nil {
+		return err
+	}
 	if !exists(filepath.Join(d.dir, rosterFileName)) {
 		if err := d.initialize(ctx); err != nil {
 			return fmt.Errorf("initializing %s: %w", d.dir, err)
 		}
+	} else if err := d.updatePolicies(); err != nil {
+		return err
 	}
 	if err := d.loadLayout(); err != nil {
 		return err
@@ -181,7 +191,14 @@ func (d *devnet) initialize(ctx context.Context) error {
 			return err
 		}
 	}
-	roster := enclave.Roster{Version: 1, ClusterID: "devnet-" + randomToken()[:16], Threshold: d.opts.threshold}
+	ca, err := sim.NewCA()
+	if err != nil {
+		return err
+	}
+	if err := ca.Save(filepath.Join(d.dir, simCADirName)); err != nil {
+		return err
+	}
+	roster := enclave.Roster{Version: 1, ClusterID: "devnet-" + randomToken()[:16], Threshold: d.opts.threshold, Epoch: 1}
 	hostParties := make([]host.PartyAddr, n)
 	for i := range n {
 		hostParties[i] = host.PartyAddr{ID: protocol.PartyID(i + 1), Peer: fmt.Sprintf("127.0.0.1:%d", ports[n+i])}
@@ -194,28 +211,26 @@ func (d *devnet) initialize(ctx context.Context) error {
 		}
 		ecfg := enclave.FileConfig{
 			Version: 1, Party: protocol.PartyID(p),
-			Listen:    fmt.Sprintf("loopback://127.0.0.1:%d", ports[3*n+i]),
-			DataDir:   filepath.Join(pdir, "enclave"),
-			Roster:    filepath.Join(d.dir, rosterFileName),
-			Sealer:    enclave.SealerConfig{KeyFile: filepath.Join(pdir, "sealer", "seal.key")},
-			PreParams: d.preParamsConfig(),
+			Listen:      fmt.Sprintf("loopback://127.0.0.1:%d", ports[3*n+i]),
+			DataDir:     filepath.Join(pdir, "enclave"),
+			Roster:      filepath.Join(d.dir, rosterFileName),
+			Sealer:      enclave.SealerConfig{KeyFile: filepath.Join(pdir, "sealer", "seal.key")},
+			PreParams:   d.preParamsConfig(),
+			Attestation: d.simAttestation(),
 		}
 		if err := writeYAML(filepath.Join(pdir, "enclave.yaml"), ecfg); err != nil {
 			return err
 		}
-		pub, err := d.enclaveInit(ctx, filepath.Join(pdir, "enclave.yaml"))
-		if err != nil {
-			return fmt.Errorf("party %d: %w", p, err)
-		}
-		roster.Parties = append(roster.Parties, enclave.RosterParty{ID: protocol.PartyID(p), NoisePublicKey: pub})
+		roster.Parties = append(roster.Parties, protocol.PartyID(p))
 		hcfg := host.Config{
 			Version: 1, Party: protocol.PartyID(p), Threshold: d.opts.threshold,
-			Enclave:  ecfg.Listen,
-			API:      host.APIConfig{Listen: fmt.Sprintf("127.0.0.1:%d", ports[i]), TokenFile: filepath.Join(d.dir, apiTokenName)},
-			Peer:     host.PeerConfig{Listen: hostParties[i].Peer, TokenFile: filepath.Join(d.dir, peerTokenName)},
-			Metrics:  host.Listen{Listen: fmt.Sprintf("127.0.0.1:%d", ports[2*n+i])},
-			Parties:  hostParties,
-			Timeouts: host.Timeouts{Sign: d.opts.signTimeout},
+			Enclave:     ecfg.Listen,
+			API:         host.APIConfig{Listen: fmt.Sprintf("127.0.0.1:%d", ports[i]), TokenFile: filepath.Join(d.dir, apiTokenName)},
+			Peer:        host.PeerConfig{Listen: hostParties[i].Peer, TokenFile: filepath.Join(d.dir, peerTokenName)},
+			Metrics:     host.Listen{Listen: fmt.Sprintf("127.0.0.1:%d", ports[2*n+i])},
+			Parties:     hostParties,
+			Timeouts:    host.Timeouts{Sign: d.opts.signTimeout},
+			Attestation: d.simAttestation(),
 		}
 		if err := writeYAML(filepath.Join(pdir, "host.yaml"), hcfg); err != nil {
 			return err
@@ -266,23 +281,54 @@ func (d *devnet) allocatePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-// enclaveInit has the enclave create its identity and returns its Noise public key.
-func (d *devnet) enclaveInit(ctx context.Context, configPath string) (string, error) {
-	out, err := exec.CommandContext(ctx, d.self, "enclave", "init", "--config", configPath).Output()
+// simAttestation is the devnet's attestation section: the simulated CA, and a policy that
+// pins the measurement of the binary the devnet runs (measurement() fills it in).
+func (d *devnet) simAttestation() attestation.Config {
+	return attestation.Config{
+		Kind:   attestation.KindSim,
+		Sim:    attestation.SimConfig{CADir: filepath.Join(d.dir, simCADirName)},
+		Policy: attestation.PolicyConfig{Measurements: d.measurement, MaxAge: 10 * time.Minute},
+	}
+}
+
+// measure records the running binary's simulated measurement, which every party's policy pins.
+func (d *devnet) measure() error {
+	image, err := os.ReadFile(d.self)
 	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return "", fmt.Errorf("enclave init: %s", ee.Stderr)
+		return fmt.Errorf("measuring %s: %w", d.self, err)
+	}
+	d.measurement = map[int]string{}
+	for i, m := range sim.MeasurementOf(image) {
+		d.measurement[i] = hex.EncodeToString(m)
+	}
+	return nil
+}
+
+// updatePolicies rewrites every configuration's policy to the current binary's measurement, as
+// an operator does when deploying a new build; a measure_file override set by hand is kept.
+func (d *devnet) updatePolicies() error {
+	for p := 1; ; p++ {
+		pdir := d.partyDir(p)
+		if !exists(pdir) {
+			return nil
 		}
-		return "", err
+		ecfg, err := enclave.LoadFileConfig(filepath.Join(pdir, "enclave.yaml"))
+		if err != nil {
+			return err
+		}
+		ecfg.Attestation.Policy.Measurements = d.measurement
+		if err := writeYAML(filepath.Join(pdir, "enclave.yaml"), ecfg); err != nil {
+			return err
+		}
+		hcfg, err := host.LoadConfig(filepath.Join(pdir, "host.yaml"))
+		if err != nil {
+			return err
+		}
+		hcfg.Attestation.Policy.Measurements = d.measurement
+		if err := writeYAML(filepath.Join(pdir, "host.yaml"), hcfg); err != nil {
+			return err
+		}
 	}
-	var id struct {
-		NoisePublicKey string `json:"noise_public_key"`
-	}
-	if err := json.Unmarshal(out, &id); err != nil {
-		return "", fmt.Errorf("enclave init printed %q: %w", out, err)
-	}
-	return id.NoisePublicKey, nil
 }
 
 // loadLayout reads the configurations of an initialized data directory.
@@ -293,7 +339,7 @@ func (d *devnet) loadLayout() error {
 	}
 	d.info = DevnetInfo{Version: devnetVersion, DataDir: d.dir, TokenFile: filepath.Join(d.dir, apiTokenName), Threshold: roster.Threshold, PID: os.Getpid()}
 	for _, rp := range roster.Parties {
-		p := int(rp.ID)
+		p := int(rp)
 		hcfg, err := host.LoadConfig(filepath.Join(d.partyDir(p), "host.yaml"))
 		if err != nil {
 			return err
@@ -436,21 +482,25 @@ func stopChild(c *child) {
 	}
 }
 
-// waitReady waits until every host reports every party reachable.
+// waitReady waits until every host reaches every party and has every peer's attestation
+// verified and accepted by its enclave.
 func (d *devnet) waitReady(ctx context.Context) error {
 	deadline := time.Now().Add(d.opts.readyTimeout)
 	client := &http.Client{Timeout: 2 * time.Second}
 	for {
 		notReady := ""
 		for _, p := range d.info.Parties {
-			var h api.Health
-			resp, err := client.Get(p.API + api.PathHealth)
+			var hc api.Healthcheck
+			resp, err := client.Get(p.API + api.PathHealthcheck)
 			if err == nil {
-				err = json.NewDecoder(resp.Body).Decode(&h)
+				err = json.NewDecoder(resp.Body).Decode(&hc)
 				resp.Body.Close()
 			}
-			if err != nil || h.Reachable != len(d.info.Parties) {
-				notReady = fmt.Sprintf("host %d (reaches %d of %d parties)", p.Party, h.Reachable, len(d.info.Parties))
+			if why := allAttested(hc, p.Party); err != nil || why != "" {
+				notReady = fmt.Sprintf("host %d: %s", p.Party, why)
+				if err != nil {
+					notReady = fmt.Sprintf("host %d: %v", p.Party, err)
+				}
 				break
 			}
 		}
@@ -466,6 +516,25 @@ func (d *devnet) waitReady(ctx context.Context) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// allAttested says what is missing for host `self` to see every party reachable and attested
+// ("" when nothing is).
+func allAttested(hc api.Healthcheck, self int) string {
+	if len(hc.Parties) == 0 {
+		return "no answer yet"
+	}
+	for _, p := range hc.Parties {
+		switch {
+		case !p.Reachable:
+			return fmt.Sprintf("party %d unreachable", p.Party)
+		case !p.Verified || !p.Fresh:
+			return fmt.Sprintf("party %d's attestation not verified yet (%s)", p.Party, p.Error)
+		case int(p.Party) != self && !p.Accepted:
+			return fmt.Sprintf("party %d's identity not yet accepted by enclave %d (%s)", p.Party, self, p.Error)
+		}
+	}
+	return ""
 }
 
 // writeInfo writes devnet.json atomically.

@@ -139,6 +139,60 @@ func TestDevnetEndToEnd(t *testing.T) {
 		signAndVerify(t, d, key, []uint16{2, 3})
 	})
 
+	t.Run("party with an unallowed measurement: refused, the other two sign", func(t *testing.T) {
+		cfgPath := filepath.Join(data, "party-3", "enclave.yaml")
+		original, err := os.ReadFile(cfgPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Enclave 3 now measures as another image (its config names a file to measure).
+		rogueImage := filepath.Join(t.TempDir(), "rogue-image")
+		if err := os.WriteFile(rogueImage, []byte("not the build the policy pins"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		rogue := strings.Replace(string(original), "measure_file: \"\"", "measure_file: "+rogueImage, 1)
+		if rogue == string(original) {
+			t.Fatalf("enclave.yaml has no measure_file to change:\n%s", original)
+		}
+		restartEnclave := func(config []byte) {
+			if err := os.WriteFile(cfgPath, config, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			old := d.refresh().Parties[2].EnclavePID
+			if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the devnet to restart enclave 3", 30*time.Second, func() bool {
+				p := d.refresh().Parties[2].EnclavePID
+				return p != old && processAlive(p)
+			})
+		}
+		restartEnclave([]byte(rogue))
+		var refused api.PartyAttestation
+		waitFor(t, "host 1 to report party 3's attestation refused", 30*time.Second, func() bool {
+			hc := d.healthcheck(1)
+			if len(hc.Parties) != 3 {
+				return false
+			}
+			refused = hc.Parties[2]
+			return hc.Parties[2].Reachable && !hc.Parties[2].Verified && !hc.Parties[2].Accepted
+		})
+		if !strings.Contains(refused.Error, "measurement") {
+			t.Errorf("party 3's refusal does not say why: %q", refused.Error)
+		}
+		got := signAndVerify(t, d, key, nil)
+		if !slices.Equal(got.Parties, []uint16{1, 2}) {
+			t.Fatalf("signed with %v while party 3 was unattested", got.Parties)
+		}
+		_, stderr, code := d.cli(t, "sign", "--key", "treasury", "--digest", randomHex32(), "--parties", "1,3")
+		if code != 1 || !strings.Contains(stderr, "503") || !strings.Contains(stderr, "party 3") {
+			t.Fatalf("signing with the unattested party: exit %d, %q; want a 503 naming party 3", code, stderr)
+		}
+		restartEnclave(original)
+		waitFor(t, "party 3 accepted again by every host", 30*time.Second, d.allHealthy)
+		signAndVerify(t, d, key, []uint16{1, 3})
+	})
+
 	t.Run("metrics", func(t *testing.T) {
 		resp, err := http.Get(d.refresh().Parties[0].Metrics)
 		if err != nil {

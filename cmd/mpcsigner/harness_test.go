@@ -220,6 +220,29 @@ func (d *devnetProc) health(party int) api.Health {
 	return h
 }
 
+// healthcheck asks one host for every party's reachability and attestation.
+func (d *devnetProc) healthcheck(party int) api.Healthcheck {
+	d.t.Helper()
+	var hc api.Healthcheck
+	resp, err := http.Get(d.info.Parties[party-1].API + api.PathHealthcheck)
+	if err != nil {
+		return hc
+	}
+	defer resp.Body.Close()
+	_ = json.NewDecoder(resp.Body).Decode(&hc)
+	return hc
+}
+
+// allHealthy reports whether every host sees every party reachable, attested and accepted.
+func (d *devnetProc) allHealthy() bool {
+	for p := range d.info.Parties {
+		if allAttested(d.healthcheck(p+1), p+1) != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // waitFor polls cond until it holds or the time runs out.
 func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()

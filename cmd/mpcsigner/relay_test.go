@@ -9,12 +9,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/mpcsigner/mpcsigner/attestation"
+	"github.com/mpcsigner/mpcsigner/attestation/sim"
 	"github.com/mpcsigner/mpcsigner/enclave"
 	"github.com/mpcsigner/mpcsigner/enclave/store"
 	"github.com/mpcsigner/mpcsigner/host"
@@ -140,7 +143,8 @@ func startInProcessCluster(t *testing.T, engineFor func(party int) protocol.Engi
 			t.Fatal(err)
 		}
 	}
-	c := &inProcessCluster{stores: startTestEnclaves(t, ctx, mem, engineFor)}
+	att := newSimAttestation(t, dir)
+	c := &inProcessCluster{stores: startTestEnclaves(t, ctx, mem, engineFor, att)}
 	var peerLs, apiLs, metricsLs []net.Listener
 	var parties []host.PartyAddr
 	for p := 1; p <= 3; p++ {
@@ -161,14 +165,15 @@ func startInProcessCluster(t *testing.T, engineFor func(party int) protocol.Engi
 	for i := range 3 {
 		cfg := &host.Config{
 			Version: 1, Party: protocol.PartyID(i + 1), Threshold: 2,
-			Enclave:  fmt.Sprintf("mem://enclave-%d", i+1),
-			API:      host.APIConfig{Listen: apiLs[i].Addr().String(), TokenFile: filepath.Join(dir, "api.token")},
-			Peer:     host.PeerConfig{Listen: peerLs[i].Addr().String(), TokenFile: filepath.Join(dir, "peer.token")},
-			Metrics:  host.Listen{Listen: metricsLs[i].Addr().String()},
-			Parties:  parties,
-			Timeouts: host.Timeouts{Sign: 30 * time.Second, Keygen: 2 * time.Minute, Call: 5 * time.Second, Reachable: 3 * time.Second},
+			Enclave:     fmt.Sprintf("mem://enclave-%d", i+1),
+			API:         host.APIConfig{Listen: apiLs[i].Addr().String(), TokenFile: filepath.Join(dir, "api.token")},
+			Peer:        host.PeerConfig{Listen: peerLs[i].Addr().String(), TokenFile: filepath.Join(dir, "peer.token")},
+			Metrics:     host.Listen{Listen: metricsLs[i].Addr().String()},
+			Parties:     parties,
+			Timeouts:    host.Timeouts{Sign: 30 * time.Second, Keygen: 2 * time.Minute, Call: 5 * time.Second, Reachable: 3 * time.Second},
+			Attestation: att.config,
 		}
-		h, err := host.New(cfg, host.Options{Logger: slog.New(slog.DiscardHandler), Mem: mem, Observe: observe})
+		h, err := host.New(cfg, host.Options{Logger: slog.New(slog.DiscardHandler), Mem: mem, Observe: observe, Verifier: att.verifier})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,18 +188,63 @@ func startInProcessCluster(t *testing.T, engineFor func(party int) protocol.Engi
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "every party reachable", 20*time.Second, func() bool {
-		h, err := c.client.Health(ctx)
-		return err == nil && h.Reachable == 3
+	waitFor(t, "every party reachable and attested", 20*time.Second, func() bool {
+		hc, err := c.healthcheck(ctx)
+		return err == nil && allAttested(hc, 1) == ""
 	})
 	return c
 }
 
+func (c *inProcessCluster) healthcheck(ctx context.Context) (api.Healthcheck, error) {
+	var hc api.Healthcheck
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.client.BaseURL+api.PathHealthcheck, nil)
+	if err != nil {
+		return hc, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return hc, err
+	}
+	defer resp.Body.Close()
+	err = json.NewDecoder(resp.Body).Decode(&hc)
+	return hc, err
+}
+
+// simAttestation is a simulated CA saved where configurations can name it, an attester
+// measuring a fixed test image, and the production Nitro verifier trusting only that CA.
+type simAttestation struct {
+	config   attestation.Config
+	attester attestation.Attester
+	verifier attestation.Verifier
+}
+
+func newSimAttestation(t *testing.T, dir string) *simAttestation {
+	t.Helper()
+	ca, err := sim.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	caDir := filepath.Join(dir, "sim-ca")
+	if err := ca.Save(caDir); err != nil {
+		t.Fatal(err)
+	}
+	pcrs := sim.MeasurementOf([]byte("in-process test image"))
+	cfg := attestation.Config{Kind: attestation.KindSim, Sim: attestation.SimConfig{CADir: caDir}, Policy: attestation.PolicyConfig{Measurements: map[int]string{}}}
+	for i, m := range pcrs {
+		cfg.Policy.Measurements[i] = hex.EncodeToString(m)
+	}
+	v, err := verifierFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &simAttestation{config: cfg, attester: &sim.Attester{CA: ca, PCRs: pcrs, ModuleID: "in-process"}, verifier: v}
+}
+
 // startTestEnclaves runs three enclaves on mem://enclave-N with in-memory stores and the
 // engine's public fixture pre-parameters.
-func startTestEnclaves(t *testing.T, ctx context.Context, mem *transport.Mem, engineFor func(int) protocol.Engine) []store.Store {
+func startTestEnclaves(t *testing.T, ctx context.Context, mem *transport.Mem, engineFor func(int) protocol.Engine, att *simAttestation) []store.Store {
 	t.Helper()
-	roster := &enclave.Roster{Version: 1, ClusterID: "in-process", Threshold: 2}
+	roster := &enclave.Roster{Version: 1, ClusterID: "in-process", Threshold: 2, Epoch: 1, Parties: []protocol.PartyID{1, 2, 3}}
 	var ids []*enclave.Identity
 	var stores []store.Store
 	for p := 1; p <= 3; p++ {
@@ -204,7 +254,6 @@ func startTestEnclaves(t *testing.T, ctx context.Context, mem *transport.Mem, en
 			t.Fatal(err)
 		}
 		ids, stores = append(ids, id), append(stores, st)
-		roster.Parties = append(roster.Parties, enclave.RosterParty{ID: protocol.PartyID(p), NoisePublicKey: id.PublicKeyHex()})
 	}
 	for i, id := range ids {
 		pp, err := os.ReadFile(filepath.Join("..", "..", "protocol", "ecdsa", "testdata", "preparams", fmt.Sprintf("party-%d.json", i+1)))
@@ -214,6 +263,8 @@ func startTestEnclaves(t *testing.T, ctx context.Context, mem *transport.Mem, en
 		e, err := enclave.New(enclave.Config{
 			Identity: id, Roster: roster, Store: stores[i],
 			Engines:           []protocol.Engine{engineFor(i + 1)},
+			Attester:          att.attester,
+			Verifier:          att.verifier,
 			PreParamsFixtures: [][]byte{pp},
 			Logger:            slog.New(slog.DiscardHandler),
 		})

@@ -260,3 +260,37 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	return nil
 }
+
+// PathHealthcheck reports, per party, reachability and whether its attestation is verified
+// and fresh (no token needed). 200 when at least a threshold of parties are reachable with a
+// verified, fresh attestation; 503 otherwise.
+const PathHealthcheck = "/healthcheck"
+
+// Healthcheck is the body of GET /healthcheck.
+type Healthcheck struct {
+	Status  string             `json:"status"` // "ok" or "degraded"
+	Checks  []Check            `json:"checks"`
+	Parties []PartyAttestation `json:"parties"`
+}
+
+// Check is one named check.
+type Check struct {
+	Name   string `json:"name"`
+	Status string `json:"status"` // "ok" or "failed"
+	Detail string `json:"detail,omitempty"`
+}
+
+// PartyAttestation is one party's attestation as this host last checked it.
+type PartyAttestation struct {
+	Party     uint16 `json:"party"`
+	Reachable bool   `json:"reachable"`
+	Kind      string `json:"kind,omitempty"`
+	Verified  bool   `json:"verified"`
+	Fresh     bool   `json:"fresh"`
+	// Accepted: our enclave verified this peer's identity and uses its key (peers only).
+	Accepted     bool              `json:"accepted"`
+	Timestamp    string            `json:"timestamp,omitempty"`
+	NotAfter     string            `json:"not_after,omitempty"`
+	Measurements map[string]string `json:"measurements,omitempty"`
+	Error        string            `json:"error,omitempty"`
+}

@@ -30,6 +30,13 @@ const (
 	MethodStart = "session.start"
 	// MethodAbort abandons a run. Args: SessionRef.
 	MethodAbort = "session.abort"
+	// MethodIdentity returns the enclave's attested identity: a document over its Noise static
+	// key and its own binding (party, cluster, epoch). It takes no arguments: what an enclave
+	// attests is its own choice, never the host's. Reply: IdentityReply.
+	MethodIdentity = "identity"
+	// MethodPeerLearn hands the enclave a peer's identity document, fetched by the host. The
+	// enclave verifies it and only then uses the key it attests. Args: PeerDocument.
+	MethodPeerLearn = "peer.learn"
 	// MethodPeerReset tells the enclave that a peer's enclave restarted, so its channel to that
 	// peer must be renegotiated. A lying host only causes extra handshakes. Args: PeerRef.
 	MethodPeerReset = "peer.reset"
@@ -103,6 +110,19 @@ type PrepareArgs struct {
 type SessionRef struct {
 	Session string `json:"session"`
 	Reason  string `json:"reason,omitempty"`
+}
+
+// IdentityReply is an enclave's attested identity.
+type IdentityReply struct {
+	Party    protocol.PartyID `json:"party"`
+	Kind     string           `json:"kind"`     // attestation kind: nitro, sevsnp or sim
+	Document []byte           `json:"document"` // the attestation document
+}
+
+// PeerDocument is a peer's identity document for MethodPeerLearn.
+type PeerDocument struct {
+	Party    protocol.PartyID `json:"party"`
+	Document []byte           `json:"document"`
 }
 
 // PeerRef names a peer party.
