@@ -16,6 +16,7 @@ package attestation
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -92,3 +93,20 @@ var (
 	// the one presented with it.
 	ErrBinding = errors.New("attestation binding mismatch")
 )
+
+// MaxField is the largest public key, user data or nonce an Attester takes.
+const MaxField = 1024
+
+// CheckFields enforces the Attester contract on its arguments; every implementation calls it
+// before it touches its device.
+func CheckFields(publicKey, userData, nonce []byte) error {
+	for _, f := range []struct {
+		name  string
+		value []byte
+	}{{"public_key", publicKey}, {"user_data", userData}, {"nonce", nonce}} {
+		if len(f.value) > MaxField {
+			return fmt.Errorf("%s is %d bytes, more than the %d an attestation carries", f.name, len(f.value), MaxField)
+		}
+	}
+	return nil
+}

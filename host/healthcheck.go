@@ -74,9 +74,5 @@ func check(name string, ok bool, detail string) api.Check {
 
 func (h *Host) handleHealthcheck(w http.ResponseWriter, r *http.Request) {
 	hc := h.Healthcheck()
-	status := http.StatusOK
-	if hc.Status != "ok" {
-		status = http.StatusServiceUnavailable
-	}
-	writeJSON(w, status, hc)
+	writeHealth(w, hc.Status == "ok", hc)
 }

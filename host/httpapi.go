@@ -66,11 +66,16 @@ func (h *Host) tokenOK(r *http.Request) bool {
 
 func (h *Host) handleHealth(w http.ResponseWriter, r *http.Request) {
 	hl := h.Health()
+	writeHealth(w, hl.Status == "ok", hl)
+}
+
+// writeHealth answers 200 when healthy and 503 when not, with the report either way.
+func writeHealth(w http.ResponseWriter, ok bool, report any) {
 	status := http.StatusOK
-	if hl.Status != "ok" {
+	if !ok {
 		status = http.StatusServiceUnavailable
 	}
-	writeJSON(w, status, hl)
+	writeJSON(w, status, report)
 }
 
 func (h *Host) handleListKeys(w http.ResponseWriter, r *http.Request) (any, error) {

@@ -17,9 +17,6 @@ import (
 // Nitro Enclave, so it cannot attest.
 var ErrNoNSM = errors.New("no Nitro Security Module: not running in a Nitro Enclave")
 
-// maxAttestField is the most the NSM attests to in each of public_key, user_data and nonce.
-const maxAttestField = maxOptionalField
-
 // Attester asks the Nitro Security Module (/dev/nsm) for attestation documents. It only works
 // inside a Nitro Enclave; elsewhere Attest returns ErrNoNSM. The zero value is ready to use.
 type Attester struct{}
@@ -33,8 +30,8 @@ func (*Attester) Kind() string { return attestation.KindNitro }
 // bytes; empty ones are attested as null). The NSM request is a single ioctl that cannot be
 // interrupted, so ctx is only checked before it is sent.
 func (*Attester) Attest(ctx context.Context, publicKey, userData, nonce []byte) ([]byte, error) {
-	if err := checkAttestArgs(publicKey, userData, nonce); err != nil {
-		return nil, err
+	if err := attestation.CheckFields(publicKey, userData, nonce); err != nil {
+		return nil, fmt.Errorf("nitro attest: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("nitro attest: %w", err)
@@ -67,18 +64,6 @@ func (*Attester) Attest(ctx context.Context, publicKey, userData, nonce []byte) 
 	}
 	// The response buffer is pooled by the nsm package; hand out our own copy.
 	return bytes.Clone(doc), nil
-}
-
-func checkAttestArgs(publicKey, userData, nonce []byte) error {
-	for _, arg := range []struct {
-		name  string
-		value []byte
-	}{{keyPublicKey, publicKey}, {keyUserData, userData}, {keyNonce, nonce}} {
-		if len(arg.value) > maxAttestField {
-			return fmt.Errorf("nitro attest: %s is %d bytes, more than %d", arg.name, len(arg.value), maxAttestField)
-		}
-	}
-	return nil
 }
 
 // emptyAsNil makes an empty argument absent (null) rather than an empty byte string.

@@ -48,7 +48,7 @@ func TestAttestRefusesBeforeOpeningTheDevice(t *testing.T) {
 		key, data, nonce []byte
 		msg              string
 	}{
-		{"public key too long", big, nil, nil, "public_key is 1025 bytes, more than 1024"},
+		{"public key too long", big, nil, nil, "public_key is 1025 bytes, more than the 1024"},
 		{"user data too long", nil, big, nil, "user_data is 1025 bytes"},
 		{"nonce too long", nil, nil, big, "nonce is 1025 bytes"},
 	}

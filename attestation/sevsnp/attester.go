@@ -36,8 +36,8 @@ func (a *Attester) Attest(ctx context.Context, publicKey, userData, nonce []byte
 			return nil, fmt.Errorf("sevsnp: attest: %w", err)
 		}
 	}
-	if err := checkFieldSizes(publicKey, userData, nonce); err != nil {
-		return nil, err
+	if err := attestation.CheckFields(publicKey, userData, nonce); err != nil {
+		return nil, fmt.Errorf("sevsnp: attest: %w", err)
 	}
 	qp, err := a.provider()
 	if err != nil {
@@ -96,17 +96,4 @@ func splitQuote(raw []byte, reportData [abi.ReportDataSize]byte) (report, certs 
 		return nil, nil, fmt.Errorf("sevsnp: the secure processor returned a report for other REPORT_DATA than requested: refusing it")
 	}
 	return bytes.Clone(report), bytes.Clone(certs), nil
-}
-
-// checkFieldSizes enforces the Attester contract's 1024-byte bound on each field.
-func checkFieldSizes(publicKey, userData, nonce []byte) error {
-	for _, f := range []struct {
-		name string
-		b    []byte
-	}{{keyPublicKey, publicKey}, {keyUserData, userData}, {keyNonce, nonce}} {
-		if len(f.b) > maxField {
-			return fmt.Errorf("sevsnp: attest: %s is %d bytes, more than %d", f.name, len(f.b), maxField)
-		}
-	}
-	return nil
 }

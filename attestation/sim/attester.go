@@ -26,8 +26,6 @@ const (
 	DefaultModuleID = "i-00000000000000000-sim00000000000000"
 	// leafBackdate covers clocks slightly behind the attester's.
 	leafBackdate = time.Minute
-	// maxAttestField mirrors the NSM's limit on public_key, user_data and nonce.
-	maxAttestField = 1024
 )
 
 // Attester issues sim documents: Nitro-format documents signed by a fresh leaf certificate
@@ -113,13 +111,8 @@ func (a *Attester) check(publicKey, userData, nonce []byte) error {
 	if a == nil || a.CA == nil || a.CA.intermediateKey == nil {
 		return errors.New("sim attest: no CA")
 	}
-	for _, arg := range []struct {
-		name  string
-		value []byte
-	}{{"public_key", publicKey}, {"user_data", userData}, {"nonce", nonce}} {
-		if len(arg.value) > maxAttestField {
-			return fmt.Errorf("sim attest: %s is %d bytes, more than %d", arg.name, len(arg.value), maxAttestField)
-		}
+	if err := attestation.CheckFields(publicKey, userData, nonce); err != nil {
+		return fmt.Errorf("sim attest: %w", err)
 	}
 	return nil
 }
