@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -176,12 +177,12 @@ func TestTamperedHandshakeIsRefusedAndRetried(t *testing.T) {
 			e.channels.reset(p, nil)
 		}
 	}
-	spoiled := false
+	// The relay goroutines of all three enclaves call the tamper hook.
+	var spoiled atomic.Bool
 	c.mu.Lock()
 	c.notices = nil
 	c.tamper = func(r *wire.Relay) []byte {
-		if !spoiled && r.Data[0] == chanInit {
-			spoiled = true
+		if r.Data[0] == chanInit && spoiled.CompareAndSwap(false, true) {
 			d := bytes.Clone(r.Data)
 			d[len(d)-20] ^= 0x40
 			return d
@@ -202,7 +203,7 @@ func TestTamperedHandshakeIsRefusedAndRetried(t *testing.T) {
 	verifyWithGeth(t, key.PublicKey, digest, sig, rid)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !spoiled {
+	if !spoiled.Load() {
 		t.Fatal("no handshake was tampered with")
 	}
 	if len(c.notices) == 0 {
