@@ -23,6 +23,10 @@ func (h *Host) Healthcheck() api.Healthcheck {
 		h.mu.Lock()
 		if ps := h.health[p.ID]; ps != nil {
 			fillAttestation(&pa, ps, p.ID == h.cfg.Party)
+			if pa.Verified {
+				// sim documents have the Nitro format (and verifier); say which trust anchor it is.
+				pa.Kind = h.cfg.Attestation.Kind
+			}
 		}
 		h.mu.Unlock()
 		if pa.Reachable && pa.Verified && pa.Fresh && (pa.Accepted || p.ID == h.cfg.Party) {

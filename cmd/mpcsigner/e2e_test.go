@@ -48,6 +48,23 @@ func TestDevnetEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("healthcheck: every party attested by the simulated CA", func(t *testing.T) {
+		for p := 1; p <= 3; p++ {
+			hc := d.healthcheck(p)
+			if hc.Status != "ok" || len(hc.Parties) != 3 {
+				t.Fatalf("host %d: %+v", p, hc)
+			}
+			for _, pa := range hc.Parties {
+				if pa.Kind != "sim" || !pa.Verified || !pa.Fresh || len(pa.Measurements) != 3 {
+					t.Errorf("host %d reports party %d as %+v", p, pa.Party, pa)
+				}
+				if int(pa.Party) != p && !pa.Accepted {
+					t.Errorf("host %d: its enclave has not accepted party %d", p, pa.Party)
+				}
+			}
+		}
+	})
+
 	t.Run("sign and verify independently", func(t *testing.T) {
 		signAndVerify(t, d, key, nil)
 	})

@@ -284,7 +284,7 @@ type Check struct {
 type PartyAttestation struct {
 	Party     uint16 `json:"party"`
 	Reachable bool   `json:"reachable"`
-	Kind      string `json:"kind,omitempty"`
+	Kind      string `json:"kind,omitempty"` // the configured attestation kind: nitro, sevsnp or sim
 	Verified  bool   `json:"verified"`
 	Fresh     bool   `json:"fresh"`
 	// Accepted: our enclave verified this peer's identity and uses its key (peers only).
