@@ -2,6 +2,8 @@ package host
 
 import (
 	"context"
+	stdecdsa "crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -410,7 +412,7 @@ func (h *Host) signWith(ctx context.Context, key *wire.KeyInfo, digest []byte, s
 		}
 		sig, rid = r.Signature, r.RecoveryID
 	}
-	if err := verifySecp256k1(key.PublicKey, digest, sig); err != nil {
+	if err := verifySignature(key.Scheme, key.PublicKey, digest, sig); err != nil {
 		return nil, fmt.Errorf("the combined signature does not verify under key %s: %v: %w", key.ID, err, ErrProtocol)
 	}
 	out := &api.SignResponse{KeyID: key.ID, Signature: sig, RecoveryID: *rid}
@@ -458,7 +460,7 @@ func (h *Host) chooseSigners(key *wire.KeyInfo, wanted []uint16, excluded []prot
 				down = append(down, p)
 			}
 		}
-		return nil, fmt.Errorf("key %s needs %d signers but only %d parties are usable (%s unreachable or not attested): %w", key.ID, t, len(out), describeParties(down), ErrQuorum)
+		return nil, fmt.Errorf("key %s needs %d signers but only %d usable (%s unreachable or not attested): %w", key.ID, t, len(out), describeParties(down), ErrQuorum)
 	}
 	slices.Sort(out)
 	return out, nil
@@ -528,20 +530,46 @@ func describeParties(ps []protocol.PartyID) string {
 	return strings.Join(names, ", ") + verb
 }
 
-// verifySecp256k1 checks a hex r||s signature against a hex compressed key, independently of
+// verifySignature checks a hex r||s signature against a hex compressed key, independently of
 // the enclaves that made it.
-func verifySecp256k1(pubHex string, digest []byte, sigHex string) error {
+func verifySignature(scheme protocol.Scheme, pubHex string, digest []byte, sigHex string) error {
 	pubBytes, err := hex.DecodeString(pubHex)
-	if err != nil {
-		return err
-	}
-	pub, err := btcec.ParsePubKey(pubBytes)
 	if err != nil {
 		return err
 	}
 	sig, err := hex.DecodeString(sigHex)
 	if err != nil || len(sig) != 64 {
 		return errors.New("signature is not 64 bytes of hex")
+	}
+	switch scheme {
+	case protocol.SchemeECDSASecp256k1:
+		return verifySecp256k1(pubBytes, digest, sig)
+	case protocol.SchemeECDSAP256:
+		return verifyP256(pubBytes, digest, sig)
+	}
+	return fmt.Errorf("no verifier for scheme %q", scheme)
+}
+
+func verifyP256(pubBytes, digest, sig []byte) error {
+	c := elliptic.P256()
+	x, y := elliptic.UnmarshalCompressed(c, pubBytes)
+	if x == nil {
+		return errors.New("public key is not a compressed P-256 point")
+	}
+	r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+	if s.Cmp(new(big.Int).Rsh(c.Params().N, 1)) > 0 {
+		return errors.New("s is not low")
+	}
+	if !stdecdsa.Verify(&stdecdsa.PublicKey{Curve: c, X: x, Y: y}, digest, r, s) {
+		return errors.New("verification failed")
+	}
+	return nil
+}
+
+func verifySecp256k1(pubBytes, digest, sig []byte) error {
+	pub, err := btcec.ParsePubKey(pubBytes)
+	if err != nil {
+		return err
 	}
 	var r, s btcec.ModNScalar
 	if r.SetByteSlice(sig[:32]) || s.SetByteSlice(sig[32:]) {

@@ -29,15 +29,16 @@ type Scheme string
 
 const (
 	SchemeECDSASecp256k1 Scheme = "ecdsa-secp256k1"
+	SchemeECDSAP256      Scheme = "ecdsa-p256"
 )
 
 // ParseScheme returns the scheme named s, or an error listing the supported ones.
 func ParseScheme(s string) (Scheme, error) {
 	switch Scheme(s) {
-	case SchemeECDSASecp256k1:
+	case SchemeECDSASecp256k1, SchemeECDSAP256:
 		return Scheme(s), nil
 	}
-	return "", fmt.Errorf("unknown scheme %q: supported schemes are %s", s, SchemeECDSASecp256k1)
+	return "", fmt.Errorf("unknown scheme %q: supported schemes are %s and %s", s, SchemeECDSASecp256k1, SchemeECDSAP256)
 }
 
 // Outgoing is one payload a Run wants delivered. Broadcast payloads go to every other

@@ -21,7 +21,7 @@ func daemonLogger(stderr io.Writer, component string) *slog.Logger {
 
 // engines lists the threshold engines every enclave runs.
 func engines() []protocol.Engine {
-	return []protocol.Engine{ecdsa.Engine{}}
+	return []protocol.Engine{ecdsa.Engine{Curve: ecdsa.CurveSecp256k1}, ecdsa.Engine{Curve: ecdsa.CurveP256}}
 }
 
 // runEnclave runs one enclave, or with "init" creates its identity and prints its public key.

@@ -1,11 +1,18 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
+	"encoding/asn1"
 	"encoding/hex"
+	"encoding/pem"
 	"io"
+	"math/big"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -67,6 +74,22 @@ func TestDevnetEndToEnd(t *testing.T) {
 
 	t.Run("sign and verify independently", func(t *testing.T) {
 		signAndVerify(t, d, key, nil)
+	})
+
+	t.Run("P-256 key, verified by OpenSSL", func(t *testing.T) {
+		openssl, err := exec.LookPath("openssl")
+		if err != nil {
+			t.Skip("openssl is not installed: cannot verify P-256 signatures independently")
+		}
+		var p256 api.Key
+		d.cliJSON(t, &p256, "key", "create", "--scheme", "ecdsa-p256", "--label", "legacy-p256")
+		if p256.Scheme != "ecdsa-p256" {
+			t.Fatalf("key create printed %+v", p256)
+		}
+		digest := randomHex32()
+		var sig api.SignResponse
+		d.cliJSON(t, &sig, "sign", "--key", "legacy-p256", "--digest", digest)
+		verifyP256WithOpenSSL(t, openssl, p256.PublicKey, digest, sig.Signature)
 	})
 
 	t.Run("errors", func(t *testing.T) {
@@ -282,6 +305,42 @@ func signAndVerify(t *testing.T, d *devnetProc, key api.Key, parties []uint16) a
 		t.Fatalf("recovery id %d recovers another key", sig.RecoveryID)
 	}
 	return sig
+}
+
+// verifyP256WithOpenSSL checks a hex r||s signature over a hex digest under a hex compressed
+// P-256 key with `openssl pkeyutl -verify`.
+func verifyP256WithOpenSSL(t *testing.T, openssl, pubHex, digestHex, sigHex string) {
+	t.Helper()
+	pub, _ := hex.DecodeString(pubHex)
+	x, y := elliptic.UnmarshalCompressed(elliptic.P256(), pub)
+	if x == nil {
+		t.Fatalf("%s is not a compressed P-256 key", pubHex)
+	}
+	spki, err := x509.MarshalPKIXPublicKey(&ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, _ := hex.DecodeString(sigHex)
+	if len(sig) != 64 {
+		t.Fatalf("signature %q is not 64 bytes", sigHex)
+	}
+	der, err := asn1.Marshal(struct{ R, S *big.Int }{new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest, _ := hex.DecodeString(digestHex)
+	dir := t.TempDir()
+	files := map[string][]byte{"pub.pem": pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: spki}), "sig.der": der, "digest.bin": digest}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(openssl, "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-sigfile", "sig.der", "-in", "digest.bin")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("openssl rejects the P-256 signature: %v\n%s", err, out)
+	}
 }
 
 func randomHex32() string {

@@ -8,13 +8,23 @@ import (
 	"github.com/mpcsigner/mpcsigner/protocol"
 )
 
-// Engine is threshold ECDSA on secp256k1 as a protocol.Engine.
-type Engine struct{}
+// Engine is threshold ECDSA as a protocol.Engine, on secp256k1 (Curve empty or
+// CurveSecp256k1) or P-256 (CurveP256).
+type Engine struct {
+	Curve string
+}
 
 var _ protocol.Engine = Engine{}
 
+func (e Engine) curve() *curve {
+	if c, err := curveByName(e.Curve); err == nil {
+		return c
+	}
+	return secp256k1Curve
+}
+
 // Scheme implements protocol.Engine.
-func (Engine) Scheme() protocol.Scheme { return protocol.SchemeECDSASecp256k1 }
+func (e Engine) Scheme() protocol.Scheme { return e.curve().scheme }
 
 // NeedsPreParams implements protocol.Engine: every keygen party needs its own Paillier key and
 // safe primes, which take 8-45 s to make.
@@ -24,11 +34,11 @@ func (Engine) NeedsPreParams() bool { return true }
 func (Engine) GeneratePreParams(ctx context.Context) ([]byte, error) { return GeneratePreParams(ctx) }
 
 // Keygen implements protocol.Engine.
-func (Engine) Keygen(p protocol.KeygenParams) (protocol.Run, error) {
-	return NewKeygen(KeygenConfig{Self: p.Self, Parties: p.Parties, Threshold: p.Threshold, SessionNonce: p.SessionNonce, PreParams: p.PreParams})
+func (e Engine) Keygen(p protocol.KeygenParams) (protocol.Run, error) {
+	return NewKeygen(KeygenConfig{Self: p.Self, Parties: p.Parties, Threshold: p.Threshold, SessionNonce: p.SessionNonce, PreParams: p.PreParams, Curve: e.curve().name})
 }
 
-// Sign implements protocol.Engine.
+// Sign implements protocol.Engine. The share says which curve it is on.
 func (Engine) Sign(p protocol.SignParams) (protocol.Run, error) {
 	return NewSign(SignConfig{Self: p.Self, Signers: p.Signers, Share: p.Share, Digest: p.Digest, SessionNonce: p.SessionNonce})
 }

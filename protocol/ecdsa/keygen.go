@@ -26,6 +26,8 @@ type KeygenConfig struct {
 	SessionNonce []byte
 	// PreParams are this party's pre-params (GeneratePreParams). Secret.
 	PreParams []byte
+	// Curve is CurveSecp256k1 (the default when empty) or CurveP256.
+	Curve string
 }
 
 // String describes the config without the pre-params.
@@ -57,13 +59,17 @@ func NewKeygen(cfg KeygenConfig) (protocol.Run, error) {
 	if err := checkSessionNonce(cfg.SessionNonce); err != nil {
 		return nil, fmt.Errorf("ecdsa: keygen config: %w", err)
 	}
+	c, err := curveByName(cfg.Curve)
+	if err != nil {
+		return nil, fmt.Errorf("ecdsa: keygen config: %w", err)
+	}
 	pp, err := decodePreParams(cfg.PreParams)
 	if err != nil {
 		return nil, err
 	}
 
 	ps := newPartySet(cfg.Parties)
-	params := tss.NewParameters(tss.S256(), tss.NewPeerContext(ps.tss), ps.byID[cfg.Self], n, cfg.Threshold-1)
+	params := tss.NewParameters(c.ec, tss.NewPeerContext(ps.tss), ps.byID[cfg.Self], n, cfg.Threshold-1)
 	params.SetSessionNonce(new(big.Int).SetBytes(cfg.SessionNonce))
 
 	r := newRun("keygen", cfg.Self, ps, keygenMessage)
@@ -77,7 +83,7 @@ func NewKeygen(cfg KeygenConfig) (protocol.Run, error) {
 	r.takeEnd = func() (protocol.Result, bool) {
 		select {
 		case save := <-end:
-			return keygenResult(save, threshold, parties, self), true
+			return keygenResult(c, save, threshold, parties, self), true
 		default:
 			return protocol.Result{}, false
 		}
@@ -86,14 +92,14 @@ func NewKeygen(cfg KeygenConfig) (protocol.Run, error) {
 }
 
 // keygenResult turns tss-lib's save data into the run's result, checking it on the way.
-func keygenResult(save *keygen.LocalPartySaveData, threshold int, parties []protocol.PartyID, self protocol.PartyID) protocol.Result {
+func keygenResult(c *curve, save *keygen.LocalPartySaveData, threshold int, parties []protocol.PartyID, self protocol.PartyID) protocol.Result {
 	fail := func(err error) protocol.Result {
 		return protocol.Result{Err: &protocol.Error{Task: "keygen", Cause: fmt.Errorf("key data produced is unusable: %w", err)}}
 	}
 	if save == nil {
 		return fail(errors.New("no save data"))
 	}
-	s := &Share{threshold: threshold, parties: parties, self: self, save: *save}
+	s := &Share{curve: c, threshold: threshold, parties: parties, self: self, save: *save}
 	if err := s.check(); err != nil {
 		return fail(err)
 	}

@@ -11,8 +11,6 @@ import (
 	"github.com/bnb-chain/tss-lib/v3/common"
 	"github.com/bnb-chain/tss-lib/v3/crypto"
 	"github.com/bnb-chain/tss-lib/v3/ecdsa/keygen"
-	"github.com/bnb-chain/tss-lib/v3/tss"
-	"github.com/btcsuite/btcd/btcec/v2"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
 )
@@ -20,8 +18,6 @@ import (
 const (
 	// ShareVersion is the version of the share serialization written by this package.
 	ShareVersion = 1
-	// CurveName names the only curve this engine supports.
-	CurveName = "secp256k1"
 
 	// maxShareSize bounds a serialized share (about 40 KiB for n = 3).
 	maxShareSize = 1 << 20
@@ -30,6 +26,7 @@ const (
 // Share is one party's decoded key share. It holds secrets: it prints without them, but it
 // must not be kept longer than needed.
 type Share struct {
+	curve     *curve
 	threshold int
 	parties   []protocol.PartyID
 	self      protocol.PartyID
@@ -39,7 +36,7 @@ type Share struct {
 
 // shareJSON is the serialized form of a Share:
 //
-//	{"version":1,"curve":"secp256k1","threshold":t,"parties":[1,2,3],"self":p,
+//	{"version":1,"curve":"secp256k1" or "P-256","threshold":t,"parties":[1,2,3],"self":p,
 //	 "public_key":"<hex of the 33-byte compressed group key>","save":<tss-lib LocalPartySaveData>}
 type shareJSON struct {
 	Version   int                `json:"version"`
@@ -107,13 +104,14 @@ func decodeShare(b []byte) (*Share, error) {
 	if sj.Version != ShareVersion {
 		return nil, fmt.Errorf("unsupported version %d (want %d)", sj.Version, ShareVersion)
 	}
-	if sj.Curve != CurveName {
-		return nil, fmt.Errorf("unsupported curve %q (want %q)", sj.Curve, CurveName)
+	c, err := curveByName(sj.Curve)
+	if err != nil || sj.Curve == "" {
+		return nil, fmt.Errorf("unsupported curve %q (want %s or %s)", sj.Curve, CurveSecp256k1, CurveP256)
 	}
 	if len(sj.Save) == 0 || string(sj.Save) == "null" {
 		return nil, errors.New("save data missing")
 	}
-	s := &Share{threshold: sj.Threshold, parties: sj.Parties, self: sj.Self}
+	s := &Share{curve: c, threshold: sj.Threshold, parties: sj.Parties, self: sj.Self}
 	if err := strictUnmarshal(sj.Save, &s.save); err != nil {
 		return nil, fmt.Errorf("save data: %w", err)
 	}
@@ -135,7 +133,7 @@ func (s *Share) encode() ([]byte, error) {
 	}
 	return json.Marshal(shareJSON{
 		Version:   ShareVersion,
-		Curve:     CurveName,
+		Curve:     s.curve.name,
 		Threshold: s.threshold,
 		Parties:   s.parties,
 		Self:      s.self,
@@ -166,7 +164,8 @@ func (s *Share) check() error {
 	}
 
 	sd := &s.save
-	curveN := tss.S256().Params().N
+	c := s.curve
+	curveN := c.ec.Params().N
 	if sd.Xi == nil || sd.Xi.Sign() <= 0 || sd.Xi.Cmp(curveN) >= 0 {
 		return errors.New("save data: secret share missing or out of range")
 	}
@@ -194,12 +193,12 @@ func (s *Share) check() error {
 		if sd.PaillierPKs[j] == nil || !positive(sd.PaillierPKs[j].N) {
 			return fmt.Errorf("save data: Paillier key of %s missing", p)
 		}
-		if !onSecp256k1(sd.BigXj[j]) {
-			return fmt.Errorf("save data: public share of %s missing or not on secp256k1", p)
+		if !c.onCurve(sd.BigXj[j]) {
+			return fmt.Errorf("save data: public share of %s missing or not on %s", p, c.name)
 		}
 	}
-	if !onSecp256k1(sd.ECDSAPub) {
-		return errors.New("save data: group public key missing or not on secp256k1")
+	if !c.onCurve(sd.ECDSAPub) {
+		return fmt.Errorf("save data: group public key missing or not on %s", c.name)
 	}
 
 	// Own pre-params: complete and consistent with what the others hold about us. (No
@@ -217,15 +216,15 @@ func (s *Share) check() error {
 
 	// x_i * G must be our public share, and the public shares of the first t parties must
 	// interpolate to the group key.
-	if !crypto.ScalarBaseMult(tss.S256(), sd.Xi).Equals(sd.BigXj[selfIdx]) {
+	if !crypto.ScalarBaseMult(c.ec, sd.Xi).Equals(sd.BigXj[selfIdx]) {
 		return errors.New("save data: secret share does not match own public share")
 	}
-	y, err := interpolate(sd.Ks[:s.threshold], sd.BigXj[:s.threshold])
+	y, err := interpolate(curveN, sd.Ks[:s.threshold], sd.BigXj[:s.threshold])
 	if err != nil || !y.Equals(sd.ECDSAPub) {
 		return errors.New("save data: public shares do not interpolate to the group key")
 	}
 
-	pub, err := compressPoint(sd.ECDSAPub)
+	pub, err := c.compress(sd.ECDSAPub)
 	if err != nil {
 		return fmt.Errorf("save data: group public key: %w", err)
 	}
@@ -235,8 +234,8 @@ func (s *Share) check() error {
 
 // interpolate returns sum_j lambda_j * X_j, with lambda_j the Lagrange coefficient at 0 of
 // index ks[j] among ks.
-func interpolate(ks []*big.Int, xs []*crypto.ECPoint) (*crypto.ECPoint, error) {
-	modN := common.ModInt(tss.S256().Params().N)
+func interpolate(n *big.Int, ks []*big.Int, xs []*crypto.ECPoint) (*crypto.ECPoint, error) {
+	modN := common.ModInt(n)
 	var sum *crypto.ECPoint
 	for j := range ks {
 		lambda := big.NewInt(1)
@@ -264,19 +263,3 @@ func interpolate(ks []*big.Int, xs []*crypto.ECPoint) (*crypto.ECPoint, error) {
 }
 
 func positive(v *big.Int) bool { return v != nil && v.Sign() > 0 }
-
-// onSecp256k1 reports whether p is a valid point of secp256k1.
-func onSecp256k1(p *crypto.ECPoint) bool {
-	return p != nil && p.Curve() != nil && tss.SameCurve(p.Curve(), tss.S256()) && p.ValidateBasic()
-}
-
-// compressPoint returns the 33-byte compressed SEC1 encoding of p, checked by btcec.
-func compressPoint(p *crypto.ECPoint) ([]byte, error) {
-	out := make([]byte, 33)
-	out[0] = 2 + byte(p.Y().Bit(0))
-	p.X().FillBytes(out[1:])
-	if _, err := btcec.ParsePubKey(out); err != nil {
-		return nil, err
-	}
-	return out, nil
-}

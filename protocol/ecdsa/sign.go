@@ -9,8 +9,6 @@ import (
 	"github.com/bnb-chain/tss-lib/v3/common"
 	"github.com/bnb-chain/tss-lib/v3/ecdsa/signing"
 	"github.com/bnb-chain/tss-lib/v3/tss"
-	"github.com/btcsuite/btcd/btcec/v2"
-	btcecdsa "github.com/btcsuite/btcd/btcec/v2/ecdsa"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
 )
@@ -68,19 +66,16 @@ func NewSign(cfg SignConfig) (protocol.Run, error) {
 	if err := checkSessionNonce(cfg.SessionNonce); err != nil {
 		return nil, fmt.Errorf("ecdsa: sign config: %w", err)
 	}
-	curveN := tss.S256().Params().N
+	c := share.curve
 	m := new(big.Int).SetBytes(cfg.Digest[:])
-	m.Mod(m, curveN)
+	m.Mod(m, c.ec.Params().N)
 	if m.Sign() == 0 {
 		return nil, errors.New("ecdsa: sign config: digest is zero (mod the curve order)")
 	}
-	pub, err := btcec.ParsePubKey(share.publicKey)
-	if err != nil {
-		return nil, fmt.Errorf("ecdsa: share public key: %w", err)
-	}
+	pub := slices.Clone(share.publicKey)
 
 	ps := newPartySet(cfg.Signers)
-	params := tss.NewParameters(tss.S256(), tss.NewPeerContext(ps.tss), ps.byID[cfg.Self], len(ps.ids), share.threshold-1)
+	params := tss.NewParameters(c.ec, tss.NewPeerContext(ps.tss), ps.byID[cfg.Self], len(ps.ids), share.threshold-1)
 	params.SetSessionNonce(new(big.Int).SetBytes(cfg.SessionNonce))
 
 	r := newRun("sign", cfg.Self, ps, signMessage)
@@ -96,7 +91,7 @@ func NewSign(cfg SignConfig) (protocol.Run, error) {
 	r.takeEnd = func() (protocol.Result, bool) {
 		select {
 		case sd := <-end:
-			sig, err := checkSignature(sd, digest, pub)
+			sig, err := checkSignature(c, sd, digest, pub)
 			if err != nil {
 				return protocol.Result{Err: &protocol.Error{Task: "sign", Cause: err}}, true
 			}
@@ -108,53 +103,35 @@ func NewSign(cfg SignConfig) (protocol.Run, error) {
 	return r, nil
 }
 
-// checkSignature checks tss-lib's signature independently of tss-lib (btcec's secp256k1):
-// r and s in [1, N-1], s low, (r, s) valid for digest under pub; and it computes the recovery
-// id by recovering the key.
-func checkSignature(sd *common.SignatureData, digest [32]byte, pub *btcec.PublicKey) (*protocol.Signature, error) {
+// checkSignature checks tss-lib's signature independently of tss-lib: r and s in [1, N-1], s
+// low, (r, s) valid for digest under pub (see curve.verify), and it computes the recovery id
+// by recovering the key.
+func checkSignature(c *curve, sd *common.SignatureData, digest [32]byte, pub []byte) (*protocol.Signature, error) {
 	if sd == nil {
 		return nil, errors.New("no signature produced")
 	}
 	if len(sd.R) == 0 || len(sd.R) > 32 || len(sd.S) == 0 || len(sd.S) > 32 {
 		return nil, errors.New("signature components have the wrong size")
 	}
-	var r, s btcec.ModNScalar
-	if overflow := r.SetByteSlice(sd.R); overflow || r.IsZero() {
+	n := c.ec.Params().N
+	r, s := new(big.Int).SetBytes(sd.R), new(big.Int).SetBytes(sd.S)
+	if r.Sign() == 0 || r.Cmp(n) >= 0 {
 		return nil, errors.New("signature r out of range")
 	}
-	if overflow := s.SetByteSlice(sd.S); overflow || s.IsZero() {
+	if s.Sign() == 0 || s.Cmp(n) >= 0 {
 		return nil, errors.New("signature s out of range")
 	}
-	if s.IsOverHalfOrder() {
+	if s.Cmp(new(big.Int).Rsh(n, 1)) > 0 {
 		return nil, errors.New("signature s is not low (> N/2)")
 	}
-	if !btcecdsa.NewSignature(&r, &s).Verify(digest[:], pub) {
-		return nil, errors.New("signature does not verify against the group public key")
-	}
-	sig := &protocol.Signature{}
-	r.PutBytes(&sig.R)
-	s.PutBytes(&sig.S)
-	id, err := recoveryID(sig, digest, pub)
+	id, err := c.verify(pub, digest, r, s)
 	if err != nil {
 		return nil, err
 	}
-	sig.RecoveryID = id
+	sig := &protocol.Signature{RecoveryID: id}
+	r.FillBytes(sig.R[:])
+	s.FillBytes(sig.S[:])
 	return sig, nil
-}
-
-// recoveryID returns the id in 0..3 with which (r, s) and digest recover pub.
-func recoveryID(sig *protocol.Signature, digest [32]byte, pub *btcec.PublicKey) (byte, error) {
-	var compact [65]byte
-	copy(compact[1:33], sig.R[:])
-	copy(compact[33:], sig.S[:])
-	for id := byte(0); id < 4; id++ {
-		compact[0] = 27 + 4 + id // 27: compact-signature magic; +4: compressed key
-		got, _, err := btcecdsa.RecoverCompact(compact[:], digest[:])
-		if err == nil && got.IsEqual(pub) {
-			return id, nil
-		}
-	}
-	return 0, errors.New("no recovery id recovers the group public key")
 }
 
 // signMessage classifies signing message contents.
