@@ -30,6 +30,9 @@ type Scheme string
 const (
 	SchemeECDSASecp256k1 Scheme = "ecdsa-secp256k1"
 	SchemeECDSAP256      Scheme = "ecdsa-p256"
+	// SchemeBLS12381 is BLS signatures on BLS12-381 as Ethereum's consensus layer uses them:
+	// 48-byte G1 public keys, 96-byte G2 signatures, the proof-of-possession ciphersuite.
+	SchemeBLS12381 Scheme = "bls12-381"
 )
 
 // ParseScheme returns the scheme named s, or an error listing the supported ones.
@@ -83,14 +86,22 @@ type KeygenOutput struct {
 	Share []byte
 }
 
-// Signature is an ordinary signature under the group public key.
+// Signature is an ordinary signature under the group public key: R, S and RecoveryID for
+// ECDSA; Encoded for every other scheme (a BLS signature's 96-byte compressed G2 point).
 type Signature struct {
 	R, S       [32]byte
 	RecoveryID byte
+	Encoded    []byte
 }
 
-// Bytes returns r||s.
+// IsECDSA reports whether the signature is an ECDSA (r, s) pair.
+func (s *Signature) IsECDSA() bool { return s.Encoded == nil }
+
+// Bytes returns r||s for ECDSA, the encoded signature otherwise.
 func (s *Signature) Bytes() []byte {
+	if s.Encoded != nil {
+		return slices.Clone(s.Encoded)
+	}
 	out := make([]byte, 0, 64)
 	out = append(out, s.R[:]...)
 	return append(out, s.S[:]...)

@@ -1,0 +1,16 @@
+// Package token is the logic of the mpcsigner PKCS#11 module (libmpcsigner-pkcs11.so) in pure
+// Go: configuration, slots, sessions, login, objects, templates, signing and verification. The
+// cgo layer in pkcs11/cmd/libmpcsigner-pkcs11 only converts C arguments to the Go values used
+// here and back; everything that decides a CKR_* code lives in this package and is unit tested
+// against a fake native API.
+//
+// The module is a thin client of a host's native API (host/api). It must never:
+//   - hold, cache, derive or export a key share or any private key material: objects carry the
+//     public key only, CKA_VALUE of a private key is CKR_ATTRIBUTE_SENSITIVE, and C_WrapKey,
+//     C_UnwrapKey and C_DeriveKey are not supported;
+//   - run a signing protocol for a length query (C_Sign with a NULL signature buffer answers 64
+//     without calling the API);
+//   - hang: every API call carries a deadline (Config.Timeout, or Config.KeygenTimeout for a
+//     key generation), C_Finalize cancels calls in flight, and a host that cannot reach a quorum
+//     yields CKR_DEVICE_ERROR as soon as it answers.
+package token
