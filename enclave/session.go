@@ -314,8 +314,12 @@ func (e *Enclave) finish(s *session, res protocol.Result) (*wire.SessionResult, 
 		e.log.Info("key generated", "key_id", rec.Info.ID, "label", rec.Info.Label)
 		return &wire.SessionResult{Key: &rec.Info}, nil
 	case res.Signature != nil:
-		rid := int(res.Signature.RecoveryID)
-		return &wire.SessionResult{Signature: hex.EncodeToString(res.Signature.Bytes()), RecoveryID: &rid}, nil
+		out := &wire.SessionResult{Signature: hex.EncodeToString(res.Signature.Bytes())}
+		if res.Signature.IsECDSA() {
+			rid := int(res.Signature.RecoveryID)
+			out.RecoveryID = &rid
+		}
+		return out, nil
 	}
 	return nil, errors.New("the run ended with no result")
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	becdsa "github.com/btcsuite/btcd/btcec/v2/ecdsa"
+	blst "github.com/supranational/blst/bindings/go"
 
 	"github.com/mpcsigner/mpcsigner/host/api"
 	"github.com/mpcsigner/mpcsigner/protocol"
@@ -402,12 +403,13 @@ func (h *Host) signWith(ctx context.Context, key *wire.KeyInfo, digest []byte, s
 	}
 	var sig string
 	var rid *int
+	wantRecoveryID := key.Scheme != protocol.SchemeBLS12381
 	for _, p := range signers {
 		r := results[p]
-		if r == nil || r.Signature == "" || r.RecoveryID == nil {
-			return nil, fmt.Errorf("%s returned no signature: %w", p, ErrInternal)
+		if r == nil || r.Signature == "" || (r.RecoveryID == nil) == wantRecoveryID {
+			return nil, fmt.Errorf("%s returned no signature or a malformed one: %w", p, ErrInternal)
 		}
-		if sig != "" && (r.Signature != sig || *r.RecoveryID != *rid) {
+		if sig != "" && (r.Signature != sig || !sameRecoveryID(r.RecoveryID, rid)) {
 			return nil, fmt.Errorf("signers returned different signatures: %w", ErrProtocol)
 		}
 		sig, rid = r.Signature, r.RecoveryID
@@ -415,7 +417,7 @@ func (h *Host) signWith(ctx context.Context, key *wire.KeyInfo, digest []byte, s
 	if err := verifySignature(key.Scheme, key.PublicKey, digest, sig); err != nil {
 		return nil, fmt.Errorf("the combined signature does not verify under key %s: %v: %w", key.ID, err, ErrProtocol)
 	}
-	out := &api.SignResponse{KeyID: key.ID, Signature: sig, RecoveryID: *rid}
+	out := &api.SignResponse{KeyID: key.ID, Signature: sig, RecoveryID: rid}
 	for _, p := range signers {
 		out.Parties = append(out.Parties, uint16(p))
 	}
@@ -538,16 +540,52 @@ func verifySignature(scheme protocol.Scheme, pubHex string, digest []byte, sigHe
 		return err
 	}
 	sig, err := hex.DecodeString(sigHex)
-	if err != nil || len(sig) != 64 {
-		return errors.New("signature is not 64 bytes of hex")
+	if err != nil {
+		return errors.New("signature is not hex")
+	}
+	if want := signatureSize(scheme); len(sig) != want {
+		return fmt.Errorf("signature is %d bytes, want %d", len(sig), want)
 	}
 	switch scheme {
 	case protocol.SchemeECDSASecp256k1:
 		return verifySecp256k1(pubBytes, digest, sig)
 	case protocol.SchemeECDSAP256:
 		return verifyP256(pubBytes, digest, sig)
+	case protocol.SchemeBLS12381:
+		return verifyBLS(pubBytes, digest, sig)
 	}
 	return fmt.Errorf("no verifier for scheme %q", scheme)
+}
+
+func signatureSize(scheme protocol.Scheme) int {
+	if scheme == protocol.SchemeBLS12381 {
+		return 96
+	}
+	return 64
+}
+
+func sameRecoveryID(a, b *int) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
+}
+
+// blsDST is the ciphersuite Ethereum's consensus layer signs with (proof of possession).
+var blsDST = []byte("BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_")
+
+// verifyBLS checks a 96-byte compressed G2 signature over msg under a 48-byte compressed G1 key,
+// with subgroup checks on both.
+func verifyBLS(pubBytes, msg, sig []byte) error {
+	pk := new(blst.P1Affine).Uncompress(pubBytes)
+	if pk == nil || !pk.KeyValidate() {
+		return errors.New("public key is not a valid compressed G1 point")
+	}
+	s := new(blst.P2Affine).Uncompress(sig)
+	if s == nil || !s.SigValidate(false) {
+		return errors.New("signature is not a valid compressed G2 point")
+	}
+	if !s.Verify(false, pk, false, msg, blsDST) {
+		return errors.New("verification failed")
+	}
+	return nil
 }
 
 func verifyP256(pubBytes, digest, sig []byte) error {

@@ -38,10 +38,10 @@ const (
 // ParseScheme returns the scheme named s, or an error listing the supported ones.
 func ParseScheme(s string) (Scheme, error) {
 	switch Scheme(s) {
-	case SchemeECDSASecp256k1, SchemeECDSAP256:
+	case SchemeECDSASecp256k1, SchemeECDSAP256, SchemeBLS12381:
 		return Scheme(s), nil
 	}
-	return "", fmt.Errorf("unknown scheme %q: supported schemes are %s and %s", s, SchemeECDSASecp256k1, SchemeECDSAP256)
+	return "", fmt.Errorf("unknown scheme %q: supported schemes are %s, %s and %s", s, SchemeECDSASecp256k1, SchemeECDSAP256, SchemeBLS12381)
 }
 
 // Outgoing is one payload a Run wants delivered. Broadcast payloads go to every other

@@ -222,6 +222,10 @@ func runSign(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if cf.json {
 		return json.NewEncoder(stdout).Encode(sig)
 	}
-	fmt.Fprintf(stdout, "signature:   %s\nrecovery id: %d\nsigners:     %v\n", sig.Signature, sig.RecoveryID, sig.Parties)
+	fmt.Fprintf(stdout, "signature:   %s\n", sig.Signature)
+	if sig.RecoveryID != nil {
+		fmt.Fprintf(stdout, "recovery id: %d\n", *sig.RecoveryID)
+	}
+	fmt.Fprintf(stdout, "signers:     %v\n", sig.Parties)
 	return nil
 }

@@ -297,12 +297,15 @@ func signAndVerify(t *testing.T, d *devnetProc, key api.Key, parties []uint16) a
 	if !crypto.VerifySignature(pub, dig, sigBytes) {
 		t.Fatalf("go-ethereum rejects signature %s over %s", sig.Signature, digest)
 	}
-	recovered, err := crypto.SigToPub(dig, append(sigBytes, byte(sig.RecoveryID)))
+	if sig.RecoveryID == nil {
+		t.Fatal("an ECDSA signature came without its recovery id")
+	}
+	recovered, err := crypto.SigToPub(dig, append(sigBytes, byte(*sig.RecoveryID)))
 	if err != nil {
-		t.Fatalf("recovering with id %d: %v", sig.RecoveryID, err)
+		t.Fatalf("recovering with id %d: %v", *sig.RecoveryID, err)
 	}
 	if hex.EncodeToString(crypto.CompressPubkey(recovered)) != key.PublicKey {
-		t.Fatalf("recovery id %d recovers another key", sig.RecoveryID)
+		t.Fatalf("recovery id %d recovers another key", *sig.RecoveryID)
 	}
 	return sig
 }

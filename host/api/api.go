@@ -61,9 +61,10 @@ type SignRequest struct {
 
 // SignResponse carries an ordinary signature under the key.
 type SignResponse struct {
-	KeyID      string   `json:"key_id"`
-	Signature  string   `json:"signature"` // hex r||s, 64 bytes, low-S
-	RecoveryID int      `json:"recovery_id"`
+	KeyID     string `json:"key_id"`
+	Signature string `json:"signature"` // ECDSA: hex r||s, 64 bytes, low-S; BLS: 96-byte compressed G2
+	// RecoveryID is ECDSA's recovery id (0-3); absent for other schemes.
+	RecoveryID *int     `json:"recovery_id,omitempty"`
 	Parties    []uint16 `json:"parties"`
 }
 

@@ -278,7 +278,7 @@ func signOnce(tb testing.TB, fx *keygenFixture, signers []protocol.PartyID, dige
 		}
 		if sig == nil {
 			sig = res.Signature
-		} else if *sig != *res.Signature {
+		} else if !bytes.Equal(sig.Bytes(), res.Signature.Bytes()) || sig.RecoveryID != res.Signature.RecoveryID {
 			tb.Fatalf("%s: signature %x/%d differs from %x/%d", p, res.Signature.Bytes(), res.Signature.RecoveryID, sig.Bytes(), sig.RecoveryID)
 		}
 	}
