@@ -6,13 +6,16 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 GOFLAGS_BUILD := -trimpath -ldflags "-s -w -buildid= -X main.version=$(VERSION)"
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test test-short vet fuzz bench clean
+.PHONY: help build pkcs11 run test test-short vet fuzz bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## build bin/mpcsigner
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN) ./cmd/mpcsigner
+
+pkcs11: ## build bin/libmpcsigner-pkcs11.so, the PKCS#11 module (needs gcc)
+	CGO_ENABLED=1 $(GO) build -trimpath -buildmode=c-shared -ldflags=-extldflags=-Wl,--version-script=$(CURDIR)/pkcs11/cmd/libmpcsigner-pkcs11/exports.map -o bin/libmpcsigner-pkcs11.so ./pkcs11/cmd/libmpcsigner-pkcs11
 
 run: build ## start a local 2-of-3 cluster (data under ./data); Ctrl-C stops it
 	$(BIN) devnet --data $(DATA)

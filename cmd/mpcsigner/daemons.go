@@ -11,6 +11,7 @@ import (
 	"github.com/mpcsigner/mpcsigner/enclave"
 	"github.com/mpcsigner/mpcsigner/host"
 	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/bls"
 	"github.com/mpcsigner/mpcsigner/protocol/ecdsa"
 	"github.com/mpcsigner/mpcsigner/protocol/transport"
 )
@@ -21,7 +22,7 @@ func daemonLogger(stderr io.Writer, component string) *slog.Logger {
 
 // engines lists the threshold engines every enclave runs.
 func engines() []protocol.Engine {
-	return []protocol.Engine{ecdsa.Engine{Curve: ecdsa.CurveSecp256k1}, ecdsa.Engine{Curve: ecdsa.CurveP256}}
+	return []protocol.Engine{ecdsa.Engine{Curve: ecdsa.CurveSecp256k1}, ecdsa.Engine{Curve: ecdsa.CurveP256}, bls.Engine{}}
 }
 
 // runEnclave runs one enclave, or with "init" creates its identity and prints its public key.

@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -35,6 +37,7 @@ import (
 //	cluster.json          the roster: parties, threshold, epoch (no keys: parties attest)
 //	sim-ca/               the simulated attestation CA (root.pem; the intermediate signs leaves)
 //	api.token, peer.token credentials (0600)
+//	pkcs11.yaml, pkcs11.pin  the PKCS#11 module's configuration and user PIN (MPCSIGNER_PKCS11_CONF)
 //	party-N/enclave.yaml  party N's enclave configuration; its store in party-N/enclave/
 //	party-N/host.yaml     party N's host configuration
 //	party-N/*.log         the processes' JSON logs
@@ -44,6 +47,8 @@ const (
 	simCADirName    = "sim-ca"
 	apiTokenName    = "api.token"
 	peerTokenName   = "peer.token"
+	pkcs11ConfName  = "pkcs11.yaml"
+	pkcs11PINName   = "pkcs11.pin"
 	devnetLockName  = "devnet.lock"
 	devnetVersion   = 1
 	devnetChildStop = 10 * time.Second
@@ -58,6 +63,13 @@ type DevnetInfo struct {
 	Threshold int           `json:"threshold"`
 	PID       int           `json:"pid"`
 	Parties   []DevnetParty `json:"parties"`
+	PKCS11    DevnetPKCS11  `json:"pkcs11"`
+}
+
+// DevnetPKCS11 tells PKCS#11 clients how to use the module against this devnet.
+type DevnetPKCS11 struct {
+	Config  string `json:"config"`   // export MPCSIGNER_PKCS11_CONF=<this>
+	UserPIN string `json:"user_pin"` // the PIN to log in with
 }
 
 // DevnetParty lists one party's endpoints and processes.
@@ -236,8 +248,22 @@ func (d *devnet) initialize(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := d.writePKCS11Config(ports); err != nil {
+		return err
+	}
 	raw, _ := json.MarshalIndent(roster, "", "  ")
 	return seal.WriteFileAtomic(filepath.Join(d.dir, rosterFileName), append(raw, '\n'), 0o600)
+}
+
+// writePKCS11Config writes the module's configuration (pointing at host 1's API) and a user PIN.
+func (d *devnet) writePKCS11Config(ports []int) error {
+	pin := fmt.Sprintf("%08d", new(big.Int).Mod(new(big.Int).SetBytes([]byte(randomToken())), big.NewInt(100000000)))
+	if err := seal.WriteFileAtomic(filepath.Join(d.dir, pkcs11PINName), []byte(pin+"\n"), 0o600); err != nil {
+		return err
+	}
+	conf := fmt.Sprintf("api: http://127.0.0.1:%d\ntoken_file: %s\npin_file: %s\ntimeout: 30s\nkeygen_timeout: 5m\n",
+		ports[0], filepath.Join(d.dir, apiTokenName), filepath.Join(d.dir, pkcs11PINName))
+	return seal.WriteFileAtomic(filepath.Join(d.dir, pkcs11ConfName), []byte(conf), 0o600)
 }
 
 // preParamsConfig keeps two sets ready, or, with test fixtures, uses those and generates none.
@@ -350,6 +376,9 @@ func (d *devnet) loadLayout() error {
 		})
 	}
 	d.info.API = d.info.Parties[0].API
+	if pin, err := os.ReadFile(filepath.Join(d.dir, pkcs11PINName)); err == nil {
+		d.info.PKCS11 = DevnetPKCS11{Config: filepath.Join(d.dir, pkcs11ConfName), UserPIN: strings.TrimSpace(string(pin))}
+	}
 	return nil
 }
 
@@ -556,6 +585,9 @@ func (d *devnet) printReady() {
 	fmt.Fprintf(w, "  devnet:   %s (every endpoint and pid)\n", filepath.Join(d.dir, devnetFileName))
 	for _, p := range d.info.Parties {
 		fmt.Fprintf(w, "  party %d:  api %s  metrics %s  enclave %s\n", p.Party, p.API, p.Metrics, p.Enclave)
+	}
+	if d.info.PKCS11.Config != "" {
+		fmt.Fprintf(w, "  PKCS#11:  make pkcs11; export MPCSIGNER_PKCS11_CONF=%s  (user PIN %s)\n", d.info.PKCS11.Config, d.info.PKCS11.UserPIN)
 	}
 	fmt.Fprintf(w, "Try, in another terminal:\n  ./bin/mpcsigner key create --scheme ecdsa-secp256k1 --label demo\n  ./bin/mpcsigner sign --key demo --digest %s\n", hex.EncodeToString(make([]byte, 31))+"01")
 	fmt.Fprintln(w, "The first key creation waits while the enclaves generate their pre-parameters (about a minute). Stop with Ctrl-C.")

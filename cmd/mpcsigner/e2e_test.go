@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	gnark "github.com/consensys/gnark-crypto/ecc/bls12-381"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/mpcsigner/mpcsigner/host/api"
@@ -90,6 +91,21 @@ func TestDevnetEndToEnd(t *testing.T) {
 		var sig api.SignResponse
 		d.cliJSON(t, &sig, "sign", "--key", "legacy-p256", "--digest", digest)
 		verifyP256WithOpenSSL(t, openssl, p256.PublicKey, digest, sig.Signature)
+	})
+
+	t.Run("BLS12-381 key, verified by gnark-crypto", func(t *testing.T) {
+		var bk api.Key
+		d.cliJSON(t, &bk, "key", "create", "--scheme", "bls12-381", "--label", "validator-1")
+		if pub, err := hex.DecodeString(bk.PublicKey); err != nil || len(pub) != 48 {
+			t.Fatalf("BLS key create printed %+v", bk)
+		}
+		root := randomHex32()
+		var sig api.SignResponse
+		d.cliJSON(t, &sig, "sign", "--key", "validator-1", "--digest", root)
+		if sig.RecoveryID != nil {
+			t.Errorf("a BLS signature came with a recovery id")
+		}
+		verifyBLSWithGnark(t, bk.PublicKey, root, sig.Signature)
 	})
 
 	t.Run("errors", func(t *testing.T) {
@@ -343,6 +359,34 @@ func verifyP256WithOpenSSL(t *testing.T, openssl, pubHex, digestHex, sigHex stri
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("openssl rejects the P-256 signature: %v\n%s", err, out)
+	}
+}
+
+// verifyBLSWithGnark checks an Ethereum BLS signature (proof-of-possession ciphersuite) with
+// gnark-crypto, which shares no code with the blst library the engine uses.
+func verifyBLSWithGnark(t *testing.T, pubHex, msgHex, sigHex string) {
+	t.Helper()
+	pubB, _ := hex.DecodeString(pubHex)
+	msg, _ := hex.DecodeString(msgHex)
+	sigB, _ := hex.DecodeString(sigHex)
+	var pk gnark.G1Affine
+	if _, err := pk.SetBytes(pubB); err != nil {
+		t.Fatalf("public key: %v", err)
+	}
+	var sig gnark.G2Affine
+	if _, err := sig.SetBytes(sigB); err != nil {
+		t.Fatalf("signature: %v", err)
+	}
+	h, err := gnark.HashToG2(msg, []byte("BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, g1, _ := gnark.Generators()
+	var negG1 gnark.G1Affine
+	negG1.Neg(&g1)
+	ok, err := gnark.PairingCheck([]gnark.G1Affine{pk, negG1}, []gnark.G2Affine{h, sig})
+	if err != nil || !ok {
+		t.Fatalf("gnark-crypto rejects the BLS signature (%v)", err)
 	}
 }
 

@@ -1,0 +1,183 @@
+package token
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/btcsuite/btcd/btcec/v2"
+	becdsa "github.com/btcsuite/btcd/btcec/v2/ecdsa"
+	"github.com/mpcsigner/mpcsigner/host/api"
+)
+
+// fakeHost is an in-process stand-in for a host's native API with real single-key signers,
+// so signatures verify.
+type fakeHost struct {
+	srv       *httptest.Server
+	token     string
+	signCalls atomic.Int64
+	listCalls atomic.Int64
+	down      atomic.Bool // answer 503 quorum_unavailable
+
+	mu   sync.Mutex
+	keys []fakeKey
+}
+
+type fakeKey struct {
+	api.Key
+	k1   *btcec.PrivateKey
+	p256 *ecdsa.PrivateKey
+}
+
+func newFakeHost(t testing.TB) *fakeHost {
+	f := &fakeHost{token: "s3cret-token"}
+	f.add("k1", "btc-hot", "ecdsa-secp256k1")
+	f.add("p1", "legacy", "ecdsa-p256")
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/keys", f.list)
+	mux.HandleFunc("POST /v1/keys", f.create)
+	mux.HandleFunc("GET /v1/keys/{key}", f.get)
+	mux.HandleFunc("POST /v1/keys/{key}/sign", f.sign)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv = httptest.NewUnstartedServer(f.auth(mux))
+	f.srv.Listener.Close()
+	f.srv.Listener = ln
+	f.srv.Start()
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeHost) add(id, label, scheme string) fakeKey {
+	k := fakeKey{Key: api.Key{ID: id, Label: label, Scheme: scheme, Threshold: 1, Parties: []uint16{1, 2, 3}}}
+	switch scheme {
+	case "ecdsa-secp256k1":
+		k.k1, _ = btcec.NewPrivateKey()
+		k.PublicKey = hex.EncodeToString(k.k1.PubKey().SerializeCompressed())
+	case "ecdsa-p256":
+		k.p256, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		k.PublicKey = hex.EncodeToString(elliptic.MarshalCompressed(elliptic.P256(), k.p256.X, k.p256.Y))
+	}
+	f.mu.Lock()
+	f.keys = append(f.keys, k)
+	f.mu.Unlock()
+	return k
+}
+
+func (f *fakeHost) auth(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+f.token {
+			writeErr(w, 401, "unauthorized")
+			return
+		}
+		if f.down.Load() {
+			writeErr(w, 503, "quorum_unavailable")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func writeErr(w http.ResponseWriter, status int, code string) {
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(api.Error{Code: code, Message: code})
+}
+
+func (f *fakeHost) find(key string) (fakeKey, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, k := range f.keys {
+		if k.ID == key || k.Label == key {
+			return k, true
+		}
+	}
+	return fakeKey{}, false
+}
+
+func (f *fakeHost) list(w http.ResponseWriter, r *http.Request) {
+	f.listCalls.Add(1)
+	f.mu.Lock()
+	var out api.KeyList
+	for _, k := range f.keys {
+		out.Keys = append(out.Keys, k.Key)
+	}
+	f.mu.Unlock()
+	json.NewEncoder(w).Encode(out)
+}
+
+func (f *fakeHost) get(w http.ResponseWriter, r *http.Request) {
+	k, ok := f.find(r.PathValue("key"))
+	if !ok {
+		writeErr(w, 404, "not_found")
+		return
+	}
+	json.NewEncoder(w).Encode(k.Key)
+}
+
+func (f *fakeHost) create(w http.ResponseWriter, r *http.Request) {
+	var req api.CreateKeyRequest
+	if json.NewDecoder(r.Body).Decode(&req) != nil {
+		writeErr(w, 400, "bad_request")
+		return
+	}
+	k := f.add(fmt.Sprintf("gen%d", len(f.keys)), req.Label, req.Scheme)
+	json.NewEncoder(w).Encode(k.Key)
+}
+
+func (f *fakeHost) sign(w http.ResponseWriter, r *http.Request) {
+	f.signCalls.Add(1)
+	k, ok := f.find(r.PathValue("key"))
+	if !ok {
+		writeErr(w, 404, "not_found")
+		return
+	}
+	var req api.SignRequest
+	if json.NewDecoder(r.Body).Decode(&req) != nil {
+		writeErr(w, 400, "bad_request")
+		return
+	}
+	d, err := hex.DecodeString(req.Digest)
+	if err != nil || len(d) != 32 {
+		writeErr(w, 400, "bad_digest")
+		return
+	}
+	var sig []byte
+	if k.k1 != nil {
+		compact := becdsa.SignCompact(k.k1, d, false) // recovery byte || r || s, low-S
+		sig = compact[1:]
+	} else {
+		rr, ss, _ := ecdsa.Sign(rand.Reader, k.p256, d)
+		sig = make([]byte, 64)
+		rr.FillBytes(sig[:32])
+		ss.FillBytes(sig[32:])
+	}
+	json.NewEncoder(w).Encode(api.SignResponse{KeyID: k.ID, Signature: hex.EncodeToString(sig)})
+}
+
+// writeConfig writes a token file and a configuration for the fake host.
+func (f *fakeHost) writeConfig(t testing.TB) string {
+	dir := t.TempDir()
+	tok := filepath.Join(dir, "token")
+	if err := os.WriteFile(tok, []byte(f.token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "pkcs11.yaml")
+	body := fmt.Sprintf("api: %s\ntoken_file: %s\ntimeout: 5s\n", f.srv.URL, tok)
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return conf
+}

@@ -1,0 +1,249 @@
+package bls
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	blst "github.com/supranational/blst/bindings/go"
+
+	"github.com/mpcsigner/mpcsigner/protocol"
+)
+
+// keygenRun is one party's side of a Joint-Feldman DKG.
+//
+// Round 1 (Start): draw f_self of degree t-1, broadcast its commitments, send f_self(j) to
+// every other party j. On receipt (Handle): check every dealer's share against its
+// commitments. Once every dealer checks out: x_self = Σ_i f_i(self), PK = Σ_i C_i,0 and
+// PK_m = Σ_k m^k·(Σ_i C_i,k).
+type keygenRun struct {
+	core
+	threshold int
+	nonce     []byte
+	rng       io.Reader
+
+	// Guarded by core.mu.
+	own      []*blst.P1Affine // own commitments
+	ownShare *blst.Scalar     // f_self(self); secret
+	dealers  map[protocol.PartyID]*dealing
+	checked  int // dealers whose share checked out
+}
+
+// dealing is what one other party dealt to this one.
+type dealing struct {
+	commitments []*blst.P1Affine
+	share       *blst.Scalar // secret
+	seen        map[byte][sha256.Size]byte
+	checked     bool
+}
+
+var _ protocol.Run = (*keygenRun)(nil)
+
+func newKeygen(p protocol.KeygenParams, rng io.Reader) (*keygenRun, error) {
+	if len(p.SessionNonce) != nonceSize {
+		return nil, fmt.Errorf("bls: session nonce of %d bytes (want %d)", len(p.SessionNonce), nonceSize)
+	}
+	if len(p.PreParams) != 0 {
+		return nil, errors.New("bls: keygen takes no pre-params")
+	}
+	parties := slices.Clone(p.Parties)
+	slices.Sort(parties)
+	if err := checkCluster(parties, p.Threshold, p.Self); err != nil {
+		return nil, fmt.Errorf("bls: keygen: %w", err)
+	}
+	r := &keygenRun{
+		core:      newCore("keygen", p.Self, parties),
+		threshold: p.Threshold,
+		nonce:     slices.Clone(p.SessionNonce),
+		rng:       rng,
+		dealers:   make(map[protocol.PartyID]*dealing, len(parties)-1),
+	}
+	for _, q := range parties {
+		if q != p.Self {
+			r.dealers[q] = &dealing{seen: make(map[byte][sha256.Size]byte, 2)}
+		}
+	}
+	r.release = r.wipe
+	return r, nil
+}
+
+func (r *keygenRun) String() string {
+	return fmt.Sprintf("bls keygen run (%s of %v, threshold %d)", r.self, r.participants, r.threshold)
+}
+
+// Start deals this party's polynomial.
+func (r *keygenRun) Start() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.beginLocked(); err != nil {
+		return err
+	}
+	out, err := r.deal()
+	if err != nil {
+		return r.failLocked(r.errorf(nil, "dealing: %v", err))
+	}
+	r.emitLocked(out...)
+	return nil
+}
+
+// deal draws the secret polynomial, keeps its commitments and the own share, and returns the
+// payloads for the others. The polynomial is wiped before deal returns.
+func (r *keygenRun) deal() ([]protocol.Outgoing, error) {
+	coeffs := make([]*blst.Scalar, r.threshold)
+	defer func() {
+		for _, a := range coeffs {
+			if a != nil {
+				a.Zeroize()
+			}
+		}
+	}()
+	r.own = make([]*blst.P1Affine, r.threshold)
+	for k := range coeffs {
+		a, err := randomScalar(r.rng)
+		if err != nil {
+			return nil, err
+		}
+		coeffs[k] = a
+		r.own[k] = g1Mul(a).ToAffine()
+	}
+	out := []protocol.Outgoing{{Broadcast: true, Payload: encodeCommitments(r.nonce, r.self, r.own)}}
+	for _, q := range r.participants {
+		s := evalPoly(coeffs, indexScalar(q))
+		if q == r.self {
+			r.ownShare = s
+			continue
+		}
+		out = append(out, protocol.Outgoing{To: []protocol.PartyID{q}, Payload: encodeShare(r.nonce, r.self, q, s)})
+		s.Zeroize()
+	}
+	return out, nil
+}
+
+// Handle takes one dealer's commitments or its share for this party.
+func (r *keygenRun) Handle(from protocol.PartyID, broadcast bool, payload []byte) error {
+	r.mu.Lock()
+	err := r.admitLocked(from, payload)
+	r.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	m, derr := decodePayload(payload) // outside the lock: subgroup checks cost
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ended {
+		return ErrEnded
+	}
+	if derr != nil {
+		return r.failLocked(r.errorf([]protocol.PartyID{from}, "malformed payload from %s: %v", from, derr))
+	}
+	if err := r.acceptLocked(from, broadcast, m, payload); err != nil {
+		return r.failLocked(err)
+	}
+	if r.checked == len(r.dealers) {
+		r.finishLocked()
+	}
+	return nil
+}
+
+// acceptLocked records a decoded payload and checks the dealing once it is complete.
+func (r *keygenRun) acceptLocked(from protocol.PartyID, broadcast bool, m *message, payload []byte) error {
+	culprit := []protocol.PartyID{from}
+	if err := r.checkEnvelope(from, broadcast, m, r.nonce); err != nil {
+		return err
+	}
+	d := r.dealers[from]
+	sum := sha256.Sum256(payload)
+	if prev, ok := d.seen[m.kind]; ok {
+		if prev == sum {
+			return nil // an identical replay
+		}
+		return r.errorf(culprit, "%s sent two different %s payloads", from, kindName(m.kind))
+	}
+	switch m.kind {
+	case kindCommitments:
+		if len(m.commitments) != r.threshold {
+			return r.errorf(culprit, "%s sent %d commitments (want %d)", from, len(m.commitments), r.threshold)
+		}
+		d.commitments = m.commitments
+	case kindShare:
+		if m.to != r.self {
+			return r.errorf(culprit, "%s sent this party a share addressed to %s", from, m.to)
+		}
+		d.share = m.share
+	default:
+		return r.errorf(culprit, "%s sent a %s payload, which has no place in keygen", from, kindName(m.kind))
+	}
+	d.seen[m.kind] = sum
+	if d.commitments == nil || d.share == nil {
+		return nil
+	}
+	if !g1Mul(d.share).ToAffine().Equals(evalCommitments(d.commitments, indexScalar(r.self)).ToAffine()) {
+		return r.errorf(culprit, "the share %s sent does not match its commitments", from)
+	}
+	d.checked = true
+	r.checked++
+	return nil
+}
+
+// finishLocked combines the dealings into this party's share and ends the run.
+func (r *keygenRun) finishLocked() {
+	s, err := r.combineLocked()
+	if err != nil {
+		r.failLocked(&protocol.Error{Task: r.task, Round: 2, Cause: err})
+		return
+	}
+	defer s.wipe()
+	enc, err := s.encode()
+	if err != nil {
+		r.failLocked(&protocol.Error{Task: r.task, Round: 2, Cause: fmt.Errorf("encoding the share: %w", err)})
+		return
+	}
+	r.endLocked(protocol.Result{Keygen: &protocol.KeygenOutput{PublicKey: s.publicKey.Compress(), Share: enc}})
+}
+
+// combineLocked computes the own secret share, the group key and every public share from the
+// checked dealings, and checks the result as a share is checked when decoded.
+func (r *keygenRun) combineLocked() (*share, error) {
+	x := *r.ownShare
+	agg := make([]blst.P1, r.threshold) // Σ_i C_i,k
+	for k, c := range r.own {
+		agg[k].FromAffine(c)
+	}
+	for _, d := range r.dealers {
+		x = *add(&x, d.share)
+		for k, c := range d.commitments {
+			agg[k].AddAssign(c)
+		}
+	}
+	aggAffine := make([]*blst.P1Affine, len(agg))
+	for k := range agg {
+		aggAffine[k] = agg[k].ToAffine()
+	}
+	s := &share{threshold: r.threshold, parties: r.participants, self: r.self, secret: &x, publicKey: aggAffine[0]}
+	if !s.secret.Valid() || !s.publicKey.KeyValidate() {
+		s.wipe()
+		return nil, errors.New("the dealings add up to a zero key")
+	}
+	for _, p := range r.participants {
+		s.publicShares = append(s.publicShares, evalCommitments(aggAffine, indexScalar(p)).ToAffine())
+	}
+	if err := s.check(); err != nil {
+		s.wipe()
+		return nil, fmt.Errorf("combined share: %w", err)
+	}
+	return s, nil
+}
+
+// wipe zeroizes every secret the run holds; called once, when the run ends.
+func (r *keygenRun) wipe() {
+	if r.ownShare != nil {
+		r.ownShare.Zeroize()
+	}
+	for _, d := range r.dealers {
+		if d.share != nil {
+			d.share.Zeroize()
+		}
+	}
+}
