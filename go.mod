@@ -5,6 +5,7 @@ go 1.26
 replace github.com/agl/ed25519 => github.com/binance-chain/edwards25519 v0.0.0-20200305024217-f36fc4b53d43
 
 require (
+	github.com/ThalesGroup/crypto11 v1.5.0
 	github.com/aws/aws-sdk-go-v2/service/kms v1.62.4
 	github.com/bnb-chain/tss-lib/v3 v3.0.0
 	github.com/btcsuite/btcd/btcec/v2 v2.3.5
@@ -17,6 +18,7 @@ require (
 	github.com/google/go-sev-guest v0.15.0
 	github.com/hf/nsm v0.0.0-20220930140112-cd181bd646b9
 	github.com/mdlayher/vsock v1.2.1
+	github.com/miekg/pkcs11 v1.1.2
 	github.com/prometheus/client_golang v1.20.5
 	github.com/supranational/blst v0.3.16
 	google.golang.org/protobuf v1.36.12
@@ -68,6 +70,7 @@ require (
 	github.com/prometheus/common v0.55.0 // indirect
 	github.com/prometheus/procfs v0.15.1 // indirect
 	github.com/rogpeppe/go-internal v1.14.1 // indirect
+	github.com/thales-e-security/pool v0.0.2 // indirect
 	github.com/x448/float16 v0.8.4 // indirect
 	go.uber.org/atomic v1.7.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect

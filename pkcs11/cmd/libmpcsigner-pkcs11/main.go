@@ -18,6 +18,7 @@ package main
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../include
 #include "mpcsigner_pkcs11.h"
+#include <stdlib.h>
 */
 import "C"
 
@@ -173,13 +174,27 @@ func goInitialize(pArgs C.CK_VOID_PTR) (rv C.CK_RV) {
 	if mod != nil {
 		return C.CK_RV(token.CKR_CRYPTOKI_ALREADY_INITIALIZED)
 	}
-	m, err := token.Open(os.Getenv, handles)
+	m, err := token.Open(liveGetenv, handles)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "libmpcsigner-pkcs11: %v\n", err)
 		return C.CK_RV(token.CKR_GENERAL_ERROR)
 	}
 	mod = m
 	return rvOK
+}
+
+// liveGetenv reads the process's environment as it is now. os.Getenv would not do: the Go
+// runtime of a c-shared library copies the environment the process started with, so a
+// variable the application sets before loading the module (MPCSIGNER_PKCS11_CONF, say) would
+// be invisible.
+func liveGetenv(name string) string {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	v := C.getenv(cname)
+	if v == nil {
+		return ""
+	}
+	return C.GoString(v)
 }
 
 //export goFinalize
