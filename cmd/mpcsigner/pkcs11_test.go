@@ -52,20 +52,134 @@ func TestPKCS11ToolAgainstDevnet(t *testing.T) {
 	}
 	for _, kt := range []struct{ keyType, label string }{{"EC:prime256v1", "p11-p256"}, {"EC:secp256k1", "p11-k1"}} {
 		t.Run(kt.keyType, func(t *testing.T) {
-			out := run(append(login, "--keypairgen", "--key-type", kt.keyType, "--label", kt.label)...)
-			if !strings.Contains(out, "never extractable") || !strings.Contains(out, "sensitive") {
-				t.Fatalf("generated key is not shown sensitive and never extractable:\n%s", out)
+			pub := keyScript(t, run, login, openssl, dir, digest, kt.keyType, kt.label, "")
+			if kt.keyType == "EC:prime256v1" {
+				signWithOpenSSLEngine(t, openssl, module, d, kt.label, digest, pub)
 			}
-			// pkcs11-tool 0.23 picks the first private key for --sign whatever --label says, so
-			// name the key by its CKA_ID.
-			id := objectID(t, run(append(login, "-O")...), kt.label)
-			sig, pub := filepath.Join(dir, kt.label+".sig"), filepath.Join(dir, kt.label+".pub")
-			run(append(login, "--sign", "--mechanism", "ECDSA", "--id", id, "--input-file", digest, "--output-file", sig, "--signature-format", "openssl")...)
-			run("--read-object", "--type", "pubkey", "--id", id, "--output-file", pub)
-			out2, err := exec.Command(openssl, "pkeyutl", "-verify", "-pubin", "-keyform", "DER", "-inkey", pub, "-sigfile", sig, "-in", digest).CombinedOutput()
-			if err != nil {
-				t.Fatalf("openssl rejects the %s signature made through the module: %v\n%s", kt.keyType, err, out2)
-			}
+		})
+	}
+
+	t.Run("p11tool (GnuTLS)", func(t *testing.T) {
+		p11tool, err := exec.LookPath("p11tool")
+		if err != nil {
+			t.Skip("p11tool (Debian package gnutls-bin) is not installed")
+		}
+		cmd := exec.Command(p11tool, "--provider", module, "--login", "--list-privkeys", "pkcs11:token=mpcsigner%20ECDSA")
+		cmd.Env = append(os.Environ(), "MPCSIGNER_PKCS11_CONF="+d.info.PKCS11.Config, "GNUTLS_PIN="+d.info.PKCS11.UserPIN)
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "object=p11-p256") || !strings.Contains(string(out), "CKA_NEVER_EXTRACTABLE") {
+			t.Fatalf("p11tool --list-privkeys: %v\n%s", err, out)
+		}
+	})
+}
+
+// signWithOpenSSLEngine signs through OpenSSL's libp11 engine with the module behind it, and
+// verifies the result with OpenSSL against the public key read through the module.
+func signWithOpenSSLEngine(t *testing.T, openssl, module string, d *devnetProc, label, digest, pub string) {
+	t.Helper()
+	const engine = "/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so"
+	if _, err := os.Stat(engine); err != nil {
+		t.Log("libp11's OpenSSL engine (Debian package libengine-pkcs11-openssl) is not installed: OpenSSL engine signing not tried")
+		return
+	}
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "openssl.cnf")
+	cnf := "openssl_conf = openssl_init\n[openssl_init]\nengines = engine_section\n[engine_section]\npkcs11 = pkcs11_section\n" +
+		"[pkcs11_section]\nengine_id = pkcs11\ndynamic_path = " + engine + "\nMODULE_PATH = " + module + "\ninit = 0\n"
+	if err := os.WriteFile(conf, []byte(cnf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sig := filepath.Join(dir, "engine.sig")
+	// libp11 needs the token named when a module has more than one.
+	uri := "pkcs11:token=mpcsigner%20ECDSA;object=" + label + ";type=private;pin-value=" + d.info.PKCS11.UserPIN
+	cmd := exec.Command(openssl, "pkeyutl", "-engine", "pkcs11", "-keyform", "engine", "-inkey", uri, "-sign", "-in", digest, "-out", sig)
+	cmd.Env = append(os.Environ(), "OPENSSL_CONF="+conf, "MPCSIGNER_PKCS11_CONF="+d.info.PKCS11.Config)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("openssl signing through the libp11 engine: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(openssl, "pkeyutl", "-verify", "-pubin", "-keyform", "DER", "-inkey", pub, "-sigfile", sig, "-in", digest).CombinedOutput(); err != nil {
+		t.Fatalf("openssl rejects the engine's signature: %v\n%s", err, out)
+	}
+}
+
+// keyScript is the client script run against every token, ours and SoftHSM2 alike: generate
+// a key pair, find its id, sign a digest with CKM_ECDSA, read the public key back, and verify
+// the signature with OpenSSL. It returns the public key's DER file.
+// When id is given it is requested at generation (SoftHSM stores it; ours ignores it and uses
+// the host's key id, found with -O when id is empty).
+func keyScript(t *testing.T, run func(args ...string) string, login []string, openssl, dir, digest, keyType, label, id string) string {
+	t.Helper()
+	gen := append(login, "--keypairgen", "--key-type", keyType, "--label", label)
+	if id != "" {
+		gen = append(gen, "--id", id)
+	}
+	out := run(gen...)
+	if !strings.Contains(out, "never extractable") || !strings.Contains(out, "sensitive") {
+		t.Fatalf("generated key is not shown sensitive and never extractable:\n%s", out)
+	}
+	// pkcs11-tool 0.23 picks the first private key for --sign whatever --label says, so name
+	// the key by its CKA_ID.
+	if id == "" {
+		id = objectID(t, run(append(login, "-O")...), label)
+	}
+	sig, pub := filepath.Join(dir, label+".sig"), filepath.Join(dir, label+".pub")
+	run(append(login, "--sign", "--mechanism", "ECDSA", "--id", id, "--input-file", digest, "--output-file", sig, "--signature-format", "openssl")...)
+	run("--read-object", "--type", "pubkey", "--id", id, "--output-file", pub)
+	if out, err := exec.Command(openssl, "pkeyutl", "-verify", "-pubin", "-keyform", "DER", "-inkey", pub, "-sigfile", sig, "-in", digest).CombinedOutput(); err != nil {
+		t.Fatalf("openssl rejects the %s signature: %v\n%s", keyType, err, out)
+	}
+	return pub
+}
+
+// TestPKCS11ToolAgainstSoftHSM runs the same client script against SoftHSM2, the reference
+// token, so the two can be compared (README, "PKCS#11": the differences).
+func TestPKCS11ToolAgainstSoftHSM(t *testing.T) {
+	tool, err := exec.LookPath("pkcs11-tool")
+	if err != nil {
+		t.Skip("pkcs11-tool (Debian package opensc) is not installed")
+	}
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("openssl is not installed")
+	}
+	util, err := exec.LookPath("softhsm2-util")
+	const softhsm = "/usr/lib/softhsm/libsofthsm2.so"
+	if _, serr := os.Stat(softhsm); err != nil || serr != nil {
+		t.Skip("SoftHSM2 (Debian package softhsm2) is not installed: the reference token was not compared")
+	}
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "softhsm2.conf")
+	if err := os.MkdirAll(filepath.Join(dir, "tokens"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(conf, []byte("directories.tokendir = "+filepath.Join(dir, "tokens")+"\nobjectstore.backend = file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "SOFTHSM2_CONF="+conf)
+	init := exec.Command(util, "--init-token", "--free", "--label", "reference", "--pin", "1234", "--so-pin", "5678")
+	init.Env = env
+	if out, err := init.CombinedOutput(); err != nil {
+		t.Fatalf("softhsm2-util: %v\n%s", err, out)
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(tool, append([]string{"--module", softhsm, "--token-label", "reference"}, args...)...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("pkcs11-tool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	digest := filepath.Join(dir, "digest.bin")
+	d32 := make([]byte, 32)
+	_, _ = rand.Read(d32)
+	if err := os.WriteFile(digest, d32, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, kt := range []struct{ keyType, label, id string }{{"EC:prime256v1", "ref-p256", "a1"}, {"EC:secp256k1", "ref-k1", "a2"}} {
+		t.Run(kt.keyType, func(t *testing.T) {
+			keyScript(t, run, []string{"--login", "--pin", "1234"}, openssl, dir, digest, kt.keyType, kt.label, kt.id)
 		})
 	}
 }

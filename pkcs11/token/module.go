@@ -105,20 +105,21 @@ func (m *Module) callContext(d Duration) (context.Context, context.CancelFunc) {
 }
 
 // CheckInitArgs applies C_Initialize's rules to a CK_C_INITIALIZE_ARGS: the four mutex
-// callbacks must be all NULL or all set; pReserved must be NULL; the library creates OS
-// threads (the Go runtime) and locks with OS primitives, so it refuses
-// CKF_LIBRARY_CANT_CREATE_OS_THREADS and application-only locking.
+// callbacks must be all NULL or all set, and pReserved must be NULL.
 func CheckInitArgs(mutexFuncsSet int, flags uint, reservedSet bool) uint {
 	switch {
 	case reservedSet:
 		return CKR_ARGUMENTS_BAD
 	case mutexFuncsSet != 0 && mutexFuncsSet != 4:
 		return CKR_ARGUMENTS_BAD
-	case flags&CKF_LIBRARY_CANT_CREATE_OS_THREADS != 0:
-		return CKR_NEED_TO_CREATE_THREADS
-	case mutexFuncsSet == 4 && flags&CKF_OS_LOCKING_OK == 0:
-		return CKR_CANT_LOCK
 	}
+	// CKF_LIBRARY_CANT_CREATE_OS_THREADS is accepted: the Go runtime's threads exist from the
+	// moment the library is loaded, before C_Initialize, and C_Initialize starts none of its
+	// own. (p11-kit, and so GnuTLS's p11tool, sets the flag; refusing it made them unusable.)
+	// Application mutex callbacks, with or without CKF_OS_LOCKING_OK, are accepted and not
+	// called: every shared structure in the module is guarded by its own locks, so the
+	// application's add nothing. (GnuTLS's p11tool passes callbacks without the flag; refusing
+	// with CKR_CANT_LOCK made it unusable.)
 	return CKR_OK
 }
 
