@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"os"
 	"os/exec"
@@ -8,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestPKCS11ToolAgainstDevnet loads the real libmpcsigner-pkcs11.so into OpenSC's pkcs11-tool,
@@ -58,6 +60,26 @@ func TestPKCS11ToolAgainstDevnet(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("forked child gets an error, never hangs", func(t *testing.T) {
+		// pkcs11-tool --test-fork forks after C_Initialize and calls C_Initialize in the child.
+		// A Go runtime does not survive fork, so the module answers the child with an error;
+		// it must do so at once (exec.CommandContext bounds it), and the parent carries on.
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, tool, append([]string{"--module", module, "--test-fork"}, login...)...)
+		cmd.Env = append(os.Environ(), "MPCSIGNER_PKCS11_CONF="+d.info.PKCS11.Config)
+		out, err := cmd.CombinedOutput()
+		if ctx.Err() != nil {
+			t.Fatalf("pkcs11-tool --test-fork hung:\n%s", out)
+		}
+		if err == nil || !strings.Contains(string(out), "C_Initialize in child") || !strings.Contains(string(out), "CKR_GENERAL_ERROR") {
+			t.Fatalf("want the child's C_Initialize refused with CKR_GENERAL_ERROR, got %v:\n%s", err, out)
+		}
+		if got := run("-L"); !strings.Contains(got, "mpcsigner ECDSA") {
+			t.Fatalf("the module no longer works after a client forked:\n%s", got)
+		}
+	})
 
 	t.Run("p11tool (GnuTLS)", func(t *testing.T) {
 		p11tool, err := exec.LookPath("p11tool")
