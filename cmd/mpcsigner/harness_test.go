@@ -32,6 +32,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if benchDevnet != nil {
 		benchDevnet.stop()
+		os.RemoveAll(benchDir)
 	}
 	if buildDir != "" {
 		os.RemoveAll(buildDir)

@@ -218,7 +218,7 @@ func objectID(t *testing.T, listing, label string) string {
 }
 
 // buildPKCS11Module builds the module as `make pkcs11` does.
-func buildPKCS11Module(t *testing.T) string {
+func buildPKCS11Module(t testing.TB) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "libmpcsigner-pkcs11.so")
 	exports, err := filepath.Abs(filepath.Join("..", "..", "pkcs11", "cmd", "libmpcsigner-pkcs11", "exports.map"))
