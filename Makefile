@@ -32,7 +32,7 @@ vet: ## gofmt and go vet
 	$(GO) vet ./...
 
 fuzz: ## run each fuzz target for 20s
-	@for pkg in ./protocol/wire ./enclave ./host ./pkcs11/token ./protocol/bls ./attestation/nitro ./attestation/sevsnp; do \
+	@for pkg in $$(grep -rl "^func Fuzz" --include=*_test.go . | xargs -n1 dirname | sort -u); do \
 	  for t in $$($(GO) test -list 'Fuzz.*' $$pkg | grep ^Fuzz); do \
 	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 20s $$pkg || exit 1; done; done
 
