@@ -125,6 +125,7 @@ type devnet struct {
 	dir         string
 
 	mu       sync.Mutex
+	infoMu   sync.Mutex // serializes writes of devnet.json
 	info     DevnetInfo
 	children []*child
 	stopping bool
@@ -566,8 +567,11 @@ func allAttested(hc api.Healthcheck, self int) string {
 	return ""
 }
 
-// writeInfo writes devnet.json atomically.
+// writeInfo writes devnet.json atomically. Snapshot and write happen under one lock: children
+// restarting at the same time each write, and an older snapshot must never land last.
 func (d *devnet) writeInfo() error {
+	d.infoMu.Lock()
+	defer d.infoMu.Unlock()
 	d.mu.Lock()
 	raw, err := json.MarshalIndent(d.info, "", "  ")
 	d.mu.Unlock()
