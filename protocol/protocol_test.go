@@ -3,6 +3,7 @@ package protocol
 import (
 	"errors"
 	"fmt"
+	"math/big"
 	"slices"
 	"strings"
 	"testing"
@@ -41,5 +42,35 @@ func TestPartyIDValid(t *testing.T) {
 		if got := p.Valid(3); got != want {
 			t.Errorf("%d.Valid(3) = %v", p, got)
 		}
+	}
+}
+
+func TestDecodeSecretJSONNeverQuotesTheInput(t *testing.T) {
+	type share struct {
+		X *big.Int `json:"x"`
+		N int      `json:"n"`
+	}
+	secret := "98765432109876543210"
+	for name, in := range map[string]string{
+		"bad big.Int":   `{"x":"` + secret + `z"}`,
+		"wrong type":    `{"n":"` + secret + `"}`,
+		"unknown field": `{"x":1,"extra":` + secret + `}`,
+		"trailing data": `{"x":` + secret + `} {}`,
+		"truncated":     `{"x":` + secret,
+		"syntax":        `{"x":` + secret + `,,}`,
+	} {
+		var s share
+		err := DecodeSecretJSON([]byte(in), &s)
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+			continue
+		}
+		if strings.Contains(err.Error(), "987654321") {
+			t.Errorf("%s: the error quotes the input: %v", name, err)
+		}
+	}
+	var ok share
+	if err := DecodeSecretJSON([]byte(`{"x":5,"n":2}`), &ok); err != nil || ok.X.Int64() != 5 || ok.N != 2 {
+		t.Fatalf("a valid value: %+v %v", ok, err)
 	}
 }

@@ -1,13 +1,10 @@
 package bls
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
-	"strings"
 
 	blst "github.com/supranational/blst/bindings/go"
 
@@ -125,7 +122,7 @@ func parseShare(b []byte) (*share, error) {
 		return nil, fmt.Errorf("too large (%d bytes, limit %d)", len(b), maxShareSize)
 	}
 	var sj shareJSON
-	if err := strictUnmarshal(b, &sj); err != nil {
+	if err := protocol.DecodeSecretJSON(b, &sj); err != nil {
 		return nil, err
 	}
 	defer clear(sj.Secret)
@@ -226,35 +223,4 @@ func checkPartyList(ps []protocol.PartyID) error {
 		seen[p] = true
 	}
 	return nil
-}
-
-// strictUnmarshal decodes one JSON value into v, rejecting unknown fields and trailing data.
-// Its errors name fields and offsets, never values.
-func strictUnmarshal(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("trailing data after the JSON value")
-	}
-	return nil
-}
-
-// jsonError rewrites a decoding error so that it cannot quote the input.
-func jsonError(err error) error {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		return fmt.Errorf("malformed JSON at offset %d", syn.Offset)
-	case errors.As(err, &typ):
-		return fmt.Errorf("field %q has the wrong type", typ.Field)
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return errors.New("truncated JSON")
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return errors.New(strings.TrimPrefix(err.Error(), "json: "))
-	}
-	return errors.New("malformed JSON or field value")
 }

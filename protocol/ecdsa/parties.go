@@ -1,16 +1,12 @@
 package ecdsa
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/big"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/bnb-chain/tss-lib/v3/tss"
 
@@ -94,38 +90,4 @@ func checkSessionNonce(nonce []byte) error {
 		return errors.New("session nonce must not be all zero")
 	}
 	return nil
-}
-
-// strictUnmarshal decodes exactly one JSON value from b into v, rejecting unknown fields and
-// trailing data. Its errors never quote values from b (which may be secret).
-func strictUnmarshal(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return sanitizeJSONError(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("trailing data after the JSON value")
-	}
-	return nil
-}
-
-// sanitizeJSONError keeps what locates a decoding error and drops anything that could quote
-// the input (math/big's errors, for one, quote the offending text).
-func sanitizeJSONError(err error) error {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return errors.New("truncated JSON")
-	case errors.As(err, &syn):
-		return fmt.Errorf("malformed JSON at byte %d", syn.Offset)
-	case errors.As(err, &typ) && typ.Field == "":
-		return fmt.Errorf("JSON value has the wrong type (want %s)", typ.Type)
-	case errors.As(err, &typ):
-		return fmt.Errorf("JSON field %q has the wrong type (want %s)", typ.Field, typ.Type)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return errors.New(strings.TrimPrefix(err.Error(), "json: "))
-	}
-	return errors.New("invalid JSON value")
 }

@@ -8,6 +8,7 @@ import (
 	"math/big"
 
 	"github.com/bnb-chain/tss-lib/v3/ecdsa/keygen"
+	"github.com/mpcsigner/mpcsigner/protocol"
 )
 
 const (
@@ -67,7 +68,7 @@ func decodePreParams(b []byte) (*keygen.LocalPreParams, error) {
 		return nil, fmt.Errorf("ecdsa: pre-params are too large (%d bytes, limit %d)", len(b), maxPreParamsSize)
 	}
 	pp := new(keygen.LocalPreParams)
-	if err := strictUnmarshal(b, pp); err != nil {
+	if err := protocol.DecodeSecretJSON(b, pp); err != nil {
 		return nil, fmt.Errorf("ecdsa: decoding pre-params: %w", err)
 	}
 	if err := checkPreParams(pp); err != nil {

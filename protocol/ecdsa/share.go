@@ -98,7 +98,7 @@ func decodeShare(b []byte) (*Share, error) {
 		return nil, fmt.Errorf("too large (%d bytes, limit %d)", len(b), maxShareSize)
 	}
 	var sj shareJSON
-	if err := strictUnmarshal(b, &sj); err != nil {
+	if err := protocol.DecodeSecretJSON(b, &sj); err != nil {
 		return nil, err
 	}
 	if sj.Version != ShareVersion {
@@ -112,7 +112,7 @@ func decodeShare(b []byte) (*Share, error) {
 		return nil, errors.New("save data missing")
 	}
 	s := &Share{curve: c, threshold: sj.Threshold, parties: sj.Parties, self: sj.Self}
-	if err := strictUnmarshal(sj.Save, &s.save); err != nil {
+	if err := protocol.DecodeSecretJSON(sj.Save, &s.save); err != nil {
 		return nil, fmt.Errorf("save data: %w", err)
 	}
 	if err := s.check(); err != nil {
