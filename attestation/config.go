@@ -1,10 +1,14 @@
 package attestation
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Config is the `attestation:` section shared by enclave and host configuration files. It only
@@ -46,6 +50,25 @@ type NitroConfig struct {
 const DefaultNitroRootFile = "/etc/mpcsigner/aws-nitro-root-g1.pem"
 
 // RootFileOrDefault returns RootFile, or DefaultNitroRootFile.
+// LoadConfig reads an attestation configuration from its own YAML file (clients use one to
+// check an enclave before trusting it with a key); unknown keys are errors.
+func LoadConfig(path string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("attestation config %s: %w", path, err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("attestation config %s: %w", path, err)
+	}
+	return &c, nil
+}
+
 func (n NitroConfig) RootFileOrDefault() string {
 	if n.RootFile == "" {
 		return DefaultNitroRootFile

@@ -23,6 +23,7 @@ import (
 	"github.com/mpcsigner/mpcsigner/attestation/sim"
 	"github.com/mpcsigner/mpcsigner/enclave/store"
 	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/bls"
 	"github.com/mpcsigner/mpcsigner/protocol/ecdsa"
 	"github.com/mpcsigner/mpcsigner/protocol/protocoltest"
 	"github.com/mpcsigner/mpcsigner/protocol/transport"
@@ -78,7 +79,7 @@ func newTestCluster(t testing.TB) *testCluster {
 		e, err := New(Config{
 			Identity: id, Roster: roster, Store: c.stores[i],
 			Attester: att.attester, Verifier: att.verifier,
-			Engines:           []protocol.Engine{c.recorder.Engine(ecdsa.Engine{})},
+			Engines:           []protocol.Engine{c.recorder.Engine(ecdsa.Engine{}), bls.Engine{}},
 			PreParamsFixtures: preParamsFixture(t, i+1),
 			RunTimeout:        60 * time.Second,
 			Logger:            slog.New(slog.DiscardHandler),

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/mpcsigner/mpcsigner/attestation"
+	"github.com/mpcsigner/mpcsigner/enclave/slashing"
 	"github.com/mpcsigner/mpcsigner/enclave/store"
 	"github.com/mpcsigner/mpcsigner/protocol"
 	"github.com/mpcsigner/mpcsigner/protocol/transport"
@@ -68,6 +69,10 @@ type Config struct {
 	// RunTimeout bounds one protocol run (default 120 s; the host sets tighter deadlines).
 	RunTimeout time.Duration
 	Logger     *slog.Logger
+	// CrashAfterBlockRecord is a test hook: when non-zero, the process kills itself (SIGKILL)
+	// right after durably recording a block at this slot, before the partial signature leaves,
+	// so tests can show a crash between the check and the signature signs nothing twice.
+	CrashAfterBlockRecord uint64
 }
 
 // Enclave is one running party.
@@ -81,6 +86,7 @@ type Enclave struct {
 	pool     *preParamsPool
 	channels *channelSet
 	sessions *sessionTable
+	eth2     *eth2Signer
 
 	mu      sync.Mutex
 	primary *transport.FrameConn
@@ -128,6 +134,12 @@ func New(cfg Config) (*Enclave, error) {
 		e.engines[eng.Scheme()] = eng
 	}
 	e.sessions = newSessionTable(e)
+	db, err := slashing.Open(cfg.Store, prefixSlashing)
+	if err != nil {
+		return nil, fmt.Errorf("enclave: opening the slashing protection database: %w", err)
+	}
+	e.eth2 = newEth2Signer(e.keys, db)
+	e.eth2.crashAtSlot = cfg.CrashAfterBlockRecord
 	e.identity = &attestedIdentity{
 		self: cfg.Identity.Party, static: cfg.Identity.Static.Public, roster: cfg.Roster,
 		attester: cfg.Attester, verifier: cfg.Verifier, refresh: cfg.ReattestEvery, now: time.Now,
@@ -297,6 +309,9 @@ func (e *Enclave) dispatch(ctx context.Context, fc *transport.FrameConn, req *wi
 		if err != nil {
 			return nil, err
 		}
+		for i := range keys {
+			e.eth2.markDisabled(&keys[i])
+		}
 		return wire.EncodeJSON(wire.KeysReply{Keys: keys}), nil
 	case wire.MethodKeyGet:
 		var ref wire.KeyRef
@@ -307,7 +322,9 @@ func (e *Enclave) dispatch(ctx context.Context, fc *transport.FrameConn, req *wi
 		if err != nil {
 			return nil, err
 		}
-		return wire.EncodeJSON(rec.Info), nil
+		info := rec.describe()
+		e.eth2.markDisabled(&info)
+		return wire.EncodeJSON(info), nil
 	case wire.MethodPrepare:
 		var args wire.PrepareArgs
 		if err := decodeArgs(req.Body, &args); err != nil {
@@ -346,6 +363,41 @@ func (e *Enclave) dispatch(ctx context.Context, fc *transport.FrameConn, req *wi
 			return nil, err
 		}
 		return nil, e.learnPeer(pd)
+	case wire.MethodEth2Sign:
+		var args wire.Eth2SignArgs
+		if err := decodeArgs(req.Body, &args); err != nil {
+			return nil, err
+		}
+		return encodeReply(e.eth2.sign(&args))
+	case wire.MethodEth2Import:
+		var args wire.Eth2Interchange
+		if err := decodeArgs(req.Body, &args); err != nil {
+			return nil, err
+		}
+		return nil, e.eth2.importInterchange(&args)
+	case wire.MethodEth2Export:
+		var args wire.Eth2Pubkeys
+		if err := decodeArgs(req.Body, &args); err != nil {
+			return nil, err
+		}
+		return encodeReply(e.eth2.export(&args))
+	case wire.MethodEth2Disable:
+		var args wire.Eth2Pubkeys
+		if err := decodeArgs(req.Body, &args); err != nil {
+			return nil, err
+		}
+		return encodeReply(e.eth2.disable(&args))
+	case wire.MethodEth2Enable:
+		var args wire.Eth2Pubkeys
+		if err := decodeArgs(req.Body, &args); err != nil {
+			return nil, err
+		}
+		return nil, e.eth2.enable(&args)
+	case wire.MethodEth2Watermark:
+		if len(req.Body) > 0 {
+			return nil, fmt.Errorf("%s takes no arguments: %w", req.Method, errBadRequest)
+		}
+		return wire.EncodeJSON(e.eth2.watermark()), nil
 	case wire.MethodPeerReset:
 		var ref wire.PeerRef
 		if err := decodeArgs(req.Body, &ref); err != nil {
@@ -425,6 +477,8 @@ func toRemoteError(err error) *wire.RemoteError {
 		re.Code = wire.CodeBadRequest
 	case errors.Is(err, errRefused):
 		re.Code = wire.CodeRejected
+	case errors.Is(err, errPolicy):
+		re.Code = wire.CodePolicy
 	case errors.Is(err, errNotFound):
 		re.Code = wire.CodeNotFound
 	case errors.Is(err, errConflict):
@@ -453,4 +507,12 @@ func randomHex(n int) string {
 		panic("crypto/rand failed: " + err.Error())
 	}
 	return hex.EncodeToString(b)
+}
+
+// encodeReply encodes a handler's reply, or passes its error on.
+func encodeReply[T any](v *T, err error) ([]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	return wire.EncodeJSON(v), nil
 }

@@ -130,6 +130,9 @@ func (e *Enclave) newRun(args *wire.PrepareArgs) (protocol.Run, []byte, error) {
 	case wire.KindSign:
 		run, err := e.newSign(eng, args, nonce)
 		return run, nil, err
+	case wire.KindImport:
+		run, err := e.newImport(eng, args, nonce)
+		return run, nil, err
 	}
 	return nil, nil, fmt.Errorf("session kind %q is not keygen or sign: %w", args.Kind, errBadRequest)
 }
@@ -196,6 +199,9 @@ func (e *Enclave) checkKeygen(args *wire.PrepareArgs) error {
 	if args.Digest != "" {
 		return fmt.Errorf("a key generation takes no digest: %w", errBadRequest)
 	}
+	if (args.Kind == wire.KindImport) != (args.Import != nil) {
+		return fmt.Errorf("import arguments come with an import session and only with one: %w", errBadRequest)
+	}
 	return e.keys.checkNew(args.KeyID, args.Label)
 }
 
@@ -206,6 +212,11 @@ func (e *Enclave) newSign(eng protocol.Engine, args *wire.PrepareArgs, nonce []b
 	}
 	if rec.Info.Scheme != args.Scheme {
 		return nil, fmt.Errorf("key %s is %s, not %s: %w", args.KeyID, rec.Info.Scheme, args.Scheme, errBadRequest)
+	}
+	if rec.Info.Scheme == protocol.SchemeBLS12381 {
+		// A raw digest would bypass slashing protection: a host could have a block or an
+		// attestation root signed as "just a digest".
+		return nil, fmt.Errorf("key %s is a validator key: it signs only Ethereum consensus messages through the eth2 API, where slashing protection applies: %w", args.KeyID, errBadRequest)
 	}
 	if len(args.Parties) != rec.Info.Threshold {
 		return nil, fmt.Errorf("key %s needs exactly %d signers, got %d: %w", args.KeyID, rec.Info.Threshold, len(args.Parties), errBadRequest)
@@ -243,6 +254,11 @@ func sessionNonce(args *wire.PrepareArgs) []byte {
 	field([]byte(args.KeyID))
 	field([]byte(args.Label))
 	field([]byte(args.Digest))
+	if im := args.Import; im != nil {
+		field([]byte("import"))
+		_ = binary.Write(h, binary.BigEndian, uint16(im.Dealer))
+		field([]byte(im.PublicKey))
+	}
 	_ = binary.Write(h, binary.BigEndian, uint32(args.Threshold))
 	for _, p := range args.Parties {
 		_ = binary.Write(h, binary.BigEndian, uint16(p))

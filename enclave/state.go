@@ -13,6 +13,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 
 	"github.com/mpcsigner/mpcsigner/enclave/store"
 	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/bls"
 	"github.com/mpcsigner/mpcsigner/protocol/wire"
 )
 
@@ -34,6 +36,7 @@ const (
 	recParty        = "identity/party"
 	recNoise        = "identity/noise"
 	prefixKey       = "key/"
+	prefixPublicKey = "pub/"
 	prefixLabel     = "label/"
 	prefixPreParams = "preparams/"
 )
@@ -41,6 +44,9 @@ const (
 var (
 	labelPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 	keyIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	// A public key as a reference: a BLS key (48 bytes) or a compressed EC point (33 bytes),
+	// the way validator clients and wallets name keys.
+	publicKeyPattern = regexp.MustCompile(`^(0x)?([0-9a-f]{96}|[0-9a-f]{66})$`)
 )
 
 // Roster is the cluster an enclave belongs to: who the parties are, how many must sign, and
@@ -176,16 +182,39 @@ type keyRecord struct {
 	Share []byte       `json:"share"`
 }
 
+// describe is the key's public description; for a BLS key it adds every party's public share,
+// which hosts need to combine partial signatures.
+func (rec *keyRecord) describe() wire.KeyInfo {
+	info := rec.Info
+	if info.Scheme != protocol.SchemeBLS12381 {
+		return info
+	}
+	_, shares, err := bls.PublicShares(rec.Share)
+	if err != nil {
+		return info // the share is checked again, with a clear error, when it is used
+	}
+	info.PublicShares = make(map[protocol.PartyID]string, len(shares))
+	for p, s := range shares {
+		info.PublicShares[p] = hex.EncodeToString(s)
+	}
+	return info
+}
+
 // keyring reads and writes key records.
 type keyring struct {
 	st store.Store
 	mu sync.Mutex // serializes label checks with saves
 }
 
-// resolve finds a key by id or label.
+// resolve finds a key by id, label or public key.
 func (k *keyring) resolve(ref string) (*keyRecord, error) {
 	id := ref
-	if !keyIDPattern.MatchString(ref) {
+	if publicKeyPattern.MatchString(strings.ToLower(ref)) {
+		var err error
+		if id, err = k.byPublicKey(strings.TrimPrefix(strings.ToLower(ref), "0x")); err != nil {
+			return nil, err
+		}
+	} else if !keyIDPattern.MatchString(ref) {
 		b, err := k.st.Get(prefixLabel + ref)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, fmt.Errorf("no key with id or label %q: %w", ref, errNotFound)
@@ -207,6 +236,28 @@ func (k *keyring) resolve(ref string) (*keyRecord, error) {
 	return &rec, nil
 }
 
+// byPublicKey finds the id of the key with public key pubHex (lower-case hex), through the
+// index written with every new key, or by a scan for keys older than the index.
+func (k *keyring) byPublicKey(pubHex string) (string, error) {
+	b, err := k.st.Get(prefixPublicKey + pubHex)
+	if err == nil {
+		return string(b), nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	infos, err := k.list()
+	if err != nil {
+		return "", err
+	}
+	for _, info := range infos {
+		if info.PublicKey == pubHex {
+			return info.ID, nil
+		}
+	}
+	return "", fmt.Errorf("no key with public key %s: %w", pubHex, errNotFound)
+}
+
 func (k *keyring) list() ([]wire.KeyInfo, error) {
 	names, err := k.st.List(prefixKey)
 	if err != nil {
@@ -218,7 +269,7 @@ func (k *keyring) list() ([]wire.KeyInfo, error) {
 		if err != nil {
 			return nil, err
 		}
-		infos = append(infos, rec.Info)
+		infos = append(infos, rec.describe())
 	}
 	slices.SortFunc(infos, func(a, b wire.KeyInfo) int { return bytes.Compare([]byte(a.Created+a.ID), []byte(b.Created+b.ID)) })
 	return infos, nil
@@ -249,6 +300,7 @@ func (k *keyring) save(rec *keyRecord) error {
 	b := store.NewBatch()
 	b.Put(prefixKey+rec.Info.ID, raw)
 	b.Put(prefixLabel+rec.Info.Label, []byte(rec.Info.ID))
+	b.Put(prefixPublicKey+rec.Info.PublicKey, []byte(rec.Info.ID))
 	return k.st.Apply(b)
 }
 

@@ -31,6 +31,21 @@ type Config struct {
 	Timeouts Timeouts    `yaml:"timeouts"`
 	// Attestation is how this host checks the parties' attestations for /healthcheck.
 	Attestation attestation.Config `yaml:"attestation"`
+	// Web3Signer is the Ethereum validators' remote-signer API; off unless listen is set.
+	Web3Signer Web3SignerConfig `yaml:"web3signer"`
+}
+
+// Web3SignerConfig configures the Web3Signer-compatible API.
+type Web3SignerConfig struct {
+	Listen string `yaml:"listen"`
+	// Network is mainnet, sepolia, holesky, hoodi or the path of a consensus config file; it
+	// supplies the genesis fork version (default mainnet).
+	Network string `yaml:"network"`
+	// KeymanagerTokenFile holds the Keymanager API's bearer token; without it that API is off.
+	// The Keymanager API receives keystores with their passwords, so the host sees them: leave
+	// it off where that is not acceptable and import with `mpcsigner key import`.
+	KeymanagerTokenFile string    `yaml:"keymanager_token_file"`
+	TLS                 TLSConfig `yaml:"tls"`
 }
 
 // APIConfig is the native API listener.
@@ -102,6 +117,9 @@ func (c *Config) defaults() {
 	if c.Timeouts.Call == 0 {
 		c.Timeouts.Call = 5 * time.Second
 	}
+	if c.Web3Signer.Network == "" {
+		c.Web3Signer.Network = "mainnet"
+	}
 	if c.Timeouts.Reachable == 0 {
 		c.Timeouts.Reachable = 3 * time.Second
 	}
@@ -147,6 +165,14 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Attestation.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.Web3Signer.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Web3Signer.Listen); err != nil {
+			errs = append(errs, fmt.Errorf("web3signer.listen: %v", err))
+		}
+	}
+	if (c.Web3Signer.TLS.CertFile == "") != (c.Web3Signer.TLS.KeyFile == "") {
+		errs = append(errs, errors.New("web3signer.tls: set both cert_file and key_file, or neither"))
 	}
 	if (c.API.TLS.CertFile == "") != (c.API.TLS.KeyFile == "") {
 		errs = append(errs, errors.New("api.tls: set both cert_file and key_file, or neither"))

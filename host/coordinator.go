@@ -28,6 +28,8 @@ var (
 	ErrBadRequest = errors.New("bad request")
 	ErrNotFound   = errors.New("not found")
 	ErrConflict   = errors.New("conflict")
+	// ErrRefused: an enclave's own rules (slashing protection) refuse the request.
+	ErrRefused = errors.New("refused by the enclaves' rules")
 	// ErrQuorum: fewer parties than the threshold could take part.
 	ErrQuorum = errors.New("quorum unavailable")
 	// ErrNotReady: the cluster is up but cannot serve this yet (e.g. pre-parameters).
@@ -85,6 +87,8 @@ func classify(p protocol.PartyID, err error) error {
 		kind = ErrConflict
 	case wire.CodeNotReady:
 		kind = ErrNotReady
+	case wire.CodePolicy:
+		kind = ErrRefused
 	case wire.CodeProtocol:
 		return &culpritError{party: p, remote: re}
 	case wire.CodeTimeout, wire.CodeUnavailable:
@@ -148,8 +152,14 @@ func (h *Host) runSession(ctx context.Context, args wire.PrepareArgs) (map[proto
 }
 
 func (h *Host) runSessionOnce(ctx context.Context, args wire.PrepareArgs) (map[protocol.PartyID]*wire.SessionResult, error) {
+	prepareTimeout := h.cfg.Timeouts.Call
+	if args.Kind == wire.KindImport {
+		// The dealer decrypts a keystore while preparing: scrypt at the EIP-2335 cost takes
+		// about a second, several on a loaded machine.
+		prepareTimeout = max(prepareTimeout, importPrepareTimeout)
+	}
 	if err := h.forEach(ctx, args.Parties, func(ctx context.Context, p protocol.PartyID) error {
-		cctx, cancel := context.WithTimeout(ctx, h.cfg.Timeouts.Call)
+		cctx, cancel := context.WithTimeout(ctx, prepareTimeout)
 		defer cancel()
 		_, err := h.callParty(cctx, p, wire.MethodPrepare, args)
 		return err
@@ -179,6 +189,10 @@ func (h *Host) runSessionOnce(ctx context.Context, args wire.PrepareArgs) (map[p
 	}
 	return results, nil
 }
+
+// importPrepareTimeout bounds the prepare step of an import, where the dealer runs the
+// keystore's KDF.
+const importPrepareTimeout = 60 * time.Second
 
 // failureGrace is how long forEach still waits for the other parties once one has failed.
 const failureGrace = 2 * time.Second
@@ -265,7 +279,12 @@ func (h *Host) CreateKey(ctx context.Context, req api.CreateKeyRequest) (*api.Ke
 	if down := h.unreachable(parties); len(down) > 0 {
 		return nil, fmt.Errorf("a key generation needs all %d parties, and %s unreachable: %w", len(parties), describeParties(down), ErrQuorum)
 	}
-	if waiting := h.withoutPreParams(parties); len(waiting) > 0 {
+	if scheme == protocol.SchemeBLS12381 {
+		if err := h.checkBLSThreshold(); err != nil {
+			return nil, err
+		}
+	}
+	if waiting := h.withoutPreParams(parties); scheme != protocol.SchemeBLS12381 && len(waiting) > 0 {
 		// Asking now would only make the ready parties claim pre-parameters for nothing.
 		return nil, fmt.Errorf("%s still generating pre-parameters (about a minute per set after a first start); try again shortly: %w", describeParties(waiting), ErrNotReady)
 	}
@@ -275,12 +294,22 @@ func (h *Host) CreateKey(ctx context.Context, req api.CreateKeyRequest) (*api.Ke
 		Session: newSessionID(), Kind: wire.KindKeygen, Scheme: scheme, Parties: parties,
 		Threshold: h.cfg.Threshold, KeyID: newSessionID(), Label: req.Label,
 	}
+	key, err := h.runKeygenSession(ctx, args)
+	if err != nil {
+		return nil, err
+	}
+	out := toAPIKey(*key)
+	return &out, nil
+}
+
+// runKeygenSession runs a keygen or import session and returns the key every party agrees on.
+func (h *Host) runKeygenSession(ctx context.Context, args wire.PrepareArgs) (*wire.KeyInfo, error) {
 	results, err := h.runSession(ctx, args)
 	if err != nil {
 		return nil, err
 	}
 	var key *wire.KeyInfo
-	for _, p := range parties {
+	for _, p := range args.Parties {
 		r := results[p]
 		if r == nil || r.Key == nil {
 			return nil, fmt.Errorf("%s returned no key: %w", p, ErrInternal)
@@ -290,8 +319,7 @@ func (h *Host) CreateKey(ctx context.Context, req api.CreateKeyRequest) (*api.Ke
 		}
 		key = r.Key
 	}
-	out := toAPIKey(*key)
-	return &out, nil
+	return key, nil
 }
 
 // findKey asks reachable enclaves (ours first) for a key.

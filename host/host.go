@@ -15,15 +15,18 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/mpcsigner/mpcsigner/attestation"
+	"github.com/mpcsigner/mpcsigner/chains/eth2"
 	"github.com/mpcsigner/mpcsigner/host/api"
 	"github.com/mpcsigner/mpcsigner/protocol"
 	"github.com/mpcsigner/mpcsigner/protocol/transport"
 	"github.com/mpcsigner/mpcsigner/protocol/wire"
+	"github.com/mpcsigner/mpcsigner/web3signer"
 )
 
 // methodPeerHello opens a peer link: the dialing host names its party and proves it holds the
@@ -46,6 +49,8 @@ type Options struct {
 	// Observe, when set, sees every relay and every request and response body the host
 	// forwards (tests use it to show that nothing secret passes through).
 	Observe func(kind string, data []byte)
+	// Web3SignerListener serves the Web3Signer API when set (Run opens it from the config).
+	Web3SignerListener net.Listener
 }
 
 // Host is one running host.
@@ -56,6 +61,8 @@ type Host struct {
 	apiToken  string
 	peerToken string
 	metrics   *metrics
+
+	web3signer *web3signer.Server // nil unless configured
 
 	local *link                      // to our enclave
 	peers map[protocol.PartyID]*link // to peer hosts (and through them, their enclaves)
@@ -110,7 +117,33 @@ func New(cfg *Config, opts Options) (*Host, error) {
 	if err := h.buildLinks(); err != nil {
 		return nil, err
 	}
+	if err := h.buildWeb3Signer(); err != nil {
+		return nil, err
+	}
 	return h, nil
+}
+
+// buildWeb3Signer makes the Web3Signer API when it is configured.
+func (h *Host) buildWeb3Signer() error {
+	w := h.cfg.Web3Signer
+	if w.Listen == "" && h.opts.Web3SignerListener == nil {
+		return nil
+	}
+	network, err := eth2.LookupNetwork(w.Network)
+	if err != nil {
+		return fmt.Errorf("web3signer.network: %w", err)
+	}
+	cfg := web3signer.Config{Network: network, Log: h.log.With("api", "web3signer"), Observe: h.eth2Observe}
+	backend := newEth2Backend(h)
+	if w.KeymanagerTokenFile != "" {
+		tok, err := api.ReadToken(w.KeymanagerTokenFile)
+		if err != nil {
+			return fmt.Errorf("web3signer keymanager token: %w", err)
+		}
+		cfg.Keymanager, cfg.KeymanagerToken = &keymanager{b: backend}, tok
+	}
+	h.web3signer, err = web3signer.New(backend, cfg)
+	return err
 }
 
 func (h *Host) buildLinks() error {
@@ -167,6 +200,16 @@ func (h *Host) Run(ctx context.Context) error {
 		apiL.Close()
 		return fmt.Errorf("metrics listener: %w", err)
 	}
+	if h.cfg.Web3Signer.Listen != "" {
+		w3sL, err := net.Listen("tcp", h.cfg.Web3Signer.Listen)
+		if err != nil {
+			peerL.Close()
+			apiL.Close()
+			metricsL.Close()
+			return fmt.Errorf("web3signer listener: %w", err)
+		}
+		h.opts.Web3SignerListener = w3sL
+	}
 	return h.Serve(ctx, peerL, apiL, metricsL)
 }
 
@@ -187,9 +230,14 @@ func (h *Host) Serve(ctx context.Context, peerL, apiL, metricsL net.Listener) er
 	spawn(func() { h.monitor(ctx) })
 	apiSrv := h.apiServer()
 	metricsSrv := h.metricsServer()
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	spawn(func() { errc <- serveHTTP(apiSrv, apiL, h.cfg.API.TLS) })
 	spawn(func() { errc <- serveHTTP(metricsSrv, metricsL, TLSConfig{}) })
+	w3sSrv := &http.Server{Handler: h.web3signer, ReadHeaderTimeout: 10 * time.Second}
+	if w3sL := h.opts.Web3SignerListener; w3sL != nil && h.web3signer != nil {
+		spawn(func() { errc <- serveHTTP(w3sSrv, w3sL, h.cfg.Web3Signer.TLS) })
+		h.log.Info("web3signer API serving", "addr", w3sL.Addr().String(), "network", h.cfg.Web3Signer.Network)
+	}
 	h.log.Info("host serving", "api", apiL.Addr().String(), "peer", peerL.Addr().String(), "metrics", metricsL.Addr().String(), "enclave", h.cfg.Enclave)
 	var err error
 	select {
@@ -201,6 +249,7 @@ func (h *Host) Serve(ctx context.Context, peerL, apiL, metricsL net.Listener) er
 	defer stop()
 	_ = apiSrv.Shutdown(shutdownCtx)
 	_ = metricsSrv.Shutdown(shutdownCtx)
+	_ = w3sSrv.Shutdown(shutdownCtx)
 	peerL.Close()
 	wg.Wait()
 	return err

@@ -27,6 +27,8 @@ func (h *Host) apiServer() *http.Server {
 	mux.Handle("POST "+api.PathKeys, h.authed("create_key", h.handleCreateKey))
 	mux.Handle("GET "+api.PathKey, h.authed("get_key", h.handleGetKey))
 	mux.Handle("POST "+api.PathSign, h.authed("sign", h.handleSign))
+	mux.Handle("GET "+api.PathIdentity, h.authed("identity", h.handleIdentity))
+	mux.Handle("POST "+api.PathImport, h.authed("import_key", h.handleImportKey))
 	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
 }
 
@@ -140,6 +142,8 @@ func httpError(err error) (int, string) {
 		return http.StatusNotFound, "not_found"
 	case errors.Is(err, ErrConflict):
 		return http.StatusConflict, "conflict"
+	case errors.Is(err, ErrRefused):
+		return http.StatusPreconditionFailed, "refused"
 	case errors.Is(err, ErrQuorum):
 		return http.StatusServiceUnavailable, "quorum_unavailable"
 	case errors.Is(err, ErrNotReady):
@@ -174,7 +178,7 @@ func writeError(w http.ResponseWriter, err error) {
 // trimSentinel drops the sentinel text %w appends (": bad request"), which the code already says.
 func trimSentinel(err error) string {
 	msg := err.Error()
-	for _, s := range []error{ErrBadRequest, ErrNotFound, ErrConflict, ErrQuorum, ErrNotReady, ErrProtocol, ErrInternal} {
+	for _, s := range []error{ErrBadRequest, ErrNotFound, ErrConflict, ErrRefused, ErrQuorum, ErrNotReady, ErrProtocol, ErrInternal} {
 		msg = strings.TrimSuffix(msg, ": "+s.Error())
 	}
 	return msg

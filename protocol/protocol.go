@@ -166,7 +166,37 @@ type KeygenParams struct {
 	Threshold    int       // signers needed (t)
 	SessionNonce []byte    // 32 bytes, identical at every party, unique per run
 	PreParams    []byte    // from GeneratePreParams, when NeedsPreParams
+	// Import, when set, makes the run an import of an existing secret key instead of a fresh
+	// key generation: the output (public key, share format) is the same as a keygen's, but the
+	// group key is the imported one. Engines that cannot import refuse it.
+	Import *ImportParams
 }
+
+// ImportParams turns a keygen run into the import of an existing secret key x, known to one
+// party (the dealer) only: the dealer deals a verifiable t-of-n sharing of x and erases it, and
+// every party ends with a share of x and the group public key x·G. Every party is given the
+// same Dealer and PublicKey; only the dealer is given Secret.
+type ImportParams struct {
+	// Dealer is the party that knows the secret key; it must be one of the parties.
+	Dealer PartyID
+	// Secret is the secret key in the engine's encoding (32 big-endian bytes for BLS12-381),
+	// set at the dealer and nil at every other party. The run copies it when it is created:
+	// the caller wipes its own slice as soon as Keygen has returned.
+	Secret []byte
+	// PublicKey is the expected group public key, in the engine's encoding (48-byte compressed
+	// G1 for BLS12-381), known to every party from the imported key's metadata. The dealer
+	// refuses a Secret that does not match it; every other party blames the dealer if the
+	// dealt sharing is not of the key with this public key.
+	PublicKey []byte
+}
+
+// String describes the import without its secret.
+func (p ImportParams) String() string {
+	return fmt.Sprintf("protocol.ImportParams{Dealer: %s, Secret: (%d bytes, redacted), PublicKey: %x}", p.Dealer, len(p.Secret), p.PublicKey)
+}
+
+// GoString is String, so that %#v does not print the secret either.
+func (p ImportParams) GoString() string { return p.String() }
 
 // SignParams configures one signer's side of a signing run.
 type SignParams struct {

@@ -61,17 +61,19 @@ func (c *clientFlags) client() (*api.Client, error) {
 
 func runKey(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return &usageError{"key needs a verb: create, list or show"}
+		return &usageError{"key needs a verb: create, import, list or show"}
 	}
 	switch args[0] {
 	case "create":
 		return runKeyCreate(ctx, args[1:], stdout, stderr)
+	case "import":
+		return runKeyImport(ctx, args[1:], stdout, stderr)
 	case "list":
 		return runKeyList(ctx, args[1:], stdout, stderr)
 	case "show":
 		return runKeyShow(ctx, args[1:], stdout, stderr)
 	}
-	return &usageError{fmt.Sprintf("unknown key verb %q: use create, list or show", args[0])}
+	return &usageError{fmt.Sprintf("unknown key verb %q: use create, import, list or show", args[0])}
 }
 
 func runKeyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {

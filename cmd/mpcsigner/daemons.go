@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 
 	"github.com/mpcsigner/mpcsigner/enclave"
 	"github.com/mpcsigner/mpcsigner/host"
@@ -78,7 +79,8 @@ func runEnclave(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		Attester: attester, Verifier: verifier,
 		PreParamsWant: cfg.PreParams.WantOrDefault(), PreParamsFixtures: fixtures,
 		PrepareTimeout: cfg.Timeouts.Prepare, RunTimeout: cfg.Timeouts.Run,
-		Logger: log,
+		Logger:                log,
+		CrashAfterBlockRecord: crashSlotFromEnv(log),
 	})
 	if err != nil {
 		return err
@@ -100,10 +102,27 @@ func runEnclave(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return err
 }
 
+// crashSlotFromEnv reads MPCSIGNER_TEST_CRASH_AT_SLOT, a test hook (see
+// enclave.Config.CrashAfterBlockRecord); it says loudly when it is set.
+func crashSlotFromEnv(log *slog.Logger) uint64 {
+	v := os.Getenv("MPCSIGNER_TEST_CRASH_AT_SLOT")
+	if v == "" {
+		return 0
+	}
+	slot, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || slot == 0 {
+		log.Error("ignoring MPCSIGNER_TEST_CRASH_AT_SLOT: not a positive slot", "value", v)
+		return 0
+	}
+	log.Warn("TEST HOOK: this enclave kills itself after recording a block at this slot", "slot", slot)
+	return slot
+}
+
 // runHost runs one host.
 func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("host", stderr)
 	configPath := fs.String("config", "", "host configuration file (YAML)")
+	network := fs.String("network", "", "Ethereum network of the Web3Signer API: mainnet, sepolia, holesky, hoodi or a consensus config file (overrides web3signer.network)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -113,6 +132,9 @@ func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg, err := host.LoadConfig(*configPath)
 	if err != nil {
 		return err
+	}
+	if *network != "" {
+		cfg.Web3Signer.Network = *network
 	}
 	verifier, err := verifierFor(cfg.Attestation)
 	if err != nil {

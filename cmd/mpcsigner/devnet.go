@@ -42,16 +42,18 @@ import (
 //	party-N/host.yaml     party N's host configuration
 //	party-N/*.log         the processes' JSON logs
 const (
-	devnetFileName  = "devnet.json"
-	rosterFileName  = "cluster.json"
-	simCADirName    = "sim-ca"
-	apiTokenName    = "api.token"
-	peerTokenName   = "peer.token"
-	pkcs11ConfName  = "pkcs11.yaml"
-	pkcs11PINName   = "pkcs11.pin"
-	devnetLockName  = "devnet.lock"
-	devnetVersion   = 1
-	devnetChildStop = 10 * time.Second
+	devnetFileName        = "devnet.json"
+	rosterFileName        = "cluster.json"
+	simCADirName          = "sim-ca"
+	apiTokenName          = "api.token"
+	peerTokenName         = "peer.token"
+	keymanagerTokenName   = "keymanager.token"
+	attestationConfigName = "attestation.yaml"
+	pkcs11ConfName        = "pkcs11.yaml"
+	pkcs11PINName         = "pkcs11.pin"
+	devnetLockName        = "devnet.lock"
+	devnetVersion         = 1
+	devnetChildStop       = 10 * time.Second
 )
 
 // DevnetInfo is devnet.json.
@@ -64,6 +66,14 @@ type DevnetInfo struct {
 	PID       int           `json:"pid"`
 	Parties   []DevnetParty `json:"parties"`
 	PKCS11    DevnetPKCS11  `json:"pkcs11"`
+	// Web3Signer is host 1's Web3Signer-compatible API (validator clients' remote-signer URL);
+	// every host serves one, listed per party.
+	Web3Signer string `json:"web3signer,omitempty"`
+	// KeymanagerTokenFile holds the bearer token of the Keymanager API (/eth/v1/keystores).
+	KeymanagerTokenFile string `json:"keymanager_token_file,omitempty"`
+	// AttestationConfig is the attestation policy clients check enclaves against (the CLI's
+	// key import verifies the dealer with it before sealing a key to it).
+	AttestationConfig string `json:"attestation_config,omitempty"`
 }
 
 // DevnetPKCS11 tells PKCS#11 clients how to use the module against this devnet.
@@ -78,6 +88,7 @@ type DevnetParty struct {
 	API        string `json:"api"`
 	Peer       string `json:"peer"`
 	Metrics    string `json:"metrics"`
+	Web3Signer string `json:"web3signer,omitempty"`
 	Enclave    string `json:"enclave"`
 	HostPID    int    `json:"host_pid"`
 	EnclavePID int    `json:"enclave_pid"`
@@ -92,6 +103,7 @@ type devnetOptions struct {
 	restartDelay  time.Duration
 	readyTimeout  time.Duration
 	signTimeout   time.Duration
+	network       string
 }
 
 func runDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -100,7 +112,8 @@ func runDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&o.data, "data", "./data", "data directory (created on first start, reused after)")
 	fs.IntVar(&o.parties, "parties", 3, "number of parties (first start only)")
 	fs.IntVar(&o.threshold, "threshold", 2, "signers needed (first start only)")
-	fs.IntVar(&o.basePort, "base-port", 7100, "first port: APIs at base+1.., peers base+101.., metrics base+201.., enclaves base+301.. (0: free ports; first start only)")
+	fs.IntVar(&o.basePort, "base-port", 7100, "first port: APIs at base+1.., peers base+101.., metrics base+201.., enclaves base+301.., Web3Signer APIs base+401.. (0: free ports; first start only)")
+	fs.StringVar(&o.network, "network", "mainnet", "Ethereum network of the Web3Signer API: mainnet, sepolia, holesky, hoodi or a consensus config file (first start only)")
 	fs.StringVar(&o.testPreParams, "test-preparams", "", "seed pre-parameters from this fixtures directory (tests only: keys made with them are NOT secret)")
 	fs.DurationVar(&o.restartDelay, "restart-delay", time.Second, "how long to wait before restarting a child that exited")
 	fs.DurationVar(&o.readyTimeout, "ready-timeout", 90*time.Second, "how long to wait for the cluster to come up")
@@ -157,6 +170,9 @@ func (d *devnet) run(ctx context.Context) error {
 	} else if err := d.updatePolicies(); err != nil {
 		return err
 	}
+	if err := writeYAML(filepath.Join(d.dir, attestationConfigName), d.simAttestation()); err != nil {
+		return err
+	}
 	if err := d.loadLayout(); err != nil {
 		return err
 	}
@@ -195,11 +211,11 @@ func (d *devnet) partyDir(p int) string { return filepath.Join(d.dir, fmt.Sprint
 // initialize lays out a new devnet: credentials, configurations, identities, roster.
 func (d *devnet) initialize(ctx context.Context) error {
 	n := d.opts.parties
-	ports, err := d.allocatePorts(4 * n)
+	ports, err := d.allocatePorts(portBlocks * n)
 	if err != nil {
 		return err
 	}
-	for _, name := range []string{apiTokenName, peerTokenName} {
+	for _, name := range []string{apiTokenName, peerTokenName, keymanagerTokenName} {
 		if err := seal.WriteFileAtomic(filepath.Join(d.dir, name), []byte(randomToken()+"\n"), 0o600); err != nil {
 			return err
 		}
@@ -244,6 +260,10 @@ func (d *devnet) initialize(ctx context.Context) error {
 			Parties:     hostParties,
 			Timeouts:    host.Timeouts{Sign: d.opts.signTimeout},
 			Attestation: d.simAttestation(),
+			Web3Signer: host.Web3SignerConfig{
+				Listen: fmt.Sprintf("127.0.0.1:%d", ports[4*n+i]), Network: d.opts.network,
+				KeymanagerTokenFile: filepath.Join(d.dir, keymanagerTokenName),
+			},
 		}
 		if err := writeYAML(filepath.Join(pdir, "host.yaml"), hcfg); err != nil {
 			return err
@@ -281,10 +301,13 @@ func (d *devnet) preParamsConfig() enclave.PreParamsConfig {
 	return enclave.PreParamsConfig{Want: &want, FixturesDir: dir}
 }
 
+// portBlocks is the number of listeners per party: API, peer, metrics, enclave, Web3Signer.
+const portBlocks = 5
+
 // allocatePorts returns n ports: consecutive blocks from --base-port, or free ones if it is 0.
 func (d *devnet) allocatePorts(n int) ([]int, error) {
 	ports := make([]int, n)
-	per := n / 4
+	per := n / portBlocks
 	if d.opts.basePort != 0 {
 		for i := range n {
 			ports[i] = d.opts.basePort + (i/per)*100 + i%per + 1
@@ -371,12 +394,21 @@ func (d *devnet) loadLayout() error {
 		if err != nil {
 			return err
 		}
-		d.info.Parties = append(d.info.Parties, DevnetParty{
+		dp := DevnetParty{
 			Party: p, API: "http://" + hcfg.API.Listen, Peer: hcfg.Peer.Listen,
 			Metrics: "http://" + hcfg.Metrics.Listen + "/metrics", Enclave: hcfg.Enclave,
-		})
+		}
+		if hcfg.Web3Signer.Listen != "" {
+			dp.Web3Signer = "http://" + hcfg.Web3Signer.Listen
+		}
+		d.info.Parties = append(d.info.Parties, dp)
 	}
 	d.info.API = d.info.Parties[0].API
+	d.info.Web3Signer = d.info.Parties[0].Web3Signer
+	d.info.AttestationConfig = filepath.Join(d.dir, attestationConfigName)
+	if d.info.Web3Signer != "" {
+		d.info.KeymanagerTokenFile = filepath.Join(d.dir, keymanagerTokenName)
+	}
 	if pin, err := os.ReadFile(filepath.Join(d.dir, pkcs11PINName)); err == nil {
 		d.info.PKCS11 = DevnetPKCS11{Config: filepath.Join(d.dir, pkcs11ConfName), UserPIN: strings.TrimSpace(string(pin))}
 	}
@@ -585,6 +617,9 @@ func (d *devnet) printReady() {
 	w := d.stdout
 	fmt.Fprintf(w, "mpcsigner devnet ready: %d parties, any %d sign\n", len(d.info.Parties), d.info.Threshold)
 	fmt.Fprintf(w, "  API:      %s (bearer token in %s)\n", d.info.API, d.info.TokenFile)
+	if d.info.Web3Signer != "" {
+		fmt.Fprintf(w, "  eth2:     %s (Web3Signer API for validator clients; Keymanager token in %s)\n", d.info.Web3Signer, d.info.KeymanagerTokenFile)
+	}
 	fmt.Fprintf(w, "  data:     %s\n", d.dir)
 	fmt.Fprintf(w, "  devnet:   %s (every endpoint and pid)\n", filepath.Join(d.dir, devnetFileName))
 	for _, p := range d.info.Parties {

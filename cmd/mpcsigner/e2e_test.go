@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"io"
 	"math/big"
@@ -99,13 +100,23 @@ func TestDevnetEndToEnd(t *testing.T) {
 		if pub, err := hex.DecodeString(bk.PublicKey); err != nil || len(pub) != 48 {
 			t.Fatalf("BLS key create printed %+v", bk)
 		}
-		root := randomHex32()
-		var sig api.SignResponse
-		d.cliJSON(t, &sig, "sign", "--key", "validator-1", "--digest", root)
-		if sig.RecoveryID != nil {
-			t.Errorf("a BLS signature came with a recovery id")
+		// Validator keys sign only Ethereum messages, through the Web3Signer API (see
+		// TestEth2EndToEnd for the rest of it).
+		golden, err := os.ReadFile(filepath.Join("..", "..", "chains", "eth2", "testdata", "openapi", "attestation.json"))
+		if err != nil {
+			t.Fatal(err)
 		}
-		verifyBLSWithGnark(t, bk.PublicKey, root, sig.Signature)
+		var ex struct {
+			SigningRoot string `json:"signingRoot"`
+		}
+		if err := json.Unmarshal(golden, &ex); err != nil {
+			t.Fatal(err)
+		}
+		status, sig := w3sSign(t, d.info.Web3Signer, "0x"+bk.PublicKey, string(golden))
+		if status != 200 {
+			t.Fatalf("eth2 sign: %d %s", status, sig)
+		}
+		verifyBLSWithGnark(t, bk.PublicKey, strings.TrimPrefix(ex.SigningRoot, "0x"), sig)
 	})
 
 	t.Run("errors", func(t *testing.T) {

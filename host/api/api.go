@@ -27,7 +27,29 @@ const (
 	PathKey    = "/v1/keys/{key}"      // GET: one key by id or label
 	PathSign   = "/v1/keys/{key}/sign" // POST: SignRequest -> SignResponse
 	PathHealth = "/v1/health"          // GET: Health (no token needed)
+	// PathIdentity is the attested identity of this host's enclave, the dealer of imports
+	// through this host: verify it, then seal the key to the X25519 key it attests.
+	PathIdentity = "/v1/identity" // GET: Identity
+	// PathImport imports an existing key sealed to the dealer enclave.
+	PathImport = "/v1/keys/import" // POST: ImportKeyRequest -> Key
 )
+
+// Identity is an enclave's attested identity document.
+type Identity struct {
+	Party    uint16 `json:"party"`
+	Kind     string `json:"kind"`     // nitro, sevsnp or sim
+	Document []byte `json:"document"` // base64 in JSON
+}
+
+// ImportKeyRequest is the body of POST /v1/keys/import.
+type ImportKeyRequest struct {
+	Scheme    string `json:"scheme"` // bls12-381
+	Label     string `json:"label"`
+	PublicKey string `json:"public_key"` // hex: the key being imported
+	Dealer    uint16 `json:"dealer"`     // the party whose attested key Sealed is sealed to
+	// Sealed is the HPKE-sealed keystore and password (see protocol/wire.SealImport).
+	Sealed []byte `json:"sealed"`
+}
 
 // Key describes a threshold key. PublicKey is hex: 33-byte compressed SEC1 for ECDSA keys.
 type Key struct {
@@ -184,6 +206,24 @@ func (c *Client) CreateKey(ctx context.Context, req CreateKeyRequest) (*Key, err
 }
 
 // Sign signs a digest with a key.
+// Identity fetches the attested identity of the host's enclave.
+func (c *Client) Identity(ctx context.Context) (*Identity, error) {
+	var out Identity
+	if err := c.do(ctx, http.MethodGet, PathIdentity, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ImportKey imports a sealed key.
+func (c *Client) ImportKey(ctx context.Context, req ImportKeyRequest) (*Key, error) {
+	var out Key
+	if err := c.do(ctx, http.MethodPost, PathImport, req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 func (c *Client) Sign(ctx context.Context, key string, req SignRequest) (*SignResponse, error) {
 	var out SignResponse
 	if err := c.do(ctx, http.MethodPost, keyPath(PathSign, key), req, &out); err != nil {

@@ -11,13 +11,24 @@
 // the whole secret key. (Joint-Feldman lets a rushing party bias the distribution of the group
 // key, not learn it; that is acceptable for signing keys.)
 //
+// Import (protocol.KeygenParams.Import) brings in an existing secret key x, such as a
+// validator key decrypted from an EIP-2335 keystore inside the dealer's enclave. It is the same
+// run with one dealer: the dealer deals a random polynomial of degree t-1 whose constant term is
+// x, broadcasts its Feldman commitments and sends every other party its evaluation, then wipes
+// x and the polynomial and ends; the other parties deal nothing, check that the constant
+// commitment is the expected public key x·G1 and that their share matches the commitments, and
+// blame the dealer otherwise (a dealing from any other party is refused and blamed on its
+// sender). Every party ends with a share in the same format as after a DKG, so signing is
+// unchanged. The dealer ends without hearing from the others: whoever runs the import collects
+// every party's result before calling it done.
+//
 // Signing is a single round: every signer broadcasts its partial signature x_j·H(m); every
 // signer checks each partial against that signer's public share, combines them by Lagrange
 // interpolation in G2, and verifies the result under the group key. BLS is deterministic, so
 // the threshold signature is exactly the signature the whole secret key would make.
 //
-// What it must never do: log, print or otherwise expose a key share, the secret polynomial or a
-// share dealt to another party (shares leave this package only as KeygenOutput.Share, which the
+// What it must never do: log, print or otherwise expose a key share, the secret polynomial, an
+// imported secret key or a share dealt to another party (shares leave this package only as KeygenOutput.Share, which the
 // caller must keep sealed, and as the point-to-point keygen payloads, which the enclave's
 // channel layer must encrypt); quote secret bytes in an error; or return a signature it has not
 // verified under the group key. Every payload and the share have strict, versioned,

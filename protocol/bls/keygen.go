@@ -12,23 +12,36 @@ import (
 	"github.com/mpcsigner/mpcsigner/protocol"
 )
 
-// keygenRun is one party's side of a Joint-Feldman DKG.
+// keygenRun is one party's side of a Joint-Feldman DKG, or of the import of an existing key.
 //
 // Round 1 (Start): draw f_self of degree t-1, broadcast its commitments, send f_self(j) to
 // every other party j. On receipt (Handle): check every dealer's share against its
 // commitments. Once every dealer checks out: x_self = Σ_i f_i(self), PK = Σ_i C_i,0 and
 // PK_m = Σ_k m^k·(Σ_i C_i,k).
+//
+// An import is the same run with a single dealer: only the dealer deals, its polynomial's
+// constant term is the imported secret x (so C_0 = x·G1, which every party checks against the
+// expected public key), and the sums above have one term. The dealer has nothing to wait for
+// and ends as soon as it has dealt.
 type keygenRun struct {
 	core
 	threshold int
 	nonce     []byte
 	rng       io.Reader
+	imp       *importing // nil for a DKG
 
 	// Guarded by core.mu.
-	own      []*blst.P1Affine // own commitments
+	own      []*blst.P1Affine // own commitments; nil if this party does not deal
 	ownShare *blst.Scalar     // f_self(self); secret
 	dealers  map[protocol.PartyID]*dealing
 	checked  int // dealers whose share checked out
+}
+
+// importing is what a run importing a key knows about the import.
+type importing struct {
+	dealer    protocol.PartyID
+	publicKey *blst.P1Affine // the expected group key, x·G1
+	secret    *blst.Scalar   // x, at the dealer until it has dealt; secret
 }
 
 // dealing is what one other party dealt to this one.
@@ -53,15 +66,23 @@ func newKeygen(p protocol.KeygenParams, rng io.Reader) (*keygenRun, error) {
 	if err := checkCluster(parties, p.Threshold, p.Self); err != nil {
 		return nil, fmt.Errorf("bls: keygen: %w", err)
 	}
+	var imp *importing
+	if p.Import != nil {
+		var err error
+		if imp, err = newImporting(p.Import, p.Self, parties); err != nil {
+			return nil, fmt.Errorf("bls: import: %w", err)
+		}
+	}
 	r := &keygenRun{
 		core:      newCore("keygen", p.Self, parties),
 		threshold: p.Threshold,
 		nonce:     slices.Clone(p.SessionNonce),
 		rng:       rng,
+		imp:       imp,
 		dealers:   make(map[protocol.PartyID]*dealing, len(parties)-1),
 	}
 	for _, q := range parties {
-		if q != p.Self {
+		if q != p.Self && (imp == nil || q == imp.dealer) {
 			r.dealers[q] = &dealing{seen: make(map[byte][sha256.Size]byte, 2)}
 		}
 	}
@@ -69,27 +90,67 @@ func newKeygen(p protocol.KeygenParams, rng io.Reader) (*keygenRun, error) {
 	return r, nil
 }
 
+// newImporting checks the import parameters of party self and copies the secret (at the
+// dealer). Its errors never quote the secret.
+func newImporting(p *protocol.ImportParams, self protocol.PartyID, parties []protocol.PartyID) (*importing, error) {
+	if !slices.Contains(parties, p.Dealer) {
+		return nil, fmt.Errorf("the dealer (%s) is not one of the parties", p.Dealer)
+	}
+	pk, err := decodeG1(p.PublicKey)
+	if err != nil {
+		return nil, fmt.Errorf("public key: %w", err)
+	}
+	imp := &importing{dealer: p.Dealer, publicKey: pk}
+	if self != p.Dealer {
+		if len(p.Secret) != 0 {
+			return nil, fmt.Errorf("%s is given the secret but %s is the dealer: only the dealer may hold it", self, p.Dealer)
+		}
+		return imp, nil
+	}
+	if imp.secret, err = decodeScalar(p.Secret); err != nil {
+		return nil, fmt.Errorf("secret: %w", err)
+	}
+	if !g1Mul(imp.secret).ToAffine().Equals(pk) {
+		imp.secret.Zeroize()
+		return nil, errors.New("the secret is not the secret key of the public key")
+	}
+	return imp, nil
+}
+
+// deals reports whether this party deals a polynomial in this run.
+func (r *keygenRun) deals() bool { return r.imp == nil || r.imp.dealer == r.self }
+
 func (r *keygenRun) String() string {
+	if r.imp != nil {
+		return fmt.Sprintf("bls import run (%s of %v, threshold %d, dealer %s)", r.self, r.participants, r.threshold, r.imp.dealer)
+	}
 	return fmt.Sprintf("bls keygen run (%s of %v, threshold %d)", r.self, r.participants, r.threshold)
 }
 
-// Start deals this party's polynomial.
+// Start deals this party's polynomial (in an import, only the dealer deals). A party with
+// no dealing to wait for (the dealer of an import) ends the run at once.
 func (r *keygenRun) Start() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.beginLocked(); err != nil {
 		return err
 	}
-	out, err := r.deal()
-	if err != nil {
-		return r.failLocked(r.errorf(nil, "dealing: %v", err))
+	if r.deals() {
+		out, err := r.deal()
+		if err != nil {
+			return r.failLocked(r.errorf(nil, "dealing: %v", err))
+		}
+		r.emitLocked(out...)
 	}
-	r.emitLocked(out...)
+	if len(r.dealers) == 0 {
+		r.finishLocked()
+	}
 	return nil
 }
 
-// deal draws the secret polynomial, keeps its commitments and the own share, and returns the
-// payloads for the others. The polynomial is wiped before deal returns.
+// deal draws the secret polynomial (whose constant term is the imported secret in an
+// import), keeps its commitments and the own share, and returns the payloads for the others.
+// The polynomial, and so the imported secret, is wiped before deal returns.
 func (r *keygenRun) deal() ([]protocol.Outgoing, error) {
 	coeffs := make([]*blst.Scalar, r.threshold)
 	defer func() {
@@ -101,9 +162,14 @@ func (r *keygenRun) deal() ([]protocol.Outgoing, error) {
 	}()
 	r.own = make([]*blst.P1Affine, r.threshold)
 	for k := range coeffs {
-		a, err := randomScalar(r.rng)
-		if err != nil {
-			return nil, err
+		var a *blst.Scalar
+		if k == 0 && r.imp != nil {
+			a, r.imp.secret = r.imp.secret, nil // wiped with the other coefficients
+		} else {
+			var err error
+			if a, err = randomScalar(r.rng); err != nil {
+				return nil, err
+			}
 		}
 		coeffs[k] = a
 		r.own[k] = g1Mul(a).ToAffine()
@@ -154,6 +220,9 @@ func (r *keygenRun) acceptLocked(from protocol.PartyID, broadcast bool, m *messa
 		return err
 	}
 	d := r.dealers[from]
+	if d == nil { // a participant that is not the dealer of an import
+		return r.errorf(culprit, "%s sent a %s payload, but only the dealer (%s) deals in an import", from, kindName(m.kind), r.imp.dealer)
+	}
 	sum := sha256.Sum256(payload)
 	if prev, ok := d.seen[m.kind]; ok {
 		if prev == sum {
@@ -165,6 +234,9 @@ func (r *keygenRun) acceptLocked(from protocol.PartyID, broadcast bool, m *messa
 	case kindCommitments:
 		if len(m.commitments) != r.threshold {
 			return r.errorf(culprit, "%s sent %d commitments (want %d)", from, len(m.commitments), r.threshold)
+		}
+		if r.imp != nil && !m.commitments[0].Equals(r.imp.publicKey) {
+			return r.errorf(culprit, "the sharing %s dealt is not of the imported key (its constant commitment is not the expected public key)", from)
 		}
 		d.commitments = m.commitments
 	case kindShare:
@@ -204,14 +276,29 @@ func (r *keygenRun) finishLocked() {
 }
 
 // combineLocked computes the own secret share, the group key and every public share from the
-// checked dealings, and checks the result as a share is checked when decoded.
+// checked dealings (the own one included, if this party dealt), and checks the result as a
+// share is checked when decoded.
 func (r *keygenRun) combineLocked() (*share, error) {
-	x := *r.ownShare
-	agg := make([]blst.P1, r.threshold) // Σ_i C_i,k
-	for k, c := range r.own {
-		agg[k].FromAffine(c)
+	type dealt struct {
+		commitments []*blst.P1Affine
+		share       *blst.Scalar
+	}
+	all := make([]dealt, 0, len(r.dealers)+1)
+	if r.own != nil {
+		all = append(all, dealt{r.own, r.ownShare})
 	}
 	for _, d := range r.dealers {
+		all = append(all, dealt{d.commitments, d.share})
+	}
+	if len(all) == 0 {
+		return nil, errors.New("no dealings") // unreachable: a DKG party deals, an import has a dealer
+	}
+	x := *all[0].share
+	agg := make([]blst.P1, r.threshold) // Σ_i C_i,k
+	for k, c := range all[0].commitments {
+		agg[k].FromAffine(c)
+	}
+	for _, d := range all[1:] {
 		x = *add(&x, d.share)
 		for k, c := range d.commitments {
 			agg[k].AddAssign(c)
@@ -226,6 +313,10 @@ func (r *keygenRun) combineLocked() (*share, error) {
 		s.wipe()
 		return nil, errors.New("the dealings add up to a zero key")
 	}
+	if r.imp != nil && !s.publicKey.Equals(r.imp.publicKey) {
+		s.wipe()
+		return nil, errors.New("the group key is not the imported public key")
+	}
 	for _, p := range r.participants {
 		s.publicShares = append(s.publicShares, evalCommitments(aggAffine, indexScalar(p)).ToAffine())
 	}
@@ -238,6 +329,10 @@ func (r *keygenRun) combineLocked() (*share, error) {
 
 // wipe zeroizes every secret the run holds; called once, when the run ends.
 func (r *keygenRun) wipe() {
+	if r.imp != nil && r.imp.secret != nil { // the run ended before the dealer dealt
+		r.imp.secret.Zeroize()
+		r.imp.secret = nil
+	}
 	if r.ownShare != nil {
 		r.ownShare.Zeroize()
 	}

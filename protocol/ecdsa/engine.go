@@ -1,9 +1,10 @@
 package ecdsa
 
 import (
-	"github.com/bnb-chain/tss-lib/v3/common"
-
 	"context"
+	"errors"
+
+	"github.com/bnb-chain/tss-lib/v3/common"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
 )
@@ -33,8 +34,11 @@ func (Engine) NeedsPreParams() bool { return true }
 // GeneratePreParams implements protocol.Engine.
 func (Engine) GeneratePreParams(ctx context.Context) ([]byte, error) { return GeneratePreParams(ctx) }
 
-// Keygen implements protocol.Engine.
+// Keygen implements protocol.Engine. It refuses p.Import (see refuseImport).
 func (e Engine) Keygen(p protocol.KeygenParams) (protocol.Run, error) {
+	if err := refuseImport(p); err != nil {
+		return nil, err
+	}
 	return NewKeygen(KeygenConfig{Self: p.Self, Parties: p.Parties, Threshold: p.Threshold, SessionNonce: p.SessionNonce, PreParams: p.PreParams, Curve: e.curve().name})
 }
 
@@ -50,3 +54,15 @@ func (Engine) PublicKey(share []byte) ([]byte, error) { return PublicKeyFromShar
 // code paths, for the whole process. tss-lib leaves them off by default; an enclave process,
 // which holds shares, turns them on at start.
 func EnableConstantTime() { common.EnableConstantTimeOps() }
+
+// ErrImportUnsupported is returned by Keygen when asked to import an existing key.
+var ErrImportUnsupported = errors.New("ecdsa: importing an existing key is not supported: tss-lib keygen only makes new keys (import is available for BLS keys only)")
+
+// refuseImport refuses keygen parameters that ask for the import of an existing key, which
+// tss-lib's keygen cannot do. It never looks at the secret.
+func refuseImport(p protocol.KeygenParams) error {
+	if p.Import != nil {
+		return ErrImportUnsupported
+	}
+	return nil
+}

@@ -40,6 +40,25 @@ const (
 	// MethodPeerReset tells the enclave that a peer's enclave restarted, so its channel to that
 	// peer must be renegotiated. A lying host only causes extra handshakes. Args: PeerRef.
 	MethodPeerReset = "peer.reset"
+
+	// MethodEth2Sign asks for this party's partial BLS signature over an Ethereum consensus
+	// message. The enclave parses the request itself, recomputes its signing root, and applies
+	// its own slashing protection (recorded durably) before it answers. Args: Eth2SignArgs.
+	// Reply: Eth2Partial.
+	MethodEth2Sign = "eth2.sign"
+	// MethodEth2Import imports EIP-3076 slashing protection data. Args: Eth2Interchange.
+	MethodEth2Import = "eth2.slashing.import"
+	// MethodEth2Export exports EIP-3076 slashing protection data. Args: Eth2Pubkeys (none:
+	// all). Reply: Eth2Interchange.
+	MethodEth2Export = "eth2.slashing.export"
+	// MethodEth2Disable makes the enclave refuse to sign with the keys until an import
+	// re-enables them. Args: Eth2Pubkeys. Reply: Eth2Pubkeys (those it holds a share of).
+	MethodEth2Disable = "eth2.disable"
+	// MethodEth2Enable lets disabled keys sign again (a Keymanager import of a deleted key).
+	// Args: Eth2Pubkeys.
+	MethodEth2Enable = "eth2.enable"
+	// MethodEth2Watermark reports the high watermark. Reply: Eth2Watermark.
+	MethodEth2Watermark = "eth2.watermark"
 )
 
 // Error codes carried in RemoteError.Code. The host maps them to HTTP statuses in one place.
@@ -53,12 +72,16 @@ const (
 	CodeUnavailable = "unavailable" // a party could not be reached
 	CodeInternal    = "internal"    // a fault inside the enclave
 	CodeRejected    = "rejected"    // an input from the host was refused (notice, ID 0)
+	CodePolicy      = "policy"      // the enclave's own rules refuse it (slashing protection)
 )
 
 // Session kinds.
 const (
 	KindKeygen = "keygen"
 	KindSign   = "sign"
+	// KindImport is a keygen whose secret is an existing key one party (the dealer) opens
+	// from a sealed import and deals; PrepareArgs.Import says which.
+	KindImport = "import"
 )
 
 // StatusReply describes an enclave.
@@ -86,6 +109,11 @@ type KeyInfo struct {
 	Threshold int                `json:"threshold"`
 	Parties   []protocol.PartyID `json:"parties"`
 	Created   string             `json:"created"` // RFC 3339
+	// PublicShares holds, for BLS keys, every party's public share x_m·G1 (hex), which a host
+	// needs to combine partial signatures and to name a party whose partial is wrong.
+	PublicShares map[protocol.PartyID]string `json:"public_shares,omitempty"`
+	// Disabled is set on a validator key whose signing was stopped (Keymanager DELETE).
+	Disabled bool `json:"disabled,omitempty"`
 }
 
 // KeysReply lists keys.
@@ -104,6 +132,7 @@ type PrepareArgs struct {
 	KeyID     string             `json:"key_id"`
 	Label     string             `json:"label,omitempty"`  // keygen only
 	Digest    string             `json:"digest,omitempty"` // sign only: 64 hex digits
+	Import    *ImportArgs        `json:"import,omitempty"` // import only
 }
 
 // SessionRef names a session.
@@ -135,6 +164,42 @@ type SessionResult struct {
 	Key        *KeyInfo `json:"key,omitempty"`
 	Signature  string   `json:"signature,omitempty"` // hex r||s
 	RecoveryID *int     `json:"recovery_id,omitempty"`
+}
+
+// Eth2SignArgs is one eth2 signing request for MethodEth2Sign.
+type Eth2SignArgs struct {
+	PublicKey string `json:"public_key"` // hex, 48 bytes: the validator key
+	// Request is the Web3Signer request body (canonical form); the enclave decodes it itself.
+	Request json.RawMessage `json:"request"`
+	// GenesisForkVersion is the network's (hex, 4 bytes), for VALIDATOR_REGISTRATION.
+	GenesisForkVersion string `json:"genesis_fork_version"`
+	// ExitDenebEpoch and ExitCapellaVersion carry the network's EIP-7044 rule for voluntary
+	// exits (Capella's fork version from Deneb on), when the network has one.
+	ExitDenebEpoch     *uint64 `json:"exit_deneb_epoch,omitempty"`
+	ExitCapellaVersion string  `json:"exit_capella_version,omitempty"`
+}
+
+// Eth2Partial is one party's partial signature.
+type Eth2Partial struct {
+	Party   protocol.PartyID `json:"party"`
+	Partial string           `json:"partial"` // hex, 96 bytes
+}
+
+// Eth2Interchange carries EIP-3076 JSON.
+type Eth2Interchange struct {
+	Interchange json.RawMessage `json:"interchange"`
+}
+
+// Eth2Pubkeys names validator keys (hex).
+type Eth2Pubkeys struct {
+	Pubkeys []string `json:"pubkeys"`
+}
+
+// Eth2Watermark is the high watermark; Set is false when there is none.
+type Eth2Watermark struct {
+	Set   bool   `json:"set"`
+	Slot  uint64 `json:"slot,omitempty"`
+	Epoch uint64 `json:"epoch,omitempty"`
 }
 
 // EncodeJSON encodes a method body.
