@@ -6,7 +6,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 GOFLAGS_BUILD := -trimpath -ldflags "-s -w -buildid= -X main.version=$(VERSION)"
 
 .DEFAULT_GOAL := help
-.PHONY: help build pkcs11 run test test-short vet fuzz bench clean
+.PHONY: help build pkcs11 run test test-short interop vet fuzz bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -22,6 +22,9 @@ run: build ## start a local 2-of-3 cluster (data under ./data); Ctrl-C stops it
 
 test: vet ## run every test, including the end-to-end cluster test
 	$(GO) test -race -timeout 20m ./...
+
+interop: build ## run the interop module's tests: real third-party clients (Prysm's Web3Signer client) against a devnet
+	cd interop && MPCSIGNER_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
 
 test-short: ## run the fast tests only (no cluster start-up)
 	$(GO) test -short ./...
