@@ -395,7 +395,13 @@ func (e *Enclave) dispatch(ctx context.Context, fc *transport.FrameConn, req *wi
 		return nil, e.eth2.enable(&args)
 	case wire.MethodEth2Watermark:
 		if len(req.Body) > 0 {
-			return nil, fmt.Errorf("%s takes no arguments: %w", req.Method, errBadRequest)
+			var args wire.Eth2SetWatermark
+			if err := decodeArgs(req.Body, &args); err != nil {
+				return nil, err
+			}
+			if err := e.eth2.setWatermark(&args); err != nil {
+				return nil, err
+			}
 		}
 		return wire.EncodeJSON(e.eth2.watermark()), nil
 	case wire.MethodPeerReset:

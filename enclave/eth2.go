@@ -181,6 +181,14 @@ func (s *eth2Signer) enable(args *wire.Eth2Pubkeys) error {
 	return nil
 }
 
+// setWatermark sets or clears the high watermark, durably.
+func (s *eth2Signer) setWatermark(args *wire.Eth2SetWatermark) error {
+	if args.Clear {
+		return s.db.ClearHighWatermark()
+	}
+	return s.db.SetHighWatermark(args.Slot, args.Epoch)
+}
+
 func (s *eth2Signer) watermark() *wire.Eth2Watermark {
 	hw, ok := s.db.HighWatermark()
 	return &wire.Eth2Watermark{Set: ok, Slot: hw.Slot, Epoch: hw.Epoch}

@@ -5,11 +5,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/mpcsigner/mpcsigner/chains/eth2"
+	"github.com/mpcsigner/mpcsigner/host/api"
 	"github.com/mpcsigner/mpcsigner/protocol"
 	"github.com/mpcsigner/mpcsigner/protocol/bls"
 	"github.com/mpcsigner/mpcsigner/protocol/wire"
@@ -289,6 +291,57 @@ func (b *eth2Backend) HighWatermark(ctx context.Context) (*web3signer.Watermark,
 		return nil, toWeb3SignerError(fmt.Errorf("no party is reachable: %w", ErrQuorum))
 	}
 	return out, nil
+}
+
+// SetHighWatermark sets (or clears) the high watermark in every enclave. Every party must take
+// it: a party without it could still sign beyond it with t-1 others.
+func (h *Host) SetHighWatermark(ctx context.Context, args wire.Eth2SetWatermark) (*api.HighWatermark, error) {
+	if down := h.unreachable(h.allParties()); len(down) > 0 {
+		return nil, fmt.Errorf("setting the high watermark needs every party, and %s unreachable: %w", describeParties(down), ErrQuorum)
+	}
+	var out api.HighWatermark
+	var mu sync.Mutex
+	err := h.forEach(ctx, h.allParties(), func(ctx context.Context, p protocol.PartyID) error {
+		cctx, cancel := context.WithTimeout(ctx, h.cfg.Timeouts.Call)
+		defer cancel()
+		body, err := h.callParty(cctx, p, wire.MethodEth2Watermark, args)
+		if err != nil {
+			return err
+		}
+		var wm wire.Eth2Watermark
+		if err := wire.DecodeJSON(body, &wm); err != nil {
+			return fmt.Errorf("%s returned an unreadable watermark: %w", p, ErrInternal)
+		}
+		mu.Lock()
+		out = api.HighWatermark{Set: wm.Set, Slot: wm.Slot, Epoch: wm.Epoch}
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func (h *Host) handleHighWatermark(w http.ResponseWriter, r *http.Request) (any, error) {
+	switch r.Method {
+	case http.MethodGet:
+		wm, err := newEth2Backend(h).HighWatermark(r.Context())
+		if err != nil {
+			return nil, err
+		}
+		if wm == nil {
+			return api.HighWatermark{}, nil
+		}
+		return api.HighWatermark{Set: true, Slot: wm.Slot, Epoch: wm.Epoch}, nil
+	case http.MethodDelete:
+		return h.SetHighWatermark(r.Context(), wire.Eth2SetWatermark{Clear: true})
+	}
+	var req api.HighWatermark
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	return h.SetHighWatermark(r.Context(), wire.Eth2SetWatermark{Slot: req.Slot, Epoch: req.Epoch})
 }
 
 // Checks are the host's health checks: quorum reachable, attestations fresh.

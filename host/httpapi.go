@@ -29,6 +29,9 @@ func (h *Host) apiServer() *http.Server {
 	mux.Handle("POST "+api.PathSign, h.authed("sign", h.handleSign))
 	mux.Handle("GET "+api.PathIdentity, h.authed("identity", h.handleIdentity))
 	mux.Handle("POST "+api.PathImport, h.authed("import_key", h.handleImportKey))
+	mux.Handle("GET "+api.PathHighWatermark, h.authed("high_watermark", h.handleHighWatermark))
+	mux.Handle("PUT "+api.PathHighWatermark, h.authed("high_watermark", h.handleHighWatermark))
+	mux.Handle("DELETE "+api.PathHighWatermark, h.authed("high_watermark", h.handleHighWatermark))
 	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
 }
 

@@ -226,6 +226,39 @@ func TestEth2EndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("high watermark", func(t *testing.T) {
+		var hw api.HighWatermark
+		d.cliJSON(t, &hw, "eth2", "high-watermark", "--slot", "5000", "--epoch", "150")
+		if !hw.Set || hw.Slot != 5000 || hw.Epoch != 150 {
+			t.Fatalf("set: %+v", hw)
+		}
+		resp, err := http.Get(w3s + "/api/v1/eth2/highWatermark")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != `{"epoch":"150","slot":"5000"}`+"\n" {
+			t.Fatalf("GET highWatermark: %q", b)
+		}
+		if status, msg := w3sSign(t, w3s, pub, blockBody(5000, 1)); status != 412 {
+			t.Fatalf("a block at the high watermark: %d %s", status, msg)
+		}
+		if status, msg := w3sSign(t, w3s, pub, attestationBody(149, 150, 1)); status != 412 {
+			t.Fatalf("an attestation at the high watermark: %d %s", status, msg)
+		}
+		if status, msg := w3sSign(t, w3s, pub, blockBody(4999, 1)); status != 200 {
+			t.Fatalf("a block below the high watermark: %d %s", status, msg)
+		}
+		d.cliJSON(t, &hw, "eth2", "high-watermark", "--clear")
+		if hw.Set {
+			t.Fatalf("clear: %+v", hw)
+		}
+		if status, msg := w3sSign(t, w3s, pub, blockBody(5000, 1)); status != 200 {
+			t.Fatalf("a block once the high watermark is cleared: %d %s", status, msg)
+		}
+	})
+
 	t.Run("concurrent conflicting requests through every host sign once", func(t *testing.T) {
 		const n = 24
 		for _, tc := range []struct {

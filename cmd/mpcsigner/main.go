@@ -33,7 +33,8 @@ func commands() []command {
 		{"devnet", "run a local cluster (3 enclaves, 3 hosts) on ./data", runDevnet},
 		{"enclave", "run one enclave (a party); 'enclave init' creates its identity", runEnclave},
 		{"host", "run one host: enclave proxy, relay, native API, metrics", runHost},
-		{"key", "manage keys: create, list, show", runKey},
+		{"key", "manage keys: create, import, list, show", runKey},
+		{"eth2", "Ethereum validator operations: high-watermark", runEth2},
 		{"sign", "sign a 32-byte digest with a key", runSign},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			fmt.Fprintln(out, "mpcsigner", version)

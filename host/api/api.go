@@ -32,7 +32,18 @@ const (
 	PathIdentity = "/v1/identity" // GET: Identity
 	// PathImport imports an existing key sealed to the dealer enclave.
 	PathImport = "/v1/keys/import" // POST: ImportKeyRequest -> Key
+	// PathHighWatermark is the eth2 high watermark of every enclave: nothing at or beyond it is
+	// signed (Web3Signer's watermark-repair).
+	PathHighWatermark = "/v1/eth2/high-watermark" // GET, PUT: HighWatermark; DELETE clears
 )
+
+// HighWatermark is a slot and epoch at or beyond which no block or attestation is signed.
+// Set is false when none is set.
+type HighWatermark struct {
+	Set   bool   `json:"set"`
+	Slot  uint64 `json:"slot"`
+	Epoch uint64 `json:"epoch"`
+}
 
 // Identity is an enclave's attested identity document.
 type Identity struct {
@@ -210,6 +221,22 @@ func (c *Client) CreateKey(ctx context.Context, req CreateKeyRequest) (*Key, err
 func (c *Client) Identity(ctx context.Context) (*Identity, error) {
 	var out Identity
 	if err := c.do(ctx, http.MethodGet, PathIdentity, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// HighWatermark reads (hw nil), sets or clears (clear) the eth2 high watermark.
+func (c *Client) HighWatermark(ctx context.Context, hw *HighWatermark, clear bool) (*HighWatermark, error) {
+	var out HighWatermark
+	method, body := http.MethodGet, any(nil)
+	switch {
+	case clear:
+		method = http.MethodDelete
+	case hw != nil:
+		method, body = http.MethodPut, hw
+	}
+	if err := c.do(ctx, method, PathHighWatermark, body, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

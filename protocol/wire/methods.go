@@ -57,7 +57,9 @@ const (
 	// MethodEth2Enable lets disabled keys sign again (a Keymanager import of a deleted key).
 	// Args: Eth2Pubkeys.
 	MethodEth2Enable = "eth2.enable"
-	// MethodEth2Watermark reports the high watermark. Reply: Eth2Watermark.
+	// MethodEth2Watermark reports the high watermark; with Eth2SetWatermark args it first sets
+	// or clears it (a lying host can only stop signing, which it can anyway). Reply:
+	// Eth2Watermark.
 	MethodEth2Watermark = "eth2.watermark"
 )
 
@@ -200,6 +202,13 @@ type Eth2Watermark struct {
 	Set   bool   `json:"set"`
 	Slot  uint64 `json:"slot,omitempty"`
 	Epoch uint64 `json:"epoch,omitempty"`
+}
+
+// Eth2SetWatermark sets the high watermark (Clear false) or removes it (Clear true).
+type Eth2SetWatermark struct {
+	Slot  uint64 `json:"slot"`
+	Epoch uint64 `json:"epoch"`
+	Clear bool   `json:"clear,omitempty"`
 }
 
 // EncodeJSON encodes a method body.
