@@ -101,3 +101,33 @@ func TestNewGroupKeyChecksTheShares(t *testing.T) {
 		t.Fatal("a truncated group key was accepted")
 	}
 }
+
+// BenchmarkSignPartial is one enclave's work per eth2 signature: hash to G2 and one G2
+// multiplication.
+func BenchmarkSignPartial(b *testing.B) {
+	fx := getFixture(b, 3, 2)
+	k, err := LoadKeyShare(fx.shares[1])
+	if err != nil {
+		b.Fatal(err)
+	}
+	msg := digestOf("partial")
+	for b.Loop() {
+		k.SignPartial(msg[:])
+	}
+}
+
+// BenchmarkGroupCombine is the host's work per eth2 signature: Lagrange combination of two
+// partials and a full verification of the result.
+func BenchmarkGroupCombine(b *testing.B) {
+	fx := getFixture(b, 3, 2)
+	k1, _ := LoadKeyShare(fx.shares[1])
+	k2, _ := LoadKeyShare(fx.shares[2])
+	msg := digestOf("combine")
+	partials := map[protocol.PartyID][]byte{1: k1.SignPartial(msg[:]), 2: k2.SignPartial(msg[:])}
+	g := k1.Group()
+	for b.Loop() {
+		if _, err := g.Combine(msg[:], partials); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
