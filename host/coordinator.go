@@ -363,27 +363,15 @@ func (h *Host) GetKey(ctx context.Context, ref string) (*api.Key, error) {
 
 // ListKeys lists the keys known to the first reachable enclave (ours first).
 func (h *Host) ListKeys(ctx context.Context) ([]api.Key, error) {
-	for _, p := range h.partyOrder() {
-		if !h.reachable(p) {
-			continue
-		}
-		cctx, cancel := context.WithTimeout(ctx, h.cfg.Timeouts.Call)
-		body, err := h.callParty(cctx, p, wire.MethodKeysList, nil)
-		cancel()
-		if err != nil {
-			continue
-		}
-		var kr wire.KeysReply
-		if err := wire.DecodeJSON(body, &kr); err != nil {
-			return nil, fmt.Errorf("%s returned an unreadable key list: %w", p, ErrInternal)
-		}
-		out := make([]api.Key, len(kr.Keys))
-		for i, k := range kr.Keys {
-			out[i] = toAPIKey(k)
-		}
-		return out, nil
+	infos, err := h.listKeyInfos(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("no party is reachable: %w", ErrQuorum)
+	out := make([]api.Key, len(infos))
+	for i, k := range infos {
+		out[i] = toAPIKey(k)
+	}
+	return out, nil
 }
 
 // Sign signs a digest with a key, choosing reachable signers unless the caller named them. A

@@ -433,39 +433,16 @@ func (db *DB) SignAttestation(gvr [32]byte, pk Pubkey, source, target uint64, si
 // Disable makes pk refuse every request (keymanager DELETE) until an
 // import that names it or Enable. It returns once that is durable. Its history stays,
 // and Export still includes it.
-func (db *DB) Disable(pk Pubkey) error {
-	db.mu.RLock()
-	defer db.mu.RUnlock()
-	if err := db.c.err(); err != nil {
-		return err
-	}
-	v := db.validator(pk)
-	v.mu.Lock()
-	if v.st.stored && !v.st.enabled {
-		f := v.last
-		v.mu.Unlock()
-		if f == nil {
-			return nil
-		}
-		return db.c.wait(f)
-	}
-	v.st.enabled = false
-	v.st.stored = true
-	f, err := db.c.add(fill([]write{{db.metaName(pk), encodeMeta(&v.st)}}))
-	if err == nil {
-		v.last = f
-	}
-	v.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	return db.c.wait(f)
-}
+func (db *DB) Disable(pk Pubkey) error { return db.setEnabled(pk, false) }
 
 // Enable lets a disabled pk sign again (the keymanager import of its
 // keystore, as Web3Signer does), durably before it returns. It grants
 // nothing an Import naming pk would not, and every other rule still holds.
-func (db *DB) Enable(pk Pubkey) error {
+func (db *DB) Enable(pk Pubkey) error { return db.setEnabled(pk, true) }
+
+// setEnabled records pk's enabled flag durably; setting it to what it is waits only for the
+// record that last set it.
+func (db *DB) setEnabled(pk Pubkey, enabled bool) error {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
 	if err := db.c.err(); err != nil {
@@ -473,7 +450,7 @@ func (db *DB) Enable(pk Pubkey) error {
 	}
 	v := db.validator(pk)
 	v.mu.Lock()
-	if v.st.enabled {
+	if v.st.enabled == enabled && (v.st.stored || enabled) {
 		f := v.last
 		v.mu.Unlock()
 		if f == nil {
@@ -481,7 +458,8 @@ func (db *DB) Enable(pk Pubkey) error {
 		}
 		return db.c.wait(f)
 	}
-	v.st.enabled = true
+	v.st.enabled = enabled
+	v.st.stored = true
 	f, err := db.c.add(fill([]write{{db.metaName(pk), encodeMeta(&v.st)}}))
 	if err == nil {
 		v.last = f
