@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"time"
 
@@ -33,6 +34,20 @@ type Config struct {
 	Attestation attestation.Config `yaml:"attestation"`
 	// Web3Signer is the Ethereum validators' remote-signer API; off unless listen is set.
 	Web3Signer Web3SignerConfig `yaml:"web3signer"`
+	// Eth1 is the execution-layer front door (Web3Signer eth1, JSON-RPC, go-ethereum's
+	// external-signer API); off unless listen is set.
+	Eth1 Eth1Config `yaml:"eth1"`
+}
+
+// Eth1Config configures the execution-layer front door.
+type Eth1Config struct {
+	Listen string `yaml:"listen"`
+	// ChainID is the chain every transaction is signed for; requests naming another are refused.
+	ChainID uint64 `yaml:"chain_id"`
+	// Downstream is the Ethereum node's JSON-RPC URL: eth_sendTransaction fills nonces from it
+	// and sends through it, and every method the signer does not serve is passed to it.
+	Downstream string    `yaml:"downstream"`
+	TLS        TLSConfig `yaml:"tls"`
 }
 
 // Web3SignerConfig configures the Web3Signer-compatible API.
@@ -170,6 +185,22 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.Web3Signer.Listen); err != nil {
 			errs = append(errs, fmt.Errorf("web3signer.listen: %v", err))
 		}
+	}
+	if c.Eth1.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Eth1.Listen); err != nil {
+			errs = append(errs, fmt.Errorf("eth1.listen: %v", err))
+		}
+		if c.Eth1.ChainID == 0 {
+			errs = append(errs, errors.New("eth1.chain_id: required when eth1.listen is set"))
+		}
+	}
+	if c.Eth1.Downstream != "" {
+		if u, err := url.Parse(c.Eth1.Downstream); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("eth1.downstream: %q is not an http(s) URL", c.Eth1.Downstream))
+		}
+	}
+	if (c.Eth1.TLS.CertFile == "") != (c.Eth1.TLS.KeyFile == "") {
+		errs = append(errs, errors.New("eth1.tls: set both cert_file and key_file, or neither"))
 	}
 	if (c.Web3Signer.TLS.CertFile == "") != (c.Web3Signer.TLS.KeyFile == "") {
 		errs = append(errs, errors.New("web3signer.tls: set both cert_file and key_file, or neither"))

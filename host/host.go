@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"strings"
@@ -27,6 +28,7 @@ import (
 	"github.com/mpcsigner/mpcsigner/protocol/transport"
 	"github.com/mpcsigner/mpcsigner/protocol/wire"
 	"github.com/mpcsigner/mpcsigner/web3signer"
+	"github.com/mpcsigner/mpcsigner/web3signer/eth1"
 )
 
 // methodPeerHello opens a peer link: the dialing host names its party and proves it holds the
@@ -51,6 +53,8 @@ type Options struct {
 	Observe func(kind string, data []byte)
 	// Web3SignerListener serves the Web3Signer API when set (Run opens it from the config).
 	Web3SignerListener net.Listener
+	// Eth1Listener serves the execution-layer front door when set (Run opens it from the config).
+	Eth1Listener net.Listener
 }
 
 // Host is one running host.
@@ -63,6 +67,7 @@ type Host struct {
 	metrics   *metrics
 
 	web3signer *web3signer.Server // nil unless configured
+	eth1       *eth1.Server       // nil unless configured
 
 	local *link                      // to our enclave
 	peers map[protocol.PartyID]*link // to peer hosts (and through them, their enclaves)
@@ -120,7 +125,26 @@ func New(cfg *Config, opts Options) (*Host, error) {
 	if err := h.buildWeb3Signer(); err != nil {
 		return nil, err
 	}
+	if err := h.buildEth1(); err != nil {
+		return nil, err
+	}
 	return h, nil
+}
+
+// buildEth1 makes the execution-layer front door when it is configured.
+func (h *Host) buildEth1() error {
+	c := h.cfg.Eth1
+	if c.Listen == "" && h.opts.Eth1Listener == nil {
+		return nil
+	}
+	srv, err := eth1.New(newEth1Backend(h), eth1.Config{
+		ChainID: new(big.Int).SetUint64(c.ChainID), Downstream: c.Downstream, Log: h.log.With("api", "eth1"),
+	})
+	if err != nil {
+		return fmt.Errorf("eth1: %w", err)
+	}
+	h.eth1 = srv
+	return nil
 }
 
 // buildWeb3Signer makes the Web3Signer API when it is configured.
@@ -200,6 +224,16 @@ func (h *Host) Run(ctx context.Context) error {
 		apiL.Close()
 		return fmt.Errorf("metrics listener: %w", err)
 	}
+	if h.cfg.Eth1.Listen != "" {
+		l, err := net.Listen("tcp", h.cfg.Eth1.Listen)
+		if err != nil {
+			peerL.Close()
+			apiL.Close()
+			metricsL.Close()
+			return fmt.Errorf("eth1 listener: %w", err)
+		}
+		h.opts.Eth1Listener = l
+	}
 	if h.cfg.Web3Signer.Listen != "" {
 		w3sL, err := net.Listen("tcp", h.cfg.Web3Signer.Listen)
 		if err != nil {
@@ -230,9 +264,14 @@ func (h *Host) Serve(ctx context.Context, peerL, apiL, metricsL net.Listener) er
 	spawn(func() { h.monitor(ctx) })
 	apiSrv := h.apiServer()
 	metricsSrv := h.metricsServer()
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	spawn(func() { errc <- serveHTTP(apiSrv, apiL, h.cfg.API.TLS) })
 	spawn(func() { errc <- serveHTTP(metricsSrv, metricsL, TLSConfig{}) })
+	eth1Srv := &http.Server{Handler: h.eth1, ReadHeaderTimeout: 10 * time.Second}
+	if l := h.opts.Eth1Listener; l != nil && h.eth1 != nil {
+		spawn(func() { errc <- serveHTTP(eth1Srv, l, h.cfg.Eth1.TLS) })
+		h.log.Info("eth1 API serving", "addr", l.Addr().String(), "chain_id", h.cfg.Eth1.ChainID)
+	}
 	w3sSrv := &http.Server{Handler: h.web3signer, ReadHeaderTimeout: 10 * time.Second}
 	if w3sL := h.opts.Web3SignerListener; w3sL != nil && h.web3signer != nil {
 		spawn(func() { errc <- serveHTTP(w3sSrv, w3sL, h.cfg.Web3Signer.TLS) })
@@ -250,6 +289,7 @@ func (h *Host) Serve(ctx context.Context, peerL, apiL, metricsL net.Listener) er
 	_ = apiSrv.Shutdown(shutdownCtx)
 	_ = metricsSrv.Shutdown(shutdownCtx)
 	_ = w3sSrv.Shutdown(shutdownCtx)
+	_ = eth1Srv.Shutdown(shutdownCtx)
 	peerL.Close()
 	wg.Wait()
 	return err

@@ -71,6 +71,11 @@ type DevnetInfo struct {
 	Web3Signer string `json:"web3signer,omitempty"`
 	// KeymanagerTokenFile holds the bearer token of the Keymanager API (/eth/v1/keystores).
 	KeymanagerTokenFile string `json:"keymanager_token_file,omitempty"`
+	// Eth1 is host 1's execution-layer front door: Web3Signer eth1 (/api/v1/eth1/...), JSON-RPC
+	// on POST / (eth_*), and go-ethereum's external-signer API (account_*); every host serves one.
+	Eth1 string `json:"eth1,omitempty"`
+	// ChainID is the chain the eth1 front door signs for.
+	ChainID uint64 `json:"chain_id,omitempty"`
 	// AttestationConfig is the attestation policy clients check enclaves against (the CLI's
 	// key import verifies the dealer with it before sealing a key to it).
 	AttestationConfig string `json:"attestation_config,omitempty"`
@@ -89,6 +94,7 @@ type DevnetParty struct {
 	Peer       string `json:"peer"`
 	Metrics    string `json:"metrics"`
 	Web3Signer string `json:"web3signer,omitempty"`
+	Eth1       string `json:"eth1,omitempty"`
 	Enclave    string `json:"enclave"`
 	HostPID    int    `json:"host_pid"`
 	EnclavePID int    `json:"enclave_pid"`
@@ -104,6 +110,8 @@ type devnetOptions struct {
 	readyTimeout  time.Duration
 	signTimeout   time.Duration
 	network       string
+	chainID       uint64
+	downstream    string
 }
 
 func runDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -112,7 +120,9 @@ func runDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&o.data, "data", "./data", "data directory (created on first start, reused after)")
 	fs.IntVar(&o.parties, "parties", 3, "number of parties (first start only)")
 	fs.IntVar(&o.threshold, "threshold", 2, "signers needed (first start only)")
-	fs.IntVar(&o.basePort, "base-port", 7100, "first port: APIs at base+1.., peers base+101.., metrics base+201.., enclaves base+301.., Web3Signer APIs base+401.. (0: free ports; first start only)")
+	fs.IntVar(&o.basePort, "base-port", 7100, "first port: APIs at base+1.., peers base+101.., metrics base+201.., enclaves base+301.., Web3Signer APIs base+401.., eth1 APIs base+501.. (0: free ports; first start only)")
+	fs.Uint64Var(&o.chainID, "chain-id", 1337, "chain id of the eth1 front door (first start only)")
+	fs.StringVar(&o.downstream, "eth1-downstream", "", "Ethereum node JSON-RPC URL the eth1 front door sends transactions through (first start only)")
 	fs.StringVar(&o.network, "network", "mainnet", "Ethereum network of the Web3Signer API: mainnet, sepolia, holesky, hoodi or a consensus config file (first start only)")
 	fs.StringVar(&o.testPreParams, "test-preparams", "", "seed pre-parameters from this fixtures directory (tests only: keys made with them are NOT secret)")
 	fs.DurationVar(&o.restartDelay, "restart-delay", time.Second, "how long to wait before restarting a child that exited")
@@ -264,6 +274,7 @@ func (d *devnet) initialize(ctx context.Context) error {
 				Listen: fmt.Sprintf("127.0.0.1:%d", ports[4*n+i]), Network: d.opts.network,
 				KeymanagerTokenFile: filepath.Join(d.dir, keymanagerTokenName),
 			},
+			Eth1: host.Eth1Config{Listen: fmt.Sprintf("127.0.0.1:%d", ports[5*n+i]), ChainID: d.opts.chainID, Downstream: d.opts.downstream},
 		}
 		if err := writeYAML(filepath.Join(pdir, "host.yaml"), hcfg); err != nil {
 			return err
@@ -301,8 +312,8 @@ func (d *devnet) preParamsConfig() enclave.PreParamsConfig {
 	return enclave.PreParamsConfig{Want: &want, FixturesDir: dir}
 }
 
-// portBlocks is the number of listeners per party: API, peer, metrics, enclave, Web3Signer.
-const portBlocks = 5
+// portBlocks is the number of listeners per party: API, peer, metrics, enclave, Web3Signer, eth1.
+const portBlocks = 6
 
 // allocatePorts returns n ports: consecutive blocks from --base-port, or free ones if it is 0.
 func (d *devnet) allocatePorts(n int) ([]int, error) {
@@ -401,10 +412,15 @@ func (d *devnet) loadLayout() error {
 		if hcfg.Web3Signer.Listen != "" {
 			dp.Web3Signer = "http://" + hcfg.Web3Signer.Listen
 		}
+		if hcfg.Eth1.Listen != "" {
+			dp.Eth1 = "http://" + hcfg.Eth1.Listen
+			d.info.ChainID = hcfg.Eth1.ChainID
+		}
 		d.info.Parties = append(d.info.Parties, dp)
 	}
 	d.info.API = d.info.Parties[0].API
 	d.info.Web3Signer = d.info.Parties[0].Web3Signer
+	d.info.Eth1 = d.info.Parties[0].Eth1
 	d.info.AttestationConfig = filepath.Join(d.dir, attestationConfigName)
 	if d.info.Web3Signer != "" {
 		d.info.KeymanagerTokenFile = filepath.Join(d.dir, keymanagerTokenName)
@@ -617,6 +633,9 @@ func (d *devnet) printReady() {
 	w := d.stdout
 	fmt.Fprintf(w, "mpcsigner devnet ready: %d parties, any %d sign\n", len(d.info.Parties), d.info.Threshold)
 	fmt.Fprintf(w, "  API:      %s (bearer token in %s)\n", d.info.API, d.info.TokenFile)
+	if d.info.Eth1 != "" {
+		fmt.Fprintf(w, "  eth1:     %s (JSON-RPC eth_* and account_*, Web3Signer eth1; chain id %d)\n", d.info.Eth1, d.info.ChainID)
+	}
 	if d.info.Web3Signer != "" {
 		fmt.Fprintf(w, "  eth2:     %s (Web3Signer API for validator clients; Keymanager token in %s)\n", d.info.Web3Signer, d.info.KeymanagerTokenFile)
 	}

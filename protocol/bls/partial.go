@@ -115,6 +115,12 @@ func (g *GroupKey) PublicKey() []byte { return g.publicKey.Compress() }
 // error (a *protocol.Error) names the parties whose partials are wrong. Checking only the result
 // in the common case costs one pairing instead of t+1.
 func (g *GroupKey) Combine(msg []byte, partials map[protocol.PartyID][]byte) ([]byte, error) {
+	return g.CombineWith(nil, msg, partials)
+}
+
+// CombineWith is Combine with the result's verification done by v, in a batch with other
+// signatures being verified at the same time (nil: on its own).
+func (g *GroupKey) CombineWith(v *BatchVerifier, msg []byte, partials map[protocol.PartyID][]byte) ([]byte, error) {
 	if len(partials) != g.threshold {
 		return nil, fmt.Errorf("bls: %d partial signatures for a threshold of %d", len(partials), g.threshold)
 	}
@@ -142,7 +148,13 @@ func (g *GroupKey) Combine(msg []byte, partials map[protocol.PartyID][]byte) ([]
 			return nil, fmt.Errorf("bls: %w", err)
 		}
 		// The group key was validated when g was made; the signature's subgroup is checked here.
-		if sig.Verify(true, g.publicKey, false, msg, dst) {
+		ok := false
+		if v != nil {
+			ok = v.verify(g.publicKey, msg, sig)
+		} else {
+			ok = sig.Verify(true, g.publicKey, false, msg, dst)
+		}
+		if ok {
 			return sig.Compress(), nil
 		}
 	}

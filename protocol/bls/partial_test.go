@@ -2,7 +2,9 @@ package bls
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
@@ -130,4 +132,77 @@ func BenchmarkGroupCombine(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestBatchVerifierAcceptsGoodAndRefusesBad(t *testing.T) {
+	fx := getFixture(t, 3, 2)
+	keys := loadShares(t, fx)
+	group := keys[1].Group()
+	v := NewBatchVerifier(16)
+	defer v.Close()
+	const n = 40
+	type result struct {
+		i   int
+		sig []byte
+		err error
+	}
+	results := make(chan result, n)
+	for i := range n {
+		go func() {
+			msg := digestOf(fmt.Sprintf("batch %d", i))
+			signer := protocol.PartyID(2)
+			partial := keys[signer].SignPartial(msg[:])
+			if i%7 == 3 { // a wrong partial from party 2: blamed, and the others still pass
+				other := digestOf("something else")
+				partial = keys[signer].SignPartial(other[:])
+			}
+			sig, err := group.CombineWith(v, msg[:], map[protocol.PartyID][]byte{1: keys[1].SignPartial(msg[:]), signer: partial})
+			results <- result{i, sig, err}
+		}()
+	}
+	for range n {
+		r := <-results
+		msg := digestOf(fmt.Sprintf("batch %d", r.i))
+		if r.i%7 == 3 {
+			if pe := protoErr(t, r.err); !slices.Equal(pe.Culprits, ids(2)) {
+				t.Fatalf("request %d: culprits %v", r.i, pe.Culprits)
+			}
+			continue
+		}
+		if r.err != nil {
+			t.Fatalf("request %d: %v", r.i, r.err)
+		}
+		gnarkVerify(t, fx.publicKey, msg, r.sig)
+	}
+}
+
+// BenchmarkGroupCombineBatched is BenchmarkGroupCombine with the verification batched across
+// concurrent callers.
+func BenchmarkGroupCombineBatched(b *testing.B) {
+	fx := getFixture(b, 3, 2)
+	k1, _ := LoadKeyShare(fx.shares[1])
+	k2, _ := LoadKeyShare(fx.shares[2])
+	g := k1.Group()
+	v := NewBatchVerifier(64)
+	defer v.Close()
+	const distinct = 64
+	type job struct {
+		msg      [32]byte
+		partials map[protocol.PartyID][]byte
+	}
+	jobs := make([]job, distinct)
+	for i := range jobs {
+		jobs[i].msg = digestOf(fmt.Sprintf("bench %d", i))
+		jobs[i].partials = map[protocol.PartyID][]byte{1: k1.SignPartial(jobs[i].msg[:]), 2: k2.SignPartial(jobs[i].msg[:])}
+	}
+	var next atomic.Int64
+	b.SetParallelism(32)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			j := jobs[next.Add(1)%distinct]
+			if _, err := g.CombineWith(v, j.msg[:], j.partials); err != nil {
+				b.Error(err)
+			}
+		}
+	})
 }
