@@ -111,7 +111,7 @@ func randomWeight(s *blst.Scalar) {
 	if _, err := rand.Read(b[:]); err != nil {
 		panic("crypto/rand failed: " + err.Error())
 	}
-	b[0] = 0  // below the group order; only the low 64 bits are used
+	b[0] = 0   // below the group order; only the low 64 bits are used
 	b[31] |= 1 // and those are never all zero, which would drop the signature from the check
 	s.FromBEndian(b[:])
 }
