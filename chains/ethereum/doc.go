@@ -17,11 +17,14 @@
 // # Decoding
 //
 // ParseTxArgs, ParseTypedData and DecodeRawTransaction are decoders of untrusted input (trust
-// rule 5): each has a size cap (MaxTxArgsBytes, MaxTypedDataBytes, MaxRawTransactionBytes),
-// refuses rather than guesses (invalid UTF-8, duplicate or unknown JSON keys, trailing data,
-// nesting deeper than maxJSONDepth, hex quantities with leading zeros or over 256 bits,
+// rule 5): each has a size cap (MaxTxArgsBytes, MaxTypedDataBytes, MaxRawTransactionBytes;
+// EIP-712 documents also have caps on their cost to encode, see MaxTypedDataWork), refuses
+// rather than guesses (invalid UTF-8, duplicate keys, keys that are unknown or differ in case
+// only, trailing data, deep nesting, hex quantities with leading zeros or over 64 or 256 bits,
 // mixed-case addresses with a wrong EIP-55 checksum, non-canonical RLP, trailing bytes), and
-// every error it returns wraps ErrInvalid and names the field at fault. The rules that decide
+// every error it returns wraps ErrInvalid and names the field at fault ("gas: ...",
+// "accessList[2].storageKeys: ...", "message.to.wallet: ..."). A JSON null counts as an
+// absent member. The rules that decide
 // whether a transaction or message may be signed at all (policy, limits, allow lists) are not
 // here: they belong to the enclave that owns the key, which uses this package to decode what
 // it checks.

@@ -17,9 +17,6 @@ import (
 // it. Every result is checked (see checkSignature) before this package returns it.
 type SignFunc func(ctx context.Context, from common.Address, digest [32]byte) ([65]byte, error)
 
-// SignatureLen is the length of an R||S||V signature.
-const SignatureLen = 65
-
 // legacyVOffset turns a recovery id into the V of eth_sign, personal_sign and EIP-712 answers
 // (27 or 28), which is what ecrecover and wallets expect.
 const legacyVOffset = 27

@@ -16,6 +16,9 @@ type jsonRules struct {
 	what     string // what the document is, for error messages
 	maxBytes int
 	maxDepth int
+	// maxValues, if positive, caps the number of values (scalars, objects and arrays): the
+	// cost of decoding and encoding follows the number of values more than the bytes.
+	maxValues int
 	// number, if set, is called for every JSON number; its error refuses the document.
 	number func(json.Number) error
 }
@@ -42,6 +45,7 @@ func checkJSON(b []byte, r jsonRules) error {
 	dec.UseNumber()
 	var stack []jsonFrame
 	done := false // the top-level value is complete
+	values := 0
 	for {
 		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {
@@ -66,6 +70,12 @@ func checkJSON(b []byte, r jsonRules) error {
 			stack[n-1].keys[key] = struct{}{}
 			stack[n-1].wantKey = false
 			continue
+		}
+		if tok != json.Delim('}') && tok != json.Delim(']') {
+			values++
+			if r.maxValues > 0 && values > r.maxValues {
+				return invalid(r.what, "more than %d JSON values", r.maxValues)
+			}
 		}
 		switch t := tok.(type) {
 		case json.Delim:

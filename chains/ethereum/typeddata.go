@@ -16,9 +16,10 @@ import (
 )
 
 // Limits on EIP-712 documents. go-ethereum's encoder re-validates every type and recomputes
-// every type string once per struct value it encodes, so its cost grows with
-// (struct values) x (type fields); these bounds keep one document to milliseconds while
-// leaving room for the largest real ones (Seaport bulk orders, Permit2 batches).
+// the type string once per struct value it encodes (see structCost), so a small document can
+// cost seconds; these bounds keep the worst accepted document to about 200 ms on this
+// project's machines while leaving room for the largest real ones (Seaport bulk orders of up
+// to 256 orders, Permit2 batches).
 const (
 	// MaxTypedDataBytes caps an EIP-712 JSON document.
 	MaxTypedDataBytes = 1 << 20
@@ -36,6 +37,10 @@ const (
 	MaxTypedDataWork = 1 << 16
 	// depMergeSteps is how many steps of go-ethereum's dependency merge cost one work unit.
 	depMergeSteps = 300
+	// maxTypedDataValues caps the JSON values of a document: a megabyte of "1," is half a
+	// million values, which would take seconds to check and encode, while a Seaport bulk
+	// order of 128 orders has about 10k. Long strings (bytes fields) are few values.
+	maxTypedDataValues = 1 << 16
 	// typedDataDepth bounds JSON nesting (a Seaport bulk order of height 24 nests ~30 deep).
 	typedDataDepth = 64
 	// maxSafeInteger is the largest JSON number accepted: beyond 2^53 JavaScript clients
@@ -64,7 +69,7 @@ var (
 // domain members that the types do not declare or that are missing, arrays of the wrong fixed
 // length, and integers out of their type's range.
 func ParseTypedData(b []byte) (*apitypes.TypedData, error) {
-	rules := jsonRules{what: "typed data", maxBytes: MaxTypedDataBytes, maxDepth: typedDataDepth, number: safeInteger}
+	rules := jsonRules{what: "typed data", maxBytes: MaxTypedDataBytes, maxDepth: typedDataDepth, maxValues: maxTypedDataValues, number: safeInteger}
 	if err := checkJSON(b, rules); err != nil {
 		return nil, err
 	}
@@ -96,10 +101,10 @@ func TypedDataDigest(td *apitypes.TypedData) ([32]byte, error) {
 		return [32]byte{}, err
 	}
 	w := newWalker(td.Types, fields)
-	if err := w.structValue(domainType, td.Domain.Map(), "domain", 0); err != nil {
+	if err := w.structValue(domainType, td.Domain.Map(), rootPath("domain"), 0); err != nil {
 		return [32]byte{}, err
 	}
-	if err := w.structValue(td.PrimaryType, td.Message, "message", 0); err != nil {
+	if err := w.structValue(td.PrimaryType, td.Message, rootPath("message"), 0); err != nil {
 		return [32]byte{}, err
 	}
 	digest, _, err := apitypes.TypedDataAndHash(*td)
@@ -111,6 +116,9 @@ func TypedDataDigest(td *apitypes.TypedData) ([32]byte, error) {
 
 // safeInteger is the number rule of typed data documents (see maxSafeInteger).
 func safeInteger(n json.Number) error {
+	if len(n) > len("-9007199254740992") { // before parsing: a long literal would be slow to parse
+		return fmt.Errorf("number %.20s... is longer than any integer up to 2^53; send it as a string", n)
+	}
 	v, ok := new(big.Int).SetString(n.String(), 10)
 	if !ok {
 		return fmt.Errorf("number %s is not an integer; send it as a string", n)
@@ -316,9 +324,9 @@ func typeSize(name, prefix string) (int, bool) {
 // intN values beyond intN's range.
 type tdWalker struct {
 	types   apitypes.Types
-	fields  int // fields of all types
-	structs int // struct values seen so far
-	work    int // estimated encoding cost so far, see structCost
+	fields  int            // fields of all types
+	structs int            // struct values seen so far
+	work    int            // estimated encoding cost so far, see structCost
 	cost    map[string]int // structCost by type
 	split   map[string]splitResult
 }
@@ -379,21 +387,21 @@ func (w *tdWalker) splitType(typ string) (string, []int, bool) {
 }
 
 // structValue checks a struct value: exactly the declared members, each valid.
-func (w *tdWalker) structValue(typ string, v any, path string, depth int) error {
+func (w *tdWalker) structValue(typ string, v any, path *tdPath, depth int) error {
 	w.structs++
 	if w.structs > MaxTypedDataStructs {
-		return invalid(path, "more than %d struct values in the document", MaxTypedDataStructs)
+		return invalid(path.String(), "more than %d struct values in the document", MaxTypedDataStructs)
 	}
 	w.work += w.structCost(typ)
 	if w.work > MaxTypedDataWork {
-		return invalid(path, "too costly to encode: %d struct values of %d types with %d fields in all exceed the work limit of %d", w.structs, len(w.types), w.fields, MaxTypedDataWork)
+		return invalid(path.String(), "too costly to encode: %d struct values of %d types with %d fields in all exceed the work limit of %d", w.structs, len(w.types), w.fields, MaxTypedDataWork)
 	}
 	if depth > typedDataDepth {
-		return invalid(path, "nested deeper than %d levels", typedDataDepth)
+		return invalid(path.String(), "nested deeper than %d levels", typedDataDepth)
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return invalid(path, "want an object for struct type %s", typ)
+		return invalid(path.String(), "want an object for struct type %s", typ)
 	}
 	fields := w.types[typ]
 	declared := make(map[string]bool, len(fields))
@@ -402,15 +410,15 @@ func (w *tdWalker) structValue(typ string, v any, path string, depth int) error 
 	}
 	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		if !declared[k] {
-			return invalid(join(path, k), "not a field of type %s", typ)
+			return invalid(path.member(k).String(), "not a field of type %s", typ)
 		}
 	}
 	for _, f := range fields {
 		member, ok := obj[f.Name]
 		if !ok || member == nil {
-			return invalid(join(path, f.Name), "missing (type %s)", f.Type)
+			return invalid(path.member(f.Name).String(), "missing (type %s)", f.Type)
 		}
-		if err := w.value(f.Type, member, join(path, f.Name), depth+1); err != nil {
+		if err := w.value(f.Type, member, path.member(f.Name), depth+1); err != nil {
 			return err
 		}
 	}
@@ -418,10 +426,10 @@ func (w *tdWalker) structValue(typ string, v any, path string, depth int) error 
 }
 
 // value checks one value of a field type.
-func (w *tdWalker) value(typ string, v any, path string, depth int) error {
+func (w *tdWalker) value(typ string, v any, path *tdPath, depth int) error {
 	base, dims, ok := w.splitType(typ)
 	if !ok {
-		return invalid(path, "malformed type %q", typ)
+		return invalid(path.String(), "malformed type %q", typ)
 	}
 	if len(dims) > 0 {
 		return w.arrayValue(typ, dims[len(dims)-1], v, path, depth)
@@ -434,17 +442,17 @@ func (w *tdWalker) value(typ string, v any, path string, depth int) error {
 
 // arrayValue checks a list against its outermost dimension (n, or -1 for dynamic) and its
 // items against the element type.
-func (w *tdWalker) arrayValue(typ string, n int, v any, path string, depth int) error {
+func (w *tdWalker) arrayValue(typ string, n int, v any, path *tdPath, depth int) error {
 	rv := reflect.ValueOf(v)
 	if v == nil || rv.Kind() != reflect.Slice || rv.Type().Elem().Kind() == reflect.Uint8 {
-		return invalid(path, "want an array for type %s", typ)
+		return invalid(path.String(), "want an array for type %s", typ)
 	}
 	if n >= 0 && rv.Len() != n {
-		return invalid(path, "%d items for type %s", rv.Len(), typ)
+		return invalid(path.String(), "%d items for type %s", rv.Len(), typ)
 	}
 	elem := typ[:strings.LastIndexByte(typ, '[')]
 	for i := range rv.Len() {
-		if err := w.value(elem, rv.Index(i).Interface(), index(path, i), depth+1); err != nil {
+		if err := w.value(elem, rv.Index(i).Interface(), path.item(i), depth+1); err != nil {
 			return err
 		}
 	}
@@ -453,10 +461,10 @@ func (w *tdWalker) arrayValue(typ string, n int, v any, path string, depth int) 
 
 // primitiveValue refuses lists and objects where a primitive is declared, and integers out
 // of the declared range; go-ethereum's encoder checks the rest.
-func primitiveValue(typ string, v any, path string) error {
+func primitiveValue(typ string, v any, path *tdPath) error {
 	switch v.(type) {
 	case map[string]any, []any:
-		return invalid(path, "want a %s, not an object or array", typ)
+		return invalid(path.String(), "want a %s, not an object or array", typ)
 	}
 	bits, ok := intBits(typ)
 	if !ok {
@@ -464,7 +472,7 @@ func primitiveValue(typ string, v any, path string) error {
 	}
 	n, err := integerValue(v)
 	if err != nil {
-		return invalid(path, "%v for type %s", err, typ)
+		return invalid(path.String(), "%v for type %s", err, typ)
 	}
 	return checkIntRange(n, bits, strings.HasPrefix(typ, "int"), typ, path)
 }
@@ -497,16 +505,45 @@ func integerValue(v any) (*big.Int, error) {
 }
 
 // checkIntRange requires n to fit intN (two's complement) or uintN.
-func checkIntRange(n *big.Int, bits int, signed bool, typ, path string) error {
+func checkIntRange(n *big.Int, bits int, signed bool, typ string, path *tdPath) error {
 	if !signed {
 		if n.Sign() < 0 || n.BitLen() > bits {
-			return invalid(path, "%s out of range for %s", n, typ)
+			return invalid(path.String(), "%s out of range for %s", n, typ)
 		}
 		return nil
 	}
 	limit := new(big.Int).Lsh(big.NewInt(1), uint(bits-1)) // 2^(N-1)
 	if n.Cmp(limit) >= 0 || n.Cmp(new(big.Int).Neg(limit)) < 0 {
-		return invalid(path, "%s out of range for %s", n, typ)
+		return invalid(path.String(), "%s out of range for %s", n, typ)
 	}
 	return nil
+}
+
+// tdPath is the location of a value in a document, kept as a linked list and rendered
+// ("message.items[3].to") only for an error: building strings for every array item would
+// cost more than checking them.
+type tdPath struct {
+	parent *tdPath
+	name   string // member name, or "" for an array item
+	index  int
+}
+
+// rootPath is a top-level member.
+func rootPath(name string) *tdPath { return &tdPath{name: name} }
+
+// member is the path of a struct member.
+func (p *tdPath) member(name string) *tdPath { return &tdPath{parent: p, name: name} }
+
+// item is the path of an array item.
+func (p *tdPath) item(i int) *tdPath { return &tdPath{parent: p, index: i} }
+
+// String renders the path.
+func (p *tdPath) String() string {
+	if p == nil {
+		return ""
+	}
+	if p.name == "" {
+		return index(p.parent.String(), p.index)
+	}
+	return join(p.parent.String(), p.name)
 }

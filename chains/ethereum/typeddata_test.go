@@ -3,6 +3,8 @@ package ethereum
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,7 +52,8 @@ const mailJSON = `{
 
 // TestTypedDataMail reproduces the EIP-712 example: its domain separator, its digest, and
 // the signature of its reference implementation (assets/eip-712/Example.js, key
-// keccak256("cow"), v 28), which RFC 6979 makes deterministic.
+// keccak256("cow"), v 28), which RFC 6979 makes deterministic; the same r, s and v are
+// asserted by eth-account's and MetaMask eth-sig-util's test suites.
 func TestTypedDataMail(t *testing.T) {
 	td, err := ParseTypedData([]byte(mailJSON))
 	if err != nil {
@@ -267,4 +270,84 @@ func TestTypedDataDigestChecksGoValues(t *testing.T) {
 	wantInvalid(t, err, "message.bcc: not a field of type Mail")
 	_, err = SignTypedData(context.Background(), common.Address{}, td, newKeySigner(t).sign)
 	wantInvalid(t, err, "message.bcc: not a field of type Mail")
+}
+
+// chainTypedData is a document whose types form a chain of n struct types (A0 -> A1 -> ...)
+// each with prims extra fields, and whose message holds items values of A0: go-ethereum's
+// encoder recomputes the chain for every value, at a cost cubic in its length.
+func chainTypedData(n, prims, items int) string {
+	types := []string{`"EIP712Domain":[{"name":"name","type":"string"}]`, `"Root":[{"name":"items","type":"A0[]"}]`}
+	for i := range n - 1 {
+		fs := []string{fmt.Sprintf(`{"name":"n","type":"A%d[]"}`, i+1)}
+		for j := range prims {
+			fs = append(fs, fmt.Sprintf(`{"name":"p%d","type":"uint8[]"}`, j))
+		}
+		types = append(types, fmt.Sprintf(`"A%d":[%s]`, i, strings.Join(fs, ",")))
+	}
+	types = append(types, fmt.Sprintf(`"A%d":[{"name":"v","type":"uint8"}]`, n-1))
+	vals := []string{`"n":[]`}
+	for j := range prims {
+		vals = append(vals, fmt.Sprintf(`"p%d":[]`, j))
+	}
+	item := "{" + strings.Join(vals, ",") + "}"
+	return `{"types":{` + strings.Join(types, ",") + `},"primaryType":"Root","domain":{"name":"x"},` +
+		`"message":{"items":[` + strings.TrimSuffix(strings.Repeat(item+",", items), ",") + `]}}`
+}
+
+// wideTypedData is a document with items one-field structs and pad further fields in
+// another type: go-ethereum re-validates every field of every type for every struct value.
+func wideTypedData(pad, items int) string {
+	var fs []string
+	for j := range pad {
+		fs = append(fs, fmt.Sprintf(`{"name":"f%d","type":"Leaf[2][3]"}`, j))
+	}
+	return `{"types":{"EIP712Domain":[{"name":"name","type":"string"}],"Leaf":[{"name":"v","type":"uint8"}],` +
+		`"Root":[{"name":"items","type":"Leaf[]"}],"Pad":[` + strings.Join(fs, ",") + `]},"primaryType":"Root","domain":{"name":"x"},` +
+		`"message":{"items":[` + strings.TrimSuffix(strings.Repeat(`{"v":1},`, items), ",") + `]}}`
+}
+
+// seaportBulkOrder is a Seaport-shaped bulk order of 2^height orders, each with one offer
+// and two consideration items: about the largest EIP-712 document signed in practice.
+func seaportBulkOrder(height int) string {
+	order := `{"offerer":"0x3535353535353535353535353535353535353535","zone":"0x0000000000000000000000000000000000000000",` +
+		`"offer":[{"itemType":2,"token":"0x3535353535353535353535353535353535353535","identifierOrCriteria":"1","startAmount":"1","endAmount":"1"}],` +
+		`"consideration":[` + strings.Repeat(`{"itemType":0,"token":"0x0000000000000000000000000000000000000000","identifierOrCriteria":"0","startAmount":"1000","endAmount":"1000","recipient":"0x3535353535353535353535353535353535353535"},`, 2) +
+		`{"itemType":0,"token":"0x0000000000000000000000000000000000000000","identifierOrCriteria":"0","startAmount":"10","endAmount":"10","recipient":"0x3535353535353535353535353535353535353535"}],` +
+		`"orderType":0,"startTime":"1","endTime":"2","zoneHash":"` + blobHash + `","salt":"7","conduitKey":"` + blobHash + `","counter":"0"}`
+	tree := order
+	for range height {
+		tree = "[" + tree + "," + tree + "]"
+	}
+	return `{"types":{"EIP712Domain":[{"name":"name","type":"string"},{"name":"version","type":"string"},{"name":"chainId","type":"uint256"},{"name":"verifyingContract","type":"address"}],` +
+		`"BulkOrder":[{"name":"tree","type":"OrderComponents` + strings.Repeat("[2]", height) + `"}],` +
+		`"OrderComponents":[{"name":"offerer","type":"address"},{"name":"zone","type":"address"},{"name":"offer","type":"OfferItem[]"},{"name":"consideration","type":"ConsiderationItem[]"},{"name":"orderType","type":"uint8"},{"name":"startTime","type":"uint256"},{"name":"endTime","type":"uint256"},{"name":"zoneHash","type":"bytes32"},{"name":"salt","type":"uint256"},{"name":"conduitKey","type":"bytes32"},{"name":"counter","type":"uint256"}],` +
+		`"OfferItem":[{"name":"itemType","type":"uint8"},{"name":"token","type":"address"},{"name":"identifierOrCriteria","type":"uint256"},{"name":"startAmount","type":"uint256"},{"name":"endAmount","type":"uint256"}],` +
+		`"ConsiderationItem":[{"name":"itemType","type":"uint8"},{"name":"token","type":"address"},{"name":"identifierOrCriteria","type":"uint256"},{"name":"startAmount","type":"uint256"},{"name":"endAmount","type":"uint256"},{"name":"recipient","type":"address"}]},` +
+		`"primaryType":"BulkOrder","domain":{"name":"Seaport","version":"1.6","chainId":1,"verifyingContract":"0x0000000000000068F116a894984e2DB1123eB395"},"message":{"tree":` + tree + `}}`
+}
+
+// TestTypedDataCostBound checks that documents go-ethereum would take seconds to encode are
+// refused up front, and that the bound leaves room for real documents.
+func TestTypedDataCostBound(t *testing.T) {
+	refused := []struct{ name, doc string }{
+		{"chain of 126 types, 1000 values", chainTypedData(126, 0, 1000)},
+		{"chain of 110 types with 8 fields each, 1 value", chainTypedData(110, 8, 1)},
+		{"4094 values, 32 fields", wideTypedData(28, 4094)},
+		{"4097 values", wideTypedData(1, 4097)},
+	}
+	for _, tc := range refused {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseTypedData([]byte(tc.doc))
+			if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "struct values") {
+				t.Fatalf("got %v, want a refusal for cost", err)
+			}
+		})
+	}
+	for _, height := range []int{1, 7} {
+		t.Run(fmt.Sprintf("Seaport bulk order of height %d", height), func(t *testing.T) {
+			if _, err := ParseTypedData([]byte(seaportBulkOrder(height))); err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+		})
+	}
 }
