@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	stdecdsa "crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/hex"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	becdsa "github.com/btcsuite/btcd/btcec/v2/ecdsa"
+	"github.com/btcsuite/btcd/btcec/v2/schnorr"
 	blst "github.com/supranational/blst/bindings/go"
 
 	"github.com/mpcsigner/mpcsigner/host/api"
@@ -284,7 +286,8 @@ func (h *Host) CreateKey(ctx context.Context, req api.CreateKeyRequest) (*api.Ke
 			return nil, err
 		}
 	}
-	if waiting := h.withoutPreParams(parties); scheme != protocol.SchemeBLS12381 && len(waiting) > 0 {
+	needsPreParams := scheme == protocol.SchemeECDSASecp256k1 || scheme == protocol.SchemeECDSAP256
+	if waiting := h.withoutPreParams(parties); needsPreParams && len(waiting) > 0 {
 		// Asking now would only make the ready parties claim pre-parameters for nothing.
 		return nil, fmt.Errorf("%s still generating pre-parameters (about a minute per set after a first start); try again shortly: %w", describeParties(waiting), ErrNotReady)
 	}
@@ -419,7 +422,7 @@ func (h *Host) signWith(ctx context.Context, key *wire.KeyInfo, digest []byte, s
 	}
 	var sig string
 	var rid *int
-	wantRecoveryID := key.Scheme != protocol.SchemeBLS12381
+	wantRecoveryID := key.Scheme == protocol.SchemeECDSASecp256k1 || key.Scheme == protocol.SchemeECDSAP256
 	for _, p := range signers {
 		r := results[p]
 		if r == nil || r.Signature == "" || (r.RecoveryID == nil) == wantRecoveryID {
@@ -569,6 +572,10 @@ func verifySignature(scheme protocol.Scheme, pubHex string, digest []byte, sigHe
 		return verifyP256(pubBytes, digest, sig)
 	case protocol.SchemeBLS12381:
 		return verifyBLS(pubBytes, digest, sig)
+	case protocol.SchemeEd25519:
+		return verifyEd25519(pubBytes, digest, sig)
+	case protocol.SchemeBIP340:
+		return verifyBIP340(pubBytes, digest, sig)
 	}
 	return fmt.Errorf("no verifier for scheme %q", scheme)
 }
@@ -600,6 +607,34 @@ func verifyBLS(pubBytes, msg, sig []byte) error {
 	}
 	if !s.Verify(false, pk, false, msg, blsDST) {
 		return errors.New("verification failed")
+	}
+	return nil
+}
+
+// verifyEd25519 checks a (FROST) Ed25519 signature over the 32-byte message with the standard
+// library, which shares no code with the engine.
+func verifyEd25519(pubBytes, msg, sig []byte) error {
+	if len(pubBytes) != ed25519.PublicKeySize {
+		return fmt.Errorf("public key is %d bytes, want %d", len(pubBytes), ed25519.PublicKeySize)
+	}
+	if !ed25519.Verify(ed25519.PublicKey(pubBytes), msg, sig) {
+		return errors.New("Ed25519 verification failed")
+	}
+	return nil
+}
+
+// verifyBIP340 checks a BIP340 Schnorr signature under a 32-byte x-only key with btcec.
+func verifyBIP340(pubBytes, digest, sig []byte) error {
+	pub, err := schnorr.ParsePubKey(pubBytes)
+	if err != nil {
+		return err
+	}
+	s, err := schnorr.ParseSignature(sig)
+	if err != nil {
+		return err
+	}
+	if !s.Verify(digest, pub) {
+		return errors.New("BIP340 verification failed")
 	}
 	return nil
 }

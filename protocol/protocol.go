@@ -33,15 +33,21 @@ const (
 	// SchemeBLS12381 is BLS signatures on BLS12-381 as Ethereum's consensus layer uses them:
 	// 48-byte G1 public keys, 96-byte G2 signatures, the proof-of-possession ciphersuite.
 	SchemeBLS12381 Scheme = "bls12-381"
+	// SchemeEd25519 is Ed25519 (RFC 8032) made by FROST (RFC 9591, FROST(Ed25519, SHA-512)):
+	// 32-byte public keys, 64-byte signatures that any Ed25519 verifier accepts.
+	SchemeEd25519 Scheme = "ed25519"
+	// SchemeBIP340 is BIP340 Schnorr signatures on secp256k1 for Taproot key-path spends:
+	// 32-byte x-only public keys (the BIP86 output key), 64-byte signatures.
+	SchemeBIP340 Scheme = "bip340"
 )
 
 // ParseScheme returns the scheme named s, or an error listing the supported ones.
 func ParseScheme(s string) (Scheme, error) {
 	switch Scheme(s) {
-	case SchemeECDSASecp256k1, SchemeECDSAP256, SchemeBLS12381:
+	case SchemeECDSASecp256k1, SchemeECDSAP256, SchemeBLS12381, SchemeEd25519, SchemeBIP340:
 		return Scheme(s), nil
 	}
-	return "", fmt.Errorf("unknown scheme %q: supported schemes are %s, %s and %s", s, SchemeECDSASecp256k1, SchemeECDSAP256, SchemeBLS12381)
+	return "", fmt.Errorf("unknown scheme %q: supported schemes are %s, %s, %s, %s and %s", s, SchemeECDSASecp256k1, SchemeECDSAP256, SchemeBLS12381, SchemeEd25519, SchemeBIP340)
 }
 
 // Outgoing is one payload a Run wants delivered. Broadcast payloads go to every other

@@ -14,6 +14,8 @@ import (
 	"github.com/mpcsigner/mpcsigner/protocol"
 	"github.com/mpcsigner/mpcsigner/protocol/bls"
 	"github.com/mpcsigner/mpcsigner/protocol/ecdsa"
+	"github.com/mpcsigner/mpcsigner/protocol/frost/ed25519"
+	"github.com/mpcsigner/mpcsigner/protocol/frost/taproot"
 	"github.com/mpcsigner/mpcsigner/protocol/transport"
 )
 
@@ -23,7 +25,10 @@ func daemonLogger(stderr io.Writer, component string) *slog.Logger {
 
 // engines lists the threshold engines every enclave runs.
 func engines() []protocol.Engine {
-	return []protocol.Engine{ecdsa.Engine{Curve: ecdsa.CurveSecp256k1}, ecdsa.Engine{Curve: ecdsa.CurveP256}, bls.Engine{}}
+	return []protocol.Engine{
+		ecdsa.Engine{Curve: ecdsa.CurveSecp256k1}, ecdsa.Engine{Curve: ecdsa.CurveP256}, bls.Engine{},
+		ed25519.Engine{}, taproot.Engine{},
+	}
 }
 
 // runEnclave runs one enclave, or with "init" creates its identity and prints its public key.

@@ -1,0 +1,316 @@
+package ed25519
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mpcsigner/mpcsigner/protocol"
+)
+
+const testTimeout = 20 * time.Second
+
+// tamperFunc may rewrite a payload from one party to another; returning nil drops it.
+type tamperFunc func(from, to protocol.PartyID, broadcast bool, payload []byte) []byte
+
+// testNet routes every run's Outgoing to its recipients, each delivery on its own goroutine,
+// so that Handle runs concurrently and payloads arrive in any order, and collects the results.
+type testNet struct {
+	runs    map[protocol.PartyID]protocol.Run
+	tamper  tamperFunc
+	mu      sync.Mutex
+	results map[protocol.PartyID]protocol.Result
+	done    chan protocol.PartyID
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// execute starts every run, routes their payloads and returns their results.
+func execute(t testing.TB, runs map[protocol.PartyID]protocol.Run, tamper tamperFunc) map[protocol.PartyID]protocol.Result {
+	t.Helper()
+	return executeFor(t, runs, tamper, nil)
+}
+
+// executeFor is execute that returns once the runs of wait (every run if wait is empty) have
+// ended: a run whose peer failed early waits for it forever, as it would in a cluster until
+// the enclave's timeout. It returns the results of the runs that ended.
+func executeFor(t testing.TB, runs map[protocol.PartyID]protocol.Run, tamper tamperFunc, wait []protocol.PartyID) map[protocol.PartyID]protocol.Result {
+	t.Helper()
+	n := &testNet{
+		runs:    runs,
+		tamper:  tamper,
+		results: make(map[protocol.PartyID]protocol.Result),
+		done:    make(chan protocol.PartyID, len(runs)),
+		stop:    make(chan struct{}),
+	}
+	defer n.close()
+	// Start every run before routing anything: a payload that reaches a run before its Start
+	// is an error.
+	for p, r := range runs {
+		if err := r.Start(); err != nil {
+			t.Fatalf("%s: Start: %v", p, err)
+		}
+	}
+	for p := range runs {
+		n.wg.Add(1)
+		go n.route(p)
+	}
+	deadline := time.After(testTimeout)
+	for {
+		n.mu.Lock()
+		finished := len(n.results) == len(runs)
+		if len(wait) > 0 {
+			finished = true
+			for _, p := range wait {
+				if _, ok := n.results[p]; !ok {
+					finished = false
+				}
+			}
+		}
+		if finished {
+			defer n.mu.Unlock()
+			return maps.Clone(n.results)
+		}
+		n.mu.Unlock()
+		select {
+		case <-n.done:
+		case <-deadline:
+			t.Fatalf("runs did not finish within %v", testTimeout)
+		}
+	}
+}
+
+func (n *testNet) route(from protocol.PartyID) {
+	defer n.wg.Done()
+	r := n.runs[from]
+	for {
+		select {
+		case o := <-r.Outgoing():
+			n.deliver(from, o)
+		case res := <-r.Done():
+			n.mu.Lock()
+			n.results[from] = res
+			n.mu.Unlock()
+			n.done <- from
+			return
+		case <-n.stop:
+			return
+		}
+	}
+}
+
+func (n *testNet) deliver(from protocol.PartyID, o protocol.Outgoing) {
+	to := o.To
+	if o.Broadcast {
+		to = nil
+		for p := range n.runs {
+			if p != from {
+				to = append(to, p)
+			}
+		}
+	}
+	for _, p := range to {
+		payload := slices.Clone(o.Payload)
+		if n.tamper != nil {
+			if payload = n.tamper(from, p, o.Broadcast, payload); payload == nil {
+				continue
+			}
+		}
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			_ = n.runs[p].Handle(from, o.Broadcast, payload) // errors also show on Done
+		}()
+	}
+}
+
+func (n *testNet) close() {
+	close(n.stop)
+	for _, r := range n.runs {
+		r.Abort(errors.New("test over"))
+	}
+	n.wg.Wait()
+}
+
+func newNonce(t testing.TB) []byte {
+	b := make([]byte, nonceSize)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func ids(ps ...int) []protocol.PartyID {
+	out := make([]protocol.PartyID, len(ps))
+	for i, p := range ps {
+		out[i] = protocol.PartyID(p)
+	}
+	return out
+}
+
+func partiesUpTo(n int) []protocol.PartyID {
+	out := make([]protocol.PartyID, n)
+	for i := range out {
+		out[i] = protocol.PartyID(i + 1)
+	}
+	return out
+}
+
+func keygenRuns(t testing.TB, parties []protocol.PartyID, threshold int, nonce []byte) map[protocol.PartyID]protocol.Run {
+	t.Helper()
+	runs := make(map[protocol.PartyID]protocol.Run, len(parties))
+	for _, p := range parties {
+		r, err := Engine{}.Keygen(protocol.KeygenParams{Self: p, Parties: parties, Threshold: threshold, SessionNonce: nonce})
+		if err != nil {
+			t.Fatalf("Keygen(%s): %v", p, err)
+		}
+		runs[p] = r
+	}
+	return runs
+}
+
+func signRuns(t testing.TB, shares map[protocol.PartyID][]byte, signers []protocol.PartyID, digest [32]byte, nonce []byte) map[protocol.PartyID]protocol.Run {
+	t.Helper()
+	runs := make(map[protocol.PartyID]protocol.Run, len(signers))
+	for _, p := range signers {
+		r, err := Engine{}.Sign(protocol.SignParams{Self: p, Signers: signers, Share: shares[p], Digest: digest, SessionNonce: nonce})
+		if err != nil {
+			t.Fatalf("Sign(%s): %v", p, err)
+		}
+		runs[p] = r
+	}
+	return runs
+}
+
+// keygenFixture is the outcome of one successful keygen.
+type keygenFixture struct {
+	parties   []protocol.PartyID
+	threshold int
+	publicKey []byte
+	shares    map[protocol.PartyID][]byte
+}
+
+var (
+	fixtureMu sync.Mutex
+	fixtures  = map[[2]int]*keygenFixture{}
+)
+
+// getFixture runs a t-of-n keygen (parties 1..n) once per test binary.
+func getFixture(t testing.TB, n, threshold int) *keygenFixture {
+	t.Helper()
+	fixtureMu.Lock()
+	defer fixtureMu.Unlock()
+	if fx, ok := fixtures[[2]int{n, threshold}]; ok {
+		return fx
+	}
+	fx := runKeygen(t, partiesUpTo(n), threshold)
+	fixtures[[2]int{n, threshold}] = fx
+	return fx
+}
+
+func runKeygen(t testing.TB, parties []protocol.PartyID, threshold int) *keygenFixture {
+	t.Helper()
+	results := execute(t, keygenRuns(t, parties, threshold, newNonce(t)), nil)
+	fx := &keygenFixture{parties: parties, threshold: threshold, shares: make(map[protocol.PartyID][]byte)}
+	for p, res := range results {
+		if res.Err != nil || res.Keygen == nil {
+			t.Fatalf("keygen %d-of-%v: %s: %+v", threshold, parties, p, res)
+		}
+		if fx.publicKey == nil {
+			fx.publicKey = res.Keygen.PublicKey
+		}
+		if string(fx.publicKey) != string(res.Keygen.PublicKey) {
+			t.Fatalf("keygen %d-of-%v: parties disagree on the group key", threshold, parties)
+		}
+		fx.shares[p] = res.Keygen.Share
+	}
+	if len(fx.publicKey) != PublicKeySize {
+		t.Fatalf("group key of %d bytes", len(fx.publicKey))
+	}
+	return fx
+}
+
+// signOnce signs digest with signers, checks that they all produced the same signature and
+// that crypto/ed25519 accepts it, and returns it.
+func signOnce(t testing.TB, fx *keygenFixture, signers []protocol.PartyID, digest [32]byte) []byte {
+	t.Helper()
+	results := execute(t, signRuns(t, fx.shares, signers, digest, newNonce(t)), nil)
+	var sig []byte
+	for p, res := range results {
+		if res.Err != nil || res.Signature == nil {
+			t.Fatalf("sign with %v: %s: %+v", signers, p, res)
+		}
+		if sig == nil {
+			sig = res.Signature.Encoded
+		}
+		if string(sig) != string(res.Signature.Encoded) {
+			t.Fatalf("sign with %v: signers produced different signatures", signers)
+		}
+	}
+	if len(sig) != SignatureSize || !ed25519.Verify(fx.publicKey, digest[:], sig) {
+		t.Fatalf("sign with %v: crypto/ed25519 refuses the signature", signers)
+	}
+	return sig
+}
+
+func protoErr(t testing.TB, err error) *protocol.Error {
+	t.Helper()
+	var pe *protocol.Error
+	if !errors.As(err, &pe) {
+		t.Fatalf("error %v (%T) is not a *protocol.Error", err, err)
+	}
+	return pe
+}
+
+// awaitDone waits for r's result, draining Outgoing meanwhile.
+func awaitDone(t testing.TB, r protocol.Run) protocol.Result {
+	t.Helper()
+	deadline := time.After(testTimeout)
+	for {
+		select {
+		case <-r.Outgoing():
+		case res := <-r.Done():
+			return res
+		case <-deadline:
+			t.Fatalf("%v: no result within %v", r, testTimeout)
+		}
+	}
+}
+
+// wantCulprits checks that res failed naming exactly culprits.
+func wantCulprits(t testing.TB, res protocol.Result, culprits ...protocol.PartyID) {
+	t.Helper()
+	if res.Err == nil {
+		t.Fatalf("run succeeded, want failure blaming %v", culprits)
+	}
+	pe := protoErr(t, res.Err)
+	if !slices.Equal(pe.Culprits, culprits) {
+		t.Fatalf("culprits %v, want %v (error: %v)", pe.Culprits, culprits, pe)
+	}
+}
+
+func digestOf(s string) [32]byte {
+	var d [32]byte
+	copy(d[:], fmt.Sprintf("%-32s", s))
+	return d
+}
+
+// combinations returns every k-subset of ps, in lexicographic order.
+func combinations(ps []protocol.PartyID, k int) [][]protocol.PartyID {
+	if k == 0 {
+		return [][]protocol.PartyID{nil}
+	}
+	var out [][]protocol.PartyID
+	for i := 0; i+k <= len(ps); i++ {
+		for _, rest := range combinations(ps[i+1:], k-1) {
+			out = append(out, append([]protocol.PartyID{ps[i]}, rest...))
+		}
+	}
+	return out
+}

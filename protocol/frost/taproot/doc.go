@@ -1,0 +1,58 @@
+// Package taproot is the threshold BIP340 engine of mpcsigner: Schnorr signatures on secp256k1
+// for Taproot key-path spends, with the secret key shared t-of-n among the enclaves of a
+// cluster. It implements protocol.Engine for protocol.SchemeBIP340 with FROST, by wrapping
+// github.com/taurusgroup/multi-party-sig (frost.KeygenTaproot, frost.SignTaproot). That library
+// is alpha and unaudited: only mps.go knows it, behind this package's own payload encoding,
+// share format and checks, so that it can be replaced without changing either.
+//
+// Keys follow BIP86. Keygen is FROST's distributed key generation, without a dealer; it makes
+// the internal key P (normalized to an even y) and reports the 32-byte x-only output key
+// Q = P + int(hash_TapTweak(x(P)))·G: the key a P2TR output commits to (scriptPubKey
+// 0x5120 || x(Q)) and signatures verify under. The share keeps P and untweaked Shamir shares
+// of its secret (InternalKey returns P, for PSBT_IN_TAP_INTERNAL_KEY); signing adds the tweak
+// to the shares (q_i = ±(x_i + t)) and hands those to the library, which applies no tweak of
+// its own. Importing an existing key is refused.
+//
+// Signing is two rounds of FROST over the 32-byte message given as SignParams.Digest (the
+// BIP341 signature hash): nonce commitments, then signature shares, each checked against its
+// signer's public share. Every signer ends with the same 64-byte BIP340 signature, which the
+// run verifies with btcec's BIP340 verifier (github.com/btcsuite/btcd/btcec/v2/schnorr, not
+// the wrapped library) under the output key before it reports it.
+//
+// Nonces: each signing run draws its nonce pair inside Start (the library derives it from
+// fresh randomness, the secret share, the message and the session, whose identifier includes
+// the session nonce), uses it once, never stores it and drops it when the run ends. There is
+// no preprocessing, so no nonce outlives a run and nothing needs to be recorded durably (trust
+// rule 4): a crash loses the nonce instead of reusing it.
+//
+// What it must never do: reuse a nonce (two signatures with one nonce pair reveal the
+// share); log, print or otherwise expose a key share, a nonce or a share dealt to another
+// party (shares leave this package only as KeygenOutput.Share, which the caller must keep
+// sealed, and as the point-to-point keygen payloads, which the enclave's channel layer must
+// encrypt); quote secret bytes in an error; or report a signature that btcec has not
+// verified under the output key. Every buffer the package owns that holds a secret is
+// zeroized when done with; what the library holds internally (its polynomial, its nonces)
+// cannot be reached and is dropped, not zeroized.
+//
+// Payloads (see wire.go for the layout) carry the session nonce, the sender and the round
+// in a fixed header, then a fixed-size body per kind; they are decoded strictly, with size
+// caps, before anything reaches the library, whose own CBOR decoders never see outside bytes.
+// A malformed or misplaced payload is blamed on its sender. Failures are *protocol.Error
+// values naming the culprits the protocol can identify: a payload that does not decode or
+// does not fit, a keygen share that does not match its sender's commitments, a proof of
+// knowledge or a signature share that does not verify. What it cannot identify: a party that
+// shows different round-1 broadcasts to different parties (detected in round 2, when views
+// differ, but whether the broadcaster or the reporter lies is unknowable without signed
+// broadcasts, so no one is blamed), and a party that stays silent (the caller's timeout).
+//
+// Runs follow the protocol.Run contract as the other engines do: Start and Handle never wait
+// for the Outgoing reader (a run queues what it emits); Handle may be called from several
+// goroutines at once; the result (success or failure) is sent on Done exactly once, and only
+// after every payload queued before it has been taken from Outgoing, unless Abort hurries it;
+// nothing is sent on Outgoing after Done has yielded; Start and Handle return ErrEnded once
+// the run has ended.
+//
+// Transport requirements: point-to-point payloads carry secret shares and need confidential,
+// authenticated channels; broadcast payloads need authenticated channels (consistency is
+// checked in round 2, as above).
+package taproot

@@ -1,0 +1,394 @@
+package taproot
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/btcec/v2/schnorr"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+
+	"github.com/mpcsigner/mpcsigner/protocol"
+)
+
+const testTimeout = 20 * time.Second
+
+// tamperFunc may rewrite a payload from one party to another; returning nil drops it.
+type tamperFunc func(from, to protocol.PartyID, broadcast bool, payload []byte) []byte
+
+// testNet routes every run's Outgoing to its recipients, each delivery on its own goroutine,
+// so that Handle runs concurrently and payloads arrive in any order, and collects the results.
+type testNet struct {
+	runs    map[protocol.PartyID]protocol.Run
+	tamper  tamperFunc
+	mu      sync.Mutex
+	results map[protocol.PartyID]protocol.Result
+	done    chan protocol.PartyID
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// execute starts every run, routes their payloads and returns their results.
+func execute(t testing.TB, runs map[protocol.PartyID]protocol.Run, tamper tamperFunc) map[protocol.PartyID]protocol.Result {
+	t.Helper()
+	return executeUntil(t, runs, tamper, nil)
+}
+
+// executeUntil is execute that returns once the runs of the parties in wait (all when nil)
+// have ended, aborting the others: a misbehaving party may wait forever for payloads the
+// others, having failed, never send (in a cluster, its timeout or their abort notice ends it).
+func executeUntil(t testing.TB, runs map[protocol.PartyID]protocol.Run, tamper tamperFunc, wait []protocol.PartyID) map[protocol.PartyID]protocol.Result {
+	t.Helper()
+	if wait == nil {
+		for p := range runs {
+			wait = append(wait, p)
+		}
+	}
+	n := &testNet{
+		runs:    runs,
+		tamper:  tamper,
+		results: make(map[protocol.PartyID]protocol.Result),
+		done:    make(chan protocol.PartyID, len(runs)),
+		stop:    make(chan struct{}),
+	}
+	defer n.close()
+	// Start every run before routing anything: a payload that reaches a run before its Start
+	// is an error.
+	for p, r := range runs {
+		if err := r.Start(); err != nil {
+			t.Fatalf("%s: Start: %v", p, err)
+		}
+	}
+	for p := range runs {
+		n.wg.Add(1)
+		go n.route(p)
+	}
+	deadline := time.After(testTimeout)
+	for {
+		n.mu.Lock()
+		finished := true
+		for _, p := range wait {
+			if _, ok := n.results[p]; !ok {
+				finished = false
+			}
+		}
+		n.mu.Unlock()
+		if finished {
+			break
+		}
+		select {
+		case <-n.done:
+		case <-deadline:
+			t.Fatalf("runs did not finish within %v", testTimeout)
+		}
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return maps.Clone(n.results)
+}
+
+func (n *testNet) route(from protocol.PartyID) {
+	defer n.wg.Done()
+	r := n.runs[from]
+	for {
+		select {
+		case o := <-r.Outgoing():
+			n.deliver(from, o)
+		case res := <-r.Done():
+			n.mu.Lock()
+			n.results[from] = res
+			n.mu.Unlock()
+			n.done <- from
+			return
+		case <-n.stop:
+			return
+		}
+	}
+}
+
+func (n *testNet) deliver(from protocol.PartyID, o protocol.Outgoing) {
+	to := o.To
+	if o.Broadcast {
+		to = nil
+		for p := range n.runs {
+			if p != from {
+				to = append(to, p)
+			}
+		}
+	}
+	for _, p := range to {
+		payload := slices.Clone(o.Payload)
+		if n.tamper != nil {
+			if payload = n.tamper(from, p, o.Broadcast, payload); payload == nil {
+				continue
+			}
+		}
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			_ = n.runs[p].Handle(from, o.Broadcast, payload) // errors also show on Done
+		}()
+	}
+}
+
+func (n *testNet) close() {
+	close(n.stop)
+	for _, r := range n.runs {
+		r.Abort(errors.New("test over"))
+	}
+	n.wg.Wait()
+}
+
+func newNonce(t testing.TB) []byte {
+	b := make([]byte, nonceSize)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func ids(ps ...int) []protocol.PartyID {
+	out := make([]protocol.PartyID, len(ps))
+	for i, p := range ps {
+		out[i] = protocol.PartyID(p)
+	}
+	return out
+}
+
+func keygenRuns(t testing.TB, n, threshold int, nonce []byte) map[protocol.PartyID]protocol.Run {
+	t.Helper()
+	parties := make([]protocol.PartyID, n)
+	for i := range parties {
+		parties[i] = protocol.PartyID(i + 1)
+	}
+	runs := make(map[protocol.PartyID]protocol.Run, n)
+	for _, p := range parties {
+		r, err := Engine{}.Keygen(protocol.KeygenParams{Self: p, Parties: parties, Threshold: threshold, SessionNonce: nonce})
+		if err != nil {
+			t.Fatalf("Keygen(%s): %v", p, err)
+		}
+		runs[p] = r
+	}
+	return runs
+}
+
+func signRuns(t testing.TB, shares map[protocol.PartyID][]byte, signers []protocol.PartyID, digest [32]byte, nonce []byte) map[protocol.PartyID]protocol.Run {
+	t.Helper()
+	runs := make(map[protocol.PartyID]protocol.Run, len(signers))
+	for _, p := range signers {
+		r, err := Engine{}.Sign(protocol.SignParams{Self: p, Signers: signers, Share: shares[p], Digest: digest, SessionNonce: nonce})
+		if err != nil {
+			t.Fatalf("Sign(%s): %v", p, err)
+		}
+		runs[p] = r
+	}
+	return runs
+}
+
+// keygenFixture is the outcome of one successful keygen.
+type keygenFixture struct {
+	n, threshold int
+	publicKey    []byte // the output key, as keygen reported it
+	shares       map[protocol.PartyID][]byte
+}
+
+var (
+	fixtureMu sync.Mutex
+	fixtures  = map[[2]int]*keygenFixture{}
+)
+
+// getFixture runs a t-of-n keygen once per test binary.
+func getFixture(t testing.TB, n, threshold int) *keygenFixture {
+	t.Helper()
+	fixtureMu.Lock()
+	defer fixtureMu.Unlock()
+	if fx, ok := fixtures[[2]int{n, threshold}]; ok {
+		return fx
+	}
+	fx := runKeygen(t, n, threshold)
+	fixtures[[2]int{n, threshold}] = fx
+	return fx
+}
+
+func runKeygen(t testing.TB, n, threshold int) *keygenFixture {
+	t.Helper()
+	results := execute(t, keygenRuns(t, n, threshold, newNonce(t)), nil)
+	fx := &keygenFixture{n: n, threshold: threshold, shares: make(map[protocol.PartyID][]byte)}
+	for p, res := range results {
+		if res.Err != nil || res.Keygen == nil {
+			t.Fatalf("keygen %d-of-%d: %s: %+v", threshold, n, p, res)
+		}
+		if fx.publicKey == nil {
+			fx.publicKey = res.Keygen.PublicKey
+		}
+		if string(fx.publicKey) != string(res.Keygen.PublicKey) {
+			t.Fatalf("keygen %d-of-%d: parties disagree on the group key", threshold, n)
+		}
+		fx.shares[p] = res.Keygen.Share
+	}
+	if len(fx.publicKey) != PublicKeySize {
+		t.Fatalf("keygen reported a %d-byte public key", len(fx.publicKey))
+	}
+	return fx
+}
+
+// signOnce signs digest with signers and returns the one signature they all produced.
+func signOnce(t testing.TB, fx *keygenFixture, signers []protocol.PartyID, digest [32]byte) []byte {
+	t.Helper()
+	results := execute(t, signRuns(t, fx.shares, signers, digest, newNonce(t)), nil)
+	var sig []byte
+	for p, res := range results {
+		if res.Err != nil || res.Signature == nil {
+			t.Fatalf("sign with %v: %s: %+v", signers, p, res)
+		}
+		if sig == nil {
+			sig = res.Signature.Encoded
+		}
+		if string(sig) != string(res.Signature.Encoded) {
+			t.Fatalf("sign with %v: signers produced different signatures", signers)
+		}
+	}
+	return sig
+}
+
+// btcecVerify checks sig with btcec's BIP340 verifier alone (not with the package's helper).
+func btcecVerify(t testing.TB, publicKey []byte, digest [32]byte, sig []byte) {
+	t.Helper()
+	pk, err := schnorr.ParsePubKey(publicKey)
+	if err != nil {
+		t.Fatalf("output key %x: %v", publicKey, err)
+	}
+	s, err := schnorr.ParseSignature(sig)
+	if err != nil {
+		t.Fatalf("signature %x: %v", sig, err)
+	}
+	if !s.Verify(digest[:], pk) {
+		t.Fatalf("signature %x does not verify under %x with btcec", sig, publicKey)
+	}
+}
+
+// bip86ByHand computes the BIP86 output key of an x-only internal key from BIP341's formula,
+// Q = lift_x(P) + int(hash_TapTweak(P))·G, with btcec and chainhash only (test code kept
+// independent of the package's tapTweak).
+func bip86ByHand(t testing.TB, internal []byte) []byte {
+	t.Helper()
+	var compressed [33]byte
+	compressed[0] = 0x02 // lift_x: the even-y point
+	copy(compressed[1:], internal)
+	p, err := btcec.ParsePubKey(compressed[:])
+	if err != nil {
+		t.Fatalf("internal key %x: %v", internal, err)
+	}
+	h := chainhash.TaggedHash([]byte("TapTweak"), internal)
+	var tweak btcec.ModNScalar
+	if tweak.SetByteSlice(h[:]) {
+		t.Fatal("tweak overflows")
+	}
+	var P, tG, Q btcec.JacobianPoint
+	p.AsJacobian(&P)
+	btcec.ScalarBaseMultNonConst(&tweak, &tG)
+	btcec.AddNonConst(&P, &tG, &Q)
+	Q.ToAffine()
+	return schnorr.SerializePubKey(btcec.NewPublicKey(&Q.X, &Q.Y))
+}
+
+// reconstructSecret interpolates, at 0, the secret key from the shares of parties (test only:
+// the engine never does this).
+func reconstructSecret(t testing.TB, fx *keygenFixture, parties []protocol.PartyID) *btcec.ModNScalar {
+	t.Helper()
+	lambdas, err := lagrangeAt(parties, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk := new(btcec.ModNScalar)
+	for i, p := range parties {
+		s, err := decodeShare(fx.shares[p])
+		if err != nil {
+			t.Fatal(err)
+		}
+		sk.Add(new(btcec.ModNScalar).Mul2(lambdas[i], s.secret))
+	}
+	return sk
+}
+
+func protoErr(t testing.TB, err error) *protocol.Error {
+	t.Helper()
+	var pe *protocol.Error
+	if !errors.As(err, &pe) {
+		t.Fatalf("error %v (%T) is not a *protocol.Error", err, err)
+	}
+	return pe
+}
+
+// awaitDone waits for r's result, draining Outgoing meanwhile.
+func awaitDone(t testing.TB, r protocol.Run) protocol.Result {
+	t.Helper()
+	deadline := time.After(testTimeout)
+	for {
+		select {
+		case <-r.Outgoing():
+		case res := <-r.Done():
+			return res
+		case <-deadline:
+			t.Fatalf("%v: no result within %v", r, testTimeout)
+		}
+	}
+}
+
+// wantCulprits checks that res failed naming exactly culprits.
+func wantCulprits(t testing.TB, res protocol.Result, culprits ...protocol.PartyID) *protocol.Error {
+	t.Helper()
+	if res.Err == nil {
+		t.Fatalf("run succeeded, want failure blaming %v", culprits)
+	}
+	pe := protoErr(t, res.Err)
+	if !slices.Equal(pe.Culprits, culprits) {
+		t.Fatalf("culprits %v, want %v (error: %v)", pe.Culprits, culprits, pe)
+	}
+	return pe
+}
+
+func digestOf(s string) [32]byte {
+	var d [32]byte
+	copy(d[:], fmt.Sprintf("%-32s", s))
+	return d
+}
+
+// nextPayload returns the next payload r emits.
+func nextPayload(t testing.TB, r protocol.Run) protocol.Outgoing {
+	t.Helper()
+	select {
+	case o := <-r.Outgoing():
+		return o
+	case <-time.After(testTimeout):
+		t.Fatalf("%v emitted nothing within %v", r, testTimeout)
+	}
+	return protocol.Outgoing{}
+}
+
+// mustDecode decodes a payload the test knows to be valid.
+func mustDecode(t testing.TB, b []byte) *message {
+	t.Helper()
+	m, err := decodePayload(b)
+	if err != nil {
+		t.Fatalf("decoding a payload: %v", err)
+	}
+	return m
+}
+
+// pointOf returns k·G, compressed.
+func pointOf(k uint32) []byte {
+	return encodePoint(mulBase(new(btcec.ModNScalar).SetInt(k)))
+}
+
+// scalarOf returns k as 32 big-endian bytes.
+func scalarOf(k uint32) []byte {
+	b := new(btcec.ModNScalar).SetInt(k).Bytes()
+	return b[:]
+}
