@@ -383,8 +383,8 @@ func TestImportDealerWipesSecret(t *testing.T) {
 		if res.Err != nil || res.Keygen == nil || !bytes.Equal(res.Keygen.PublicKey, pub) {
 			t.Fatalf("dealer result %+v", res)
 		}
-		r.mu.Lock()
-		defer r.mu.Unlock()
+		r.Mu.Lock()
+		defer r.Mu.Unlock()
 		if r.imp.secret != nil || !x.Equals(zero) {
 			t.Fatal("the dealer kept the imported secret after dealing")
 		}

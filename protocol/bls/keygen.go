@@ -86,7 +86,7 @@ func newKeygen(p protocol.KeygenParams, rng io.Reader) (*keygenRun, error) {
 			r.dealers[q] = &dealing{seen: make(map[byte][sha256.Size]byte, 2)}
 		}
 	}
-	r.release = r.wipe
+	r.Release = r.wipe
 	return r, nil
 }
 
@@ -118,29 +118,29 @@ func newImporting(p *protocol.ImportParams, self protocol.PartyID, parties []pro
 }
 
 // deals reports whether this party deals a polynomial in this run.
-func (r *keygenRun) deals() bool { return r.imp == nil || r.imp.dealer == r.self }
+func (r *keygenRun) deals() bool { return r.imp == nil || r.imp.dealer == r.Self }
 
 func (r *keygenRun) String() string {
 	if r.imp != nil {
-		return fmt.Sprintf("bls import run (%s of %v, threshold %d, dealer %s)", r.self, r.participants, r.threshold, r.imp.dealer)
+		return fmt.Sprintf("bls import run (%s of %v, threshold %d, dealer %s)", r.Self, r.Participants, r.threshold, r.imp.dealer)
 	}
-	return fmt.Sprintf("bls keygen run (%s of %v, threshold %d)", r.self, r.participants, r.threshold)
+	return fmt.Sprintf("bls keygen run (%s of %v, threshold %d)", r.Self, r.Participants, r.threshold)
 }
 
 // Start deals this party's polynomial (in an import, only the dealer deals). A party with
 // no dealing to wait for (the dealer of an import) ends the run at once.
 func (r *keygenRun) Start() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if err := r.beginLocked(); err != nil {
+	r.Mu.Lock()
+	defer r.Mu.Unlock()
+	if err := r.BeginLocked(); err != nil {
 		return err
 	}
 	if r.deals() {
 		out, err := r.deal()
 		if err != nil {
-			return r.failLocked(r.errorf(nil, "dealing: %v", err))
+			return r.FailLocked(r.Errorf(1, nil, "dealing: %v", err))
 		}
-		r.emitLocked(out...)
+		r.EmitLocked(out...)
 	}
 	if len(r.dealers) == 0 {
 		r.finishLocked()
@@ -174,14 +174,14 @@ func (r *keygenRun) deal() ([]protocol.Outgoing, error) {
 		coeffs[k] = a
 		r.own[k] = g1Mul(a).ToAffine()
 	}
-	out := []protocol.Outgoing{{Broadcast: true, Payload: encodeCommitments(r.nonce, r.self, r.own)}}
-	for _, q := range r.participants {
+	out := []protocol.Outgoing{{Broadcast: true, Payload: encodeCommitments(r.nonce, r.Self, r.own)}}
+	for _, q := range r.Participants {
 		s := evalPoly(coeffs, indexScalar(q))
-		if q == r.self {
+		if q == r.Self {
 			r.ownShare = s
 			continue
 		}
-		out = append(out, protocol.Outgoing{To: []protocol.PartyID{q}, Payload: encodeShare(r.nonce, r.self, q, s)})
+		out = append(out, protocol.Outgoing{To: []protocol.PartyID{q}, Payload: encodeShare(r.nonce, r.Self, q, s)})
 		s.Zeroize()
 	}
 	return out, nil
@@ -189,23 +189,23 @@ func (r *keygenRun) deal() ([]protocol.Outgoing, error) {
 
 // Handle takes one dealer's commitments or its share for this party.
 func (r *keygenRun) Handle(from protocol.PartyID, broadcast bool, payload []byte) error {
-	r.mu.Lock()
-	err := r.admitLocked(from, payload)
-	r.mu.Unlock()
+	r.Mu.Lock()
+	err := r.AdmitLocked(from, payload)
+	r.Mu.Unlock()
 	if err != nil {
 		return err
 	}
 	m, derr := decodePayload(payload) // outside the lock: subgroup checks cost
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ended {
+	r.Mu.Lock()
+	defer r.Mu.Unlock()
+	if r.Ended {
 		return ErrEnded
 	}
 	if derr != nil {
-		return r.failLocked(r.errorf([]protocol.PartyID{from}, "malformed payload from %s: %v", from, derr))
+		return r.FailLocked(r.Errorf(1, []protocol.PartyID{from}, "malformed payload from %s: %v", from, derr))
 	}
 	if err := r.acceptLocked(from, broadcast, m, payload); err != nil {
-		return r.failLocked(err)
+		return r.FailLocked(err)
 	}
 	if r.checked == len(r.dealers) {
 		r.finishLocked()
@@ -216,43 +216,43 @@ func (r *keygenRun) Handle(from protocol.PartyID, broadcast bool, payload []byte
 // acceptLocked records a decoded payload and checks the dealing once it is complete.
 func (r *keygenRun) acceptLocked(from protocol.PartyID, broadcast bool, m *message, payload []byte) error {
 	culprit := []protocol.PartyID{from}
-	if err := r.checkEnvelope(from, broadcast, m, r.nonce); err != nil {
+	if err := checkEnvelope(&r.core, from, broadcast, m, r.nonce); err != nil {
 		return err
 	}
 	d := r.dealers[from]
 	if d == nil { // a participant that is not the dealer of an import
-		return r.errorf(culprit, "%s sent a %s payload, but only the dealer (%s) deals in an import", from, kindName(m.kind), r.imp.dealer)
+		return r.Errorf(1, culprit, "%s sent a %s payload, but only the dealer (%s) deals in an import", from, kindName(m.kind), r.imp.dealer)
 	}
 	sum := sha256.Sum256(payload)
 	if prev, ok := d.seen[m.kind]; ok {
 		if prev == sum {
 			return nil // an identical replay
 		}
-		return r.errorf(culprit, "%s sent two different %s payloads", from, kindName(m.kind))
+		return r.Errorf(1, culprit, "%s sent two different %s payloads", from, kindName(m.kind))
 	}
 	switch m.kind {
 	case kindCommitments:
 		if len(m.commitments) != r.threshold {
-			return r.errorf(culprit, "%s sent %d commitments (want %d)", from, len(m.commitments), r.threshold)
+			return r.Errorf(1, culprit, "%s sent %d commitments (want %d)", from, len(m.commitments), r.threshold)
 		}
 		if r.imp != nil && !m.commitments[0].Equals(r.imp.publicKey) {
-			return r.errorf(culprit, "the sharing %s dealt is not of the imported key (its constant commitment is not the expected public key)", from)
+			return r.Errorf(1, culprit, "the sharing %s dealt is not of the imported key (its constant commitment is not the expected public key)", from)
 		}
 		d.commitments = m.commitments
 	case kindShare:
-		if m.to != r.self {
-			return r.errorf(culprit, "%s sent this party a share addressed to %s", from, m.to)
+		if m.to != r.Self {
+			return r.Errorf(1, culprit, "%s sent this party a share addressed to %s", from, m.to)
 		}
 		d.share = m.share
 	default:
-		return r.errorf(culprit, "%s sent a %s payload, which has no place in keygen", from, kindName(m.kind))
+		return r.Errorf(1, culprit, "%s sent a %s payload, which has no place in keygen", from, kindName(m.kind))
 	}
 	d.seen[m.kind] = sum
 	if d.commitments == nil || d.share == nil {
 		return nil
 	}
-	if !g1Mul(d.share).ToAffine().Equals(evalCommitments(d.commitments, indexScalar(r.self)).ToAffine()) {
-		return r.errorf(culprit, "the share %s sent does not match its commitments", from)
+	if !g1Mul(d.share).ToAffine().Equals(evalCommitments(d.commitments, indexScalar(r.Self)).ToAffine()) {
+		return r.Errorf(1, culprit, "the share %s sent does not match its commitments", from)
 	}
 	d.checked = true
 	r.checked++
@@ -263,16 +263,16 @@ func (r *keygenRun) acceptLocked(from protocol.PartyID, broadcast bool, m *messa
 func (r *keygenRun) finishLocked() {
 	s, err := r.combineLocked()
 	if err != nil {
-		r.failLocked(&protocol.Error{Task: r.task, Round: 2, Cause: err})
+		r.FailLocked(&protocol.Error{Task: r.Task, Round: 2, Cause: err})
 		return
 	}
 	defer s.wipe()
 	enc, err := s.encode()
 	if err != nil {
-		r.failLocked(&protocol.Error{Task: r.task, Round: 2, Cause: fmt.Errorf("encoding the share: %w", err)})
+		r.FailLocked(&protocol.Error{Task: r.Task, Round: 2, Cause: fmt.Errorf("encoding the share: %w", err)})
 		return
 	}
-	r.endLocked(protocol.Result{Keygen: &protocol.KeygenOutput{PublicKey: s.publicKey.Compress(), Share: enc}})
+	r.EndLocked(protocol.Result{Keygen: &protocol.KeygenOutput{PublicKey: s.publicKey.Compress(), Share: enc}})
 }
 
 // combineLocked computes the own secret share, the group key and every public share from the
@@ -308,7 +308,7 @@ func (r *keygenRun) combineLocked() (*share, error) {
 	for k := range agg {
 		aggAffine[k] = agg[k].ToAffine()
 	}
-	s := &share{threshold: r.threshold, parties: r.participants, self: r.self, secret: &x, publicKey: aggAffine[0]}
+	s := &share{threshold: r.threshold, parties: r.Participants, self: r.Self, secret: &x, publicKey: aggAffine[0]}
 	if !s.secret.Valid() || !s.publicKey.KeyValidate() {
 		s.wipe()
 		return nil, errors.New("the dealings add up to a zero key")
@@ -317,7 +317,7 @@ func (r *keygenRun) combineLocked() (*share, error) {
 		s.wipe()
 		return nil, errors.New("the group key is not the imported public key")
 	}
-	for _, p := range r.participants {
+	for _, p := range r.Participants {
 		s.publicShares = append(s.publicShares, evalCommitments(aggAffine, indexScalar(p)).ToAffine())
 	}
 	if err := s.check(); err != nil {

@@ -51,7 +51,7 @@ func newSign(p protocol.SignParams) (*signRun, error) {
 		partials: make(map[protocol.PartyID]*blst.P2Affine, len(signers)),
 		seen:     make(map[protocol.PartyID][sha256.Size]byte, len(signers)),
 	}
-	r.release = key.wipe
+	r.Release = key.wipe
 	return r, nil
 }
 
@@ -79,20 +79,20 @@ func checkSigners(key *share, self protocol.PartyID, signers []protocol.PartyID)
 }
 
 func (r *signRun) String() string {
-	return fmt.Sprintf("bls sign run (%s of %v)", r.self, r.participants)
+	return fmt.Sprintf("bls sign run (%s of %v)", r.Self, r.Participants)
 }
 
 // Start computes and broadcasts this signer's partial signature.
 func (r *signRun) Start() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if err := r.beginLocked(); err != nil {
+	r.Mu.Lock()
+	defer r.Mu.Unlock()
+	if err := r.BeginLocked(); err != nil {
 		return err
 	}
 	own := partialSign(r.key.secret, r.h)
 	r.key.wipe()
-	r.partials[r.self] = own
-	r.emitLocked(protocol.Outgoing{Broadcast: true, Payload: encodePartial(r.nonce, r.self, own)})
+	r.partials[r.Self] = own
+	r.EmitLocked(protocol.Outgoing{Broadcast: true, Payload: encodePartial(r.nonce, r.Self, own)})
 	return nil
 }
 
@@ -105,9 +105,9 @@ func partialSign(x *blst.Scalar, h *blst.P2Affine) *blst.P2Affine {
 
 // Handle takes one other signer's partial signature.
 func (r *signRun) Handle(from protocol.PartyID, broadcast bool, payload []byte) error {
-	r.mu.Lock()
-	err := r.admitLocked(from, payload)
-	r.mu.Unlock()
+	r.Mu.Lock()
+	err := r.AdmitLocked(from, payload)
+	r.Mu.Unlock()
 	if err != nil {
 		return err
 	}
@@ -119,16 +119,16 @@ func (r *signRun) Handle(from protocol.PartyID, broadcast bool, payload []byte) 
 	// Outside the lock, so that partials from several signers are checked in parallel.
 	valid := partialValid(r.key.publicShare(from), r.h, m.partial)
 
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ended {
+	r.Mu.Lock()
+	defer r.Mu.Unlock()
+	if r.Ended {
 		return ErrEnded
 	}
 	if !valid {
-		return r.failLocked(r.errorf([]protocol.PartyID{from}, "the partial signature of %s does not verify under its public share", from))
+		return r.FailLocked(r.Errorf(1, []protocol.PartyID{from}, "the partial signature of %s does not verify under its public share", from))
 	}
 	r.partials[from] = m.partial
-	if len(r.partials) == len(r.participants) {
+	if len(r.partials) == len(r.Participants) {
 		r.finishLocked()
 	}
 	return nil
@@ -137,27 +137,27 @@ func (r *signRun) Handle(from protocol.PartyID, broadcast bool, payload []byte) 
 // register checks a decoded payload and marks its sender as heard from; dup reports an
 // identical replay, to be ignored.
 func (r *signRun) register(from protocol.PartyID, broadcast bool, m *message, derr error, payload []byte) (dup bool, err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ended {
+	r.Mu.Lock()
+	defer r.Mu.Unlock()
+	if r.Ended {
 		return false, ErrEnded
 	}
 	culprit := []protocol.PartyID{from}
 	if derr != nil {
-		return false, r.failLocked(r.errorf(culprit, "malformed payload from %s: %v", from, derr))
+		return false, r.FailLocked(r.Errorf(1, culprit, "malformed payload from %s: %v", from, derr))
 	}
-	if err := r.checkEnvelope(from, broadcast, m, r.nonce); err != nil {
-		return false, r.failLocked(err)
+	if err := checkEnvelope(&r.core, from, broadcast, m, r.nonce); err != nil {
+		return false, r.FailLocked(err)
 	}
 	if m.kind != kindPartial {
-		return false, r.failLocked(r.errorf(culprit, "%s sent a %s payload, which has no place in signing", from, kindName(m.kind)))
+		return false, r.FailLocked(r.Errorf(1, culprit, "%s sent a %s payload, which has no place in signing", from, kindName(m.kind)))
 	}
 	sum := sha256.Sum256(payload)
 	if prev, ok := r.seen[from]; ok {
 		if prev == sum {
 			return true, nil
 		}
-		return false, r.failLocked(r.errorf(culprit, "%s sent two different partial signatures", from))
+		return false, r.FailLocked(r.Errorf(1, culprit, "%s sent two different partial signatures", from))
 	}
 	r.seen[from] = sum
 	return false, nil
@@ -168,18 +168,18 @@ func (r *signRun) register(from protocol.PartyID, broadcast bool, m *message, de
 func (r *signRun) finishLocked() {
 	sig, err := r.combineLocked()
 	if err != nil {
-		r.failLocked(&protocol.Error{Task: r.task, Round: 1, Cause: err})
+		r.FailLocked(&protocol.Error{Task: r.Task, Round: 1, Cause: err})
 		return
 	}
-	r.endLocked(protocol.Result{Signature: &protocol.Signature{Encoded: sig.Compress()}})
+	r.EndLocked(protocol.Result{Signature: &protocol.Signature{Encoded: sig.Compress()}})
 }
 
 func (r *signRun) combineLocked() (*blst.P2Affine, error) {
-	partials := make([]*blst.P2Affine, len(r.participants))
-	for i, p := range r.participants {
+	partials := make([]*blst.P2Affine, len(r.Participants))
+	for i, p := range r.Participants {
 		partials[i] = r.partials[p]
 	}
-	sig, err := combine(r.participants, partials)
+	sig, err := combine(r.Participants, partials)
 	if err != nil {
 		return nil, err
 	}

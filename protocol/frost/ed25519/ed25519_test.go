@@ -712,9 +712,9 @@ func TestAbort(t *testing.T) {
 			t.Fatal(err)
 		}
 		sr := run.(*signRun)
-		sr.mu.Lock()
+		sr.Mu.Lock()
 		nonces := sr.signer.NonceCommitments[sr.commitmentID]
-		sr.mu.Unlock()
+		sr.Mu.Unlock()
 		if nonces == nil || nonces.HidingNonce.IsZero() {
 			t.Fatal("no nonces after Start")
 		}

@@ -69,66 +69,66 @@ func newKeygen(p protocol.KeygenParams) (*keygenRun, error) {
 		pending:   make(map[protocol.PartyID]*message),
 		seen:      make(replays, n-1),
 	}
-	r.release = r.wipe
+	r.Release = r.wipe
 	return r, nil
 }
 
 func (r *keygenRun) String() string {
-	return fmt.Sprintf("ed25519 keygen run (%s of %v, threshold %d)", r.self, r.participants, r.threshold)
+	return fmt.Sprintf("ed25519 keygen run (%s of %v, threshold %d)", r.Self, r.Participants, r.threshold)
 }
 
-func (r *keygenRun) id(p protocol.PartyID) uint16 { return identifier(r.participants, p) }
+func (r *keygenRun) id(p protocol.PartyID) uint16 { return identifier(r.Participants, p) }
 
 // Start draws this party's polynomial and broadcasts its commitments and proof.
 func (r *keygenRun) Start() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if err := r.beginLocked(); err != nil {
+	r.Mu.Lock()
+	defer r.Mu.Unlock()
+	if err := r.BeginLocked(); err != nil {
 		return err
 	}
-	p, err := dkgSuite.NewParticipant(r.id(r.self), uint16(r.threshold), uint16(len(r.participants)))
+	p, err := dkgSuite.NewParticipant(r.id(r.Self), uint16(r.threshold), uint16(len(r.Participants)))
 	if err != nil {
-		return r.failLocked(r.errorf(1, nil, "starting the DKG: %v", err))
+		return r.FailLocked(r.Errorf(1, nil, "starting the DKG: %v", err))
 	}
 	r.participant = p
 	own := p.Start()
 	if len(own.Commitment) != r.threshold {
-		return r.failLocked(r.errorf(1, nil, "the DKG made %d commitments (want %d)", len(own.Commitment), r.threshold))
+		return r.FailLocked(r.Errorf(1, nil, "the DKG made %d commitments (want %d)", len(own.Commitment), r.threshold))
 	}
-	r.round1[r.self] = own
-	r.bodies[r.self] = dkgCommitBody(own.Commitment, own.ProofOfKnowledge.R, own.ProofOfKnowledge.Z)
-	r.emitLocked(protocol.Outgoing{Broadcast: true, Payload: encodeDKGCommit(r.nonce, r.self, own.Commitment, own.ProofOfKnowledge.R, own.ProofOfKnowledge.Z)})
+	r.round1[r.Self] = own
+	r.bodies[r.Self] = dkgCommitBody(own.Commitment, own.ProofOfKnowledge.R, own.ProofOfKnowledge.Z)
+	r.EmitLocked(protocol.Outgoing{Broadcast: true, Payload: encodeDKGCommit(r.nonce, r.Self, own.Commitment, own.ProofOfKnowledge.R, own.ProofOfKnowledge.Z)})
 	return nil
 }
 
 // Handle takes one party's round-1 broadcast or its share for this party.
 func (r *keygenRun) Handle(from protocol.PartyID, broadcast bool, payload []byte) error {
-	r.mu.Lock()
-	err := r.admitLocked(from, payload)
-	r.mu.Unlock()
+	r.Mu.Lock()
+	err := r.AdmitLocked(from, payload)
+	r.Mu.Unlock()
 	if err != nil {
 		return err
 	}
 	m, derr := decodePayload(payload) // outside the lock: subgroup checks cost
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ended {
+	r.Mu.Lock()
+	defer r.Mu.Unlock()
+	if r.Ended {
 		if m != nil {
 			m.wipe()
 		}
 		return ErrEnded
 	}
 	if derr != nil {
-		return r.failLocked(r.errorf(payloadRound(payload), []protocol.PartyID{from}, "malformed payload from %s: %v", from, derr))
+		return r.FailLocked(r.Errorf(payloadRound(payload), []protocol.PartyID{from}, "malformed payload from %s: %v", from, derr))
 	}
 	keep, err := r.acceptLocked(from, broadcast, m, payload)
 	if !keep {
 		m.wipe()
 	}
 	if err != nil {
-		return r.failLocked(err)
+		return r.FailLocked(err)
 	}
-	if r.digests != nil && len(r.round2) == len(r.participants)-1 {
+	if r.digests != nil && len(r.round2) == len(r.Participants)-1 {
 		r.finishLocked()
 	}
 	return nil
@@ -138,11 +138,11 @@ func (r *keygenRun) Handle(from protocol.PartyID, broadcast bool, payload []byte
 // secret (which the caller otherwise wipes).
 func (r *keygenRun) acceptLocked(from protocol.PartyID, broadcast bool, m *message, payload []byte) (keep bool, err error) {
 	culprit := []protocol.PartyID{from}
-	if err := r.checkEnvelope(from, broadcast, m, r.nonce); err != nil {
+	if err := checkEnvelope(&r.core, from, broadcast, m, r.nonce); err != nil {
 		return false, err
 	}
 	if m.kind != kindDKGCommit && m.kind != kindDKGShare {
-		return false, r.errorf(kindRound(m.kind), culprit, "%s sent a %s payload, which has no place in keygen", from, kindName(m.kind))
+		return false, r.Errorf(kindRound(m.kind), culprit, "%s sent a %s payload, which has no place in keygen", from, kindName(m.kind))
 	}
 	dup, err := r.seen.check(&r.core, from, m.kind, sha256.Sum256(payload))
 	if err != nil || dup {
@@ -151,8 +151,8 @@ func (r *keygenRun) acceptLocked(from protocol.PartyID, broadcast bool, m *messa
 	if m.kind == kindDKGCommit {
 		return false, r.acceptCommitLocked(from, m, payload[headerSize:])
 	}
-	if m.to != r.self {
-		return false, r.errorf(2, culprit, "%s sent this party a share addressed to %s", from, m.to)
+	if m.to != r.Self {
+		return false, r.Errorf(2, culprit, "%s sent this party a share addressed to %s", from, m.to)
 	}
 	if r.digests == nil { // round 1 is not complete here yet: handle it when it is
 		r.pending[from] = m
@@ -166,15 +166,15 @@ func (r *keygenRun) acceptLocked(from protocol.PartyID, broadcast bool, m *messa
 func (r *keygenRun) acceptCommitLocked(from protocol.PartyID, m *message, body []byte) error {
 	culprit := []protocol.PartyID{from}
 	if len(m.commitments) != r.threshold {
-		return r.errorf(1, culprit, "%s sent %d commitments (want %d)", from, len(m.commitments), r.threshold)
+		return r.Errorf(1, culprit, "%s sent %d commitments (want %d)", from, len(m.commitments), r.threshold)
 	}
 	proof := &dkg.Signature{Group: group, R: m.proofR, Z: m.proofZ}
 	if ok, err := dkg.FrostVerifyZeroKnowledgeProof(dkgSuite, r.id(from), m.commitments[0], proof); err != nil || !ok {
-		return r.errorf(1, culprit, "the proof of knowledge %s sent does not verify", from)
+		return r.Errorf(1, culprit, "the proof of knowledge %s sent does not verify", from)
 	}
 	r.round1[from] = &dkg.Round1Data{Group: group, SenderIdentifier: r.id(from), Commitment: m.commitments, ProofOfKnowledge: proof}
 	r.bodies[from] = slices.Clone(body)
-	if len(r.round1) == len(r.participants) {
+	if len(r.round1) == len(r.Participants) {
 		return r.startRound2Locked()
 	}
 	return nil
@@ -182,30 +182,30 @@ func (r *keygenRun) acceptCommitLocked(from protocol.PartyID, m *message, body [
 
 // startRound2Locked deals this party's shares, then handles the shares that came early.
 func (r *keygenRun) startRound2Locked() error {
-	r.digests = make([][digestSize]byte, len(r.participants))
-	all := make([]*dkg.Round1Data, len(r.participants))
-	for i, p := range r.participants {
+	r.digests = make([][digestSize]byte, len(r.Participants))
+	all := make([]*dkg.Round1Data, len(r.Participants))
+	for i, p := range r.Participants {
 		r.digests[i] = sha256.Sum256(r.bodies[p])
 		all[i] = r.round1[p]
 	}
 	dealt, err := r.participant.Continue(all) // wipes the polynomial
 	if err != nil {
-		return r.errorf(2, nil, "dealing the shares: %v", err)
+		return r.Errorf(2, nil, "dealing the shares: %v", err)
 	}
-	for _, q := range r.participants {
-		if q == r.self {
+	for _, q := range r.Participants {
+		if q == r.Self {
 			continue
 		}
 		d := dealt[r.id(q)]
 		if d == nil {
-			return r.errorf(2, nil, "the DKG dealt no share for %s", q)
+			return r.Errorf(2, nil, "the DKG dealt no share for %s", q)
 		}
-		r.emitLocked(protocol.Outgoing{To: []protocol.PartyID{q}, Payload: encodeDKGShare(r.nonce, r.self, q, d.SecretShare, r.digests)})
+		r.EmitLocked(protocol.Outgoing{To: []protocol.PartyID{q}, Payload: encodeDKGShare(r.nonce, r.Self, q, d.SecretShare, r.digests)})
 	}
 	for _, d := range dealt {
 		d.SecretShare.Zero()
 	}
-	for _, p := range r.participants {
+	for _, p := range r.Participants {
 		m := r.pending[p]
 		if m == nil {
 			continue
@@ -226,14 +226,14 @@ func (r *keygenRun) startRound2Locked() error {
 // the dealer's view of round 1 against this party's.
 func (r *keygenRun) acceptShareLocked(from protocol.PartyID, m *message) (keep bool, err error) {
 	culprit := []protocol.PartyID{from}
-	if !secretsharing.Verify(group, r.id(r.self), group.Base().Multiply(m.share), r.round1[from].Commitment) {
-		return false, r.errorf(2, culprit, "the share %s sent does not match its commitments", from)
+	if !secretsharing.Verify(group, r.id(r.Self), group.Base().Multiply(m.share), r.round1[from].Commitment) {
+		return false, r.Errorf(2, culprit, "the share %s sent does not match its commitments", from)
 	}
-	if len(m.digests) != len(r.participants) {
-		return false, r.errorf(2, culprit, "%s sent %d round-1 digests (want %d)", from, len(m.digests), len(r.participants))
+	if len(m.digests) != len(r.Participants) {
+		return false, r.Errorf(2, culprit, "%s sent %d round-1 digests (want %d)", from, len(m.digests), len(r.Participants))
 	}
 	var differ []protocol.PartyID
-	for i, p := range r.participants {
+	for i, p := range r.Participants {
 		if m.digests[i] != r.digests[i] {
 			differ = append(differ, p)
 		}
@@ -241,27 +241,27 @@ func (r *keygenRun) acceptShareLocked(from protocol.PartyID, m *message) (keep b
 	for _, p := range differ {
 		switch p {
 		case from:
-			return false, r.errorf(2, culprit, "%s sent this party other keygen commitments than it says it broadcast", from)
-		case r.self:
-			return false, r.errorf(2, culprit, "%s says it received other keygen commitments from this party than this party sent", from)
+			return false, r.Errorf(2, culprit, "%s sent this party other keygen commitments than it says it broadcast", from)
+		case r.Self:
+			return false, r.Errorf(2, culprit, "%s says it received other keygen commitments from this party than this party sent", from)
 		}
 	}
 	for _, p := range differ {
 		r.disagree = append(r.disagree, fmt.Sprintf("%s and this party received different commitments from %s", from, p))
 	}
-	r.round2[from] = &dkg.Round2Data{Group: group, SenderIdentifier: r.id(from), RecipientIdentifier: r.id(r.self), SecretShare: m.share}
+	r.round2[from] = &dkg.Round2Data{Group: group, SenderIdentifier: r.id(from), RecipientIdentifier: r.id(r.Self), SecretShare: m.share}
 	return true, nil
 }
 
 // finishLocked combines the dealings into this party's share and ends the run.
 func (r *keygenRun) finishLocked() {
 	if len(r.disagree) > 0 {
-		r.failLocked(r.errorf(2, nil, "the parties did not all receive the same round-1 broadcasts (%s): some party sent different commitments to different parties, or lies about what it received; no key was made", strings.Join(r.disagree, "; ")))
+		r.FailLocked(r.Errorf(2, nil, "the parties did not all receive the same round-1 broadcasts (%s): some party sent different commitments to different parties, or lies about what it received; no key was made", strings.Join(r.disagree, "; ")))
 		return
 	}
 	s, err := r.combineLocked()
 	if err != nil {
-		r.failLocked(r.errorf(2, nil, "%v", err))
+		r.FailLocked(r.Errorf(2, nil, "%v", err))
 		return
 	}
 	defer s.wipe()
@@ -273,19 +273,19 @@ func (r *keygenRun) finishLocked() {
 		}
 	}
 	if err != nil {
-		r.failLocked(r.errorf(2, nil, "encoding the share: %v", err))
+		r.FailLocked(r.Errorf(2, nil, "encoding the share: %v", err))
 		return
 	}
-	r.endLocked(protocol.Result{Keygen: &protocol.KeygenOutput{PublicKey: s.publicKey.Encode(), Share: enc}})
+	r.EndLocked(protocol.Result{Keygen: &protocol.KeygenOutput{PublicKey: s.publicKey.Encode(), Share: enc}})
 }
 
 // combineLocked finalizes the DKG and computes the group key and every public share.
 func (r *keygenRun) combineLocked() (*share, error) {
-	all1 := make([]*dkg.Round1Data, 0, len(r.participants))
-	all2 := make([]*dkg.Round2Data, 0, len(r.participants)-1)
-	for _, p := range r.participants {
+	all1 := make([]*dkg.Round1Data, 0, len(r.Participants))
+	all2 := make([]*dkg.Round2Data, 0, len(r.Participants)-1)
+	for _, p := range r.Participants {
 		all1 = append(all1, r.round1[p])
-		if p != r.self {
+		if p != r.Self {
 			all2 = append(all2, r.round2[p])
 		}
 	}
@@ -297,11 +297,11 @@ func (r *keygenRun) combineLocked() (*share, error) {
 	agg := make([]*ecc.Element, r.threshold)
 	for k := range agg {
 		agg[k] = group.NewElement()
-		for _, p := range r.participants {
+		for _, p := range r.Participants {
 			agg[k].Add(r.round1[p].Commitment[k])
 		}
 	}
-	s := &share{threshold: r.threshold, parties: r.participants, self: r.self, secret: ks.Secret, publicKey: agg[0]}
+	s := &share{threshold: r.threshold, parties: r.Participants, self: r.Self, secret: ks.Secret, publicKey: agg[0]}
 	if !ks.VerificationKey.Equal(agg[0]) {
 		s.wipe()
 		return nil, errors.New("the DKG's group key is not the sum of the constant commitments")
@@ -310,7 +310,7 @@ func (r *keygenRun) combineLocked() (*share, error) {
 		s.wipe()
 		return nil, errors.New("the dealings add up to a degenerate group key")
 	}
-	for i := range r.participants {
+	for i := range r.Participants {
 		pk, err := secretsharing.PubKeyForCommitment(group, uint16(i+1), agg)
 		if err != nil {
 			s.wipe()
@@ -332,7 +332,7 @@ func (r *keygenRun) combineLocked() (*share, error) {
 // the garbage collector.
 func (r *keygenRun) wipe() {
 	if r.participant != nil && r.digests == nil {
-		_, _ = r.participant.Continue(make([]*dkg.Round1Data, len(r.participants)-1)) // only wipes the polynomial
+		_, _ = r.participant.Continue(make([]*dkg.Round1Data, len(r.Participants)-1)) // only wipes the polynomial
 	}
 	for _, d := range r.round2 {
 		d.SecretShare.Zero()

@@ -86,7 +86,7 @@ func newSign(p protocol.SignParams) (*signRun, error) {
 		pending:     make(map[protocol.PartyID]*message),
 		seen:        make(replays, t-1),
 	}
-	r.release = r.wipe
+	r.Release = r.wipe
 	return r, nil
 }
 
@@ -114,46 +114,46 @@ func checkSigners(key *share, self protocol.PartyID, signers []protocol.PartyID)
 }
 
 func (r *signRun) String() string {
-	return fmt.Sprintf("ed25519 sign run (%s of %v)", r.self, r.participants)
+	return fmt.Sprintf("ed25519 sign run (%s of %v)", r.Self, r.Participants)
 }
 
 // Start draws this signer's nonces and broadcasts their commitments.
 func (r *signRun) Start() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if err := r.beginLocked(); err != nil {
+	r.Mu.Lock()
+	defer r.Mu.Unlock()
+	if err := r.BeginLocked(); err != nil {
 		return err
 	}
 	frostMu.Lock()
 	com := r.signer.Commit() // fresh nonces from crypto/rand, hedged with the secret (RFC 9591 nonce_generate)
 	frostMu.Unlock()
 	r.commitmentID = com.CommitmentID
-	r.commitments[r.self] = com
-	r.emitLocked(protocol.Outgoing{Broadcast: true, Payload: encodeCommitment(r.nonce, r.self, com.HidingNonceCommitment, com.BindingNonceCommitment)})
+	r.commitments[r.Self] = com
+	r.EmitLocked(protocol.Outgoing{Broadcast: true, Payload: encodeCommitment(r.nonce, r.Self, com.HidingNonceCommitment, com.BindingNonceCommitment)})
 	return nil
 }
 
 // Handle takes one other signer's commitments or signature share.
 func (r *signRun) Handle(from protocol.PartyID, broadcast bool, payload []byte) error {
-	r.mu.Lock()
-	err := r.admitLocked(from, payload)
-	r.mu.Unlock()
+	r.Mu.Lock()
+	err := r.AdmitLocked(from, payload)
+	r.Mu.Unlock()
 	if err != nil {
 		return err
 	}
 	m, derr := decodePayload(payload) // outside the lock: subgroup checks cost
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ended {
+	r.Mu.Lock()
+	defer r.Mu.Unlock()
+	if r.Ended {
 		return ErrEnded
 	}
 	if derr != nil {
-		return r.failLocked(r.errorf(payloadRound(payload), []protocol.PartyID{from}, "malformed payload from %s: %v", from, derr))
+		return r.FailLocked(r.Errorf(payloadRound(payload), []protocol.PartyID{from}, "malformed payload from %s: %v", from, derr))
 	}
 	if err := r.acceptLocked(from, broadcast, m, payload); err != nil {
-		return r.failLocked(err)
+		return r.FailLocked(err)
 	}
-	if r.list != nil && r.heard == len(r.participants)-1 {
+	if r.list != nil && r.heard == len(r.Participants)-1 {
 		r.finishLocked()
 	}
 	return nil
@@ -161,11 +161,11 @@ func (r *signRun) Handle(from protocol.PartyID, broadcast bool, payload []byte) 
 
 func (r *signRun) acceptLocked(from protocol.PartyID, broadcast bool, m *message, payload []byte) error {
 	culprit := []protocol.PartyID{from}
-	if err := r.checkEnvelope(from, broadcast, m, r.nonce); err != nil {
+	if err := checkEnvelope(&r.core, from, broadcast, m, r.nonce); err != nil {
 		return err
 	}
 	if m.kind != kindCommitment && m.kind != kindSigShare {
-		return r.errorf(kindRound(m.kind), culprit, "%s sent a %s payload, which has no place in signing", from, kindName(m.kind))
+		return r.Errorf(kindRound(m.kind), culprit, "%s sent a %s payload, which has no place in signing", from, kindName(m.kind))
 	}
 	dup, err := r.seen.check(&r.core, from, m.kind, sha256.Sum256(payload))
 	if err != nil || dup {
@@ -182,10 +182,10 @@ func (r *signRun) acceptLocked(from protocol.PartyID, broadcast bool, m *message
 		err := r.config.ValidateCommitment(com)
 		frostMu.Unlock()
 		if err != nil {
-			return r.errorf(1, culprit, "%s sent unusable nonce commitments: %v", from, err)
+			return r.Errorf(1, culprit, "%s sent unusable nonce commitments: %v", from, err)
 		}
 		r.commitments[from] = com
-		if len(r.commitments) == len(r.participants) {
+		if len(r.commitments) == len(r.Participants) {
 			return r.startRound2Locked()
 		}
 		return nil
@@ -200,8 +200,8 @@ func (r *signRun) acceptLocked(from protocol.PartyID, broadcast bool, m *message
 // startRound2Locked computes and broadcasts this signer's signature share, wipes its nonces and
 // key share, then handles the shares that came early.
 func (r *signRun) startRound2Locked() error {
-	r.list = make(frost.CommitmentList, 0, len(r.participants))
-	for _, p := range r.participants { // ascending parties have ascending identifiers
+	r.list = make(frost.CommitmentList, 0, len(r.Participants))
+	for _, p := range r.Participants { // ascending parties have ascending identifiers
 		com := r.commitments[p]
 		r.list = append(r.list, com)
 		var pair commitmentPair
@@ -214,11 +214,11 @@ func (r *signRun) startRound2Locked() error {
 	frostMu.Unlock()
 	r.key.wipe()
 	if err != nil {
-		return r.errorf(2, nil, "computing the signature share: %v", err)
+		return r.Errorf(2, nil, "computing the signature share: %v", err)
 	}
-	r.shares[r.self] = own
-	r.emitLocked(protocol.Outgoing{Broadcast: true, Payload: encodeSigShare(r.nonce, r.self, own.SignatureShare, r.echo)})
-	for _, p := range r.participants {
+	r.shares[r.Self] = own
+	r.EmitLocked(protocol.Outgoing{Broadcast: true, Payload: encodeSigShare(r.nonce, r.Self, own.SignatureShare, r.echo)})
+	for _, p := range r.Participants {
 		if m := r.pending[p]; m != nil {
 			delete(r.pending, p)
 			if err := r.acceptShareLocked(p, m); err != nil {
@@ -233,23 +233,23 @@ func (r *signRun) startRound2Locked() error {
 // and keeps the share; the shares themselves are checked together, once all are here.
 func (r *signRun) acceptShareLocked(from protocol.PartyID, m *message) error {
 	culprit := []protocol.PartyID{from}
-	if len(m.list) != len(r.participants) {
-		return r.errorf(2, culprit, "%s signed over %d nonce commitments (want %d)", from, len(m.list), len(r.participants))
+	if len(m.list) != len(r.Participants) {
+		return r.Errorf(2, culprit, "%s signed over %d nonce commitments (want %d)", from, len(m.list), len(r.Participants))
 	}
 	var differ []protocol.PartyID
-	for i, p := range r.participants {
+	for i, p := range r.Participants {
 		if m.list[i] == r.echo[i] {
 			continue
 		}
 		switch {
 		case p == from:
-			return r.errorf(2, culprit, "%s signed over other nonce commitments of its own than it sent this party", from)
-		case p == r.self:
-			return r.errorf(2, culprit, "%s signed over other nonce commitments of this party than this party sent", from)
+			return r.Errorf(2, culprit, "%s signed over other nonce commitments of its own than it sent this party", from)
+		case p == r.Self:
+			return r.Errorf(2, culprit, "%s signed over other nonce commitments of this party than this party sent", from)
 		}
 		for h := range 2 {
 			if _, err := decodePoint(m.list[i][h*elementSize : (h+1)*elementSize]); err != nil {
-				return r.errorf(2, culprit, "%s signed over nonce commitments of %s that are not valid: %v", from, p, err)
+				return r.Errorf(2, culprit, "%s signed over nonce commitments of %s that are not valid: %v", from, p, err)
 			}
 		}
 		differ = append(differ, p)
@@ -269,11 +269,11 @@ func (r *signRun) acceptShareLocked(from protocol.PartyID, m *message) error {
 // the signature with crypto/ed25519 and ends the run with it.
 func (r *signRun) finishLocked() {
 	if len(r.disagree) > 0 {
-		r.failLocked(r.errorf(2, nil, "the signers did not all receive the same nonce commitments (%s): some signer sent different commitments to different signers, or lies about what it received", strings.Join(r.disagree, "; ")))
+		r.FailLocked(r.Errorf(2, nil, "the signers did not all receive the same nonce commitments (%s): some signer sent different commitments to different signers, or lies about what it received", strings.Join(r.disagree, "; ")))
 		return
 	}
-	shares := make([]*frost.SignatureShare, 0, len(r.participants))
-	for _, p := range r.participants {
+	shares := make([]*frost.SignatureShare, 0, len(r.Participants))
+	for _, p := range r.Participants {
 		shares = append(shares, r.shares[p])
 	}
 	frostMu.Lock()
@@ -282,8 +282,8 @@ func (r *signRun) finishLocked() {
 	sig, err := r.config.AggregateSignatures(r.digest[:], shares, r.list, true)
 	var culprits []protocol.PartyID
 	if err != nil {
-		for _, p := range r.participants {
-			if p != r.self && r.config.VerifySignatureShare(r.shares[p], r.digest[:], r.list) != nil {
+		for _, p := range r.Participants {
+			if p != r.Self && r.config.VerifySignatureShare(r.shares[p], r.digest[:], r.list) != nil {
 				culprits = append(culprits, p)
 			}
 		}
@@ -294,11 +294,11 @@ func (r *signRun) finishLocked() {
 		for i, p := range culprits {
 			names[i] = p.String()
 		}
-		r.failLocked(r.errorf(2, culprits, "the signature share of %s does not verify under its public share", strings.Join(names, " and of ")))
+		r.FailLocked(r.Errorf(2, culprits, "the signature share of %s does not verify under its public share", strings.Join(names, " and of ")))
 		return
 	}
 	if err != nil {
-		r.failLocked(r.errorf(2, nil, "aggregating the signature shares: %v", err))
+		r.FailLocked(r.Errorf(2, nil, "aggregating the signature shares: %v", err))
 		return
 	}
 	enc := make([]byte, 0, SignatureSize)
@@ -306,10 +306,10 @@ func (r *signRun) finishLocked() {
 	enc = append(enc, sig.Z.Encode()...)
 	if len(enc) != SignatureSize || !ed25519.Verify(r.key.publicKey.Encode(), r.digest[:], enc) {
 		// Every share checked out, so the key's public data must be inconsistent.
-		r.failLocked(r.errorf(2, nil, "the aggregated signature does not verify under the group key"))
+		r.FailLocked(r.Errorf(2, nil, "the aggregated signature does not verify under the group key"))
 		return
 	}
-	r.endLocked(protocol.Result{Signature: &protocol.Signature{Encoded: enc}})
+	r.EndLocked(protocol.Result{Signature: &protocol.Signature{Encoded: enc}})
 }
 
 // wipe zeroizes the key share and any nonces not yet used; called once, when the run ends.

@@ -43,16 +43,16 @@ func newKeygen(p protocol.KeygenParams) (*keygenRun, error) {
 	}
 	r := &keygenRun{libRun: newLibRun("keygen", p.Self, parties, p.SessionNonce), threshold: p.Threshold}
 	r.start = func() (*libSession, libOutcome, error) {
-		return startKeygenSession(r.self, r.participants, r.threshold, r.nonce)
+		return startKeygenSession(r.Self, r.Participants, r.threshold, r.nonce)
 	}
 	r.check = r.checkPayload
 	r.finish = r.finishKeygen
-	r.release = r.releaseLib
+	r.Release = r.releaseLib
 	return r, nil
 }
 
 func (r *keygenRun) String() string {
-	return fmt.Sprintf("bip340 keygen run (%s of %v, threshold %d)", r.self, r.participants, r.threshold)
+	return fmt.Sprintf("bip340 keygen run (%s of %v, threshold %d)", r.Self, r.Participants, r.threshold)
 }
 
 // checkPayload does the keygen checks of a payload the library would not do, or do too late.
@@ -63,7 +63,7 @@ func (r *keygenRun) checkPayload(from protocol.PartyID, m *message) error {
 			return fmt.Errorf("%s committed to a polynomial with %d coefficients (want %d, for threshold %d)", from, len(m.coefficients), r.threshold, r.threshold)
 		}
 	case kindKeygenShare:
-		if m.to != r.self {
+		if m.to != r.Self {
 			return fmt.Errorf("%s sent this party a share addressed to %s", from, m.to)
 		}
 	}
@@ -73,7 +73,7 @@ func (r *keygenRun) checkPayload(from protocol.PartyID, m *message) error {
 // finishKeygen turns the library's result into this party's share and checks it as a share is
 // checked when decoded.
 func (r *keygenRun) finishKeygen(result any) (protocol.Result, error) {
-	out, err := keygenResult(result, r.self)
+	out, err := keygenResult(result, r.Self)
 	if err != nil {
 		return protocol.Result{}, err
 	}
@@ -81,7 +81,7 @@ func (r *keygenRun) finishKeygen(result any) (protocol.Result, error) {
 	if out.threshold != r.threshold {
 		return protocol.Result{}, fmt.Errorf("multi-party-sig returned a key of threshold %d (want %d)", out.threshold, r.threshold)
 	}
-	s, err := newShare(r.threshold, r.participants, r.self, out)
+	s, err := newShare(r.threshold, r.Participants, r.Self, out)
 	if err != nil {
 		return protocol.Result{}, fmt.Errorf("the generated share: %w", err)
 	}

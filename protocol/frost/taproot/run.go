@@ -4,192 +4,21 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/runcore"
 )
 
 // ErrEnded is returned by Start and Handle once the run has ended (it has a result, failed or
 // was aborted). A payload that arrives after the end is not a fault of the run.
 var ErrEnded = errors.New("bip340: run has ended")
 
-// errAborted is the cause reported when Abort is called with a nil error.
-var errAborted = errors.New("aborted")
-
-// core is the run's lifecycle, its outbound queue and the delivery of its result.
-//
-// Concurrency: mu guards everything below it, including the protocol state of the run that
-// embeds core. Start and Handle append to queue under mu and never block; the pump goroutine
-// (started by Start) is the only reader of queue's head and the only sender on done once it
-// runs. It sends the result only after the queue has drained, unless Abort set hurry.
-type core struct {
-	task         string // "keygen" or "sign"
-	self         protocol.PartyID
-	participants []protocol.PartyID // everyone in the run, self included, ascending
-
-	outgoing chan protocol.Outgoing // unbuffered
-	done     chan protocol.Result   // capacity 1, sent to once
-	wake     chan struct{}          // capacity 1: the pump has something to look at
-
-	mu      sync.Mutex
-	started bool
-	ended   bool
-	hurry   bool             // Abort: deliver the result without draining the queue
-	result  *protocol.Result // set when the run ends; delivered by the pump
-	queue   []protocol.Outgoing
-	release func() // wipes the run's secrets; called once, when the run ends
-}
+// core is the lifecycle every run shares (see package runcore).
+type core = runcore.Core
 
 func newCore(task string, self protocol.PartyID, participants []protocol.PartyID) core {
-	return core{
-		task:         task,
-		self:         self,
-		participants: participants,
-		outgoing:     make(chan protocol.Outgoing),
-		done:         make(chan protocol.Result, 1),
-		wake:         make(chan struct{}, 1),
-	}
-}
-
-// Outgoing implements protocol.Run.
-func (c *core) Outgoing() <-chan protocol.Outgoing { return c.outgoing }
-
-// Done implements protocol.Run.
-func (c *core) Done() <-chan protocol.Result { return c.done }
-
-// Abort implements protocol.Run: it ends the run with err unless it has already ended, and
-// makes Done yield at once, dropping payloads not yet taken from Outgoing.
-func (c *core) Abort(err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.ended {
-		var pe *protocol.Error
-		if !errors.As(err, &pe) || pe == nil {
-			cause := err
-			if cause == nil {
-				cause = errAborted
-			}
-			pe = &protocol.Error{Task: c.task, Cause: cause}
-		}
-		c.endLocked(protocol.Result{Err: pe})
-	}
-	c.hurry = true
-	c.signal()
-}
-
-// beginLocked marks the run started and starts the pump.
-func (c *core) beginLocked() error {
-	switch {
-	case c.ended:
-		return ErrEnded
-	case c.started:
-		return fmt.Errorf("bip340: %s run already started", c.task)
-	}
-	c.started = true
-	go c.pump()
-	return nil
-}
-
-// admitLocked checks the run's state and a payload's envelope before it is decoded.
-func (c *core) admitLocked(from protocol.PartyID, payload []byte) error {
-	if c.ended {
-		return ErrEnded
-	}
-	var err *protocol.Error
-	switch {
-	case !c.started:
-		err = c.errorf(0, nil, "payload from %s before Start", from)
-	case from == c.self:
-		err = c.errorf(0, nil, "payload claims to come from this party (%s)", from)
-	case !slices.Contains(c.participants, from):
-		err = c.errorf(0, nil, "payload from %s, which is not a participant", from)
-	case len(payload) == 0:
-		err = c.errorf(0, []protocol.PartyID{from}, "empty payload from %s", from)
-	case len(payload) > MaxPayloadSize:
-		err = c.errorf(0, []protocol.PartyID{from}, "payload from %s is too large (%d bytes, limit %d)", from, len(payload), MaxPayloadSize)
-	}
-	if err != nil {
-		return c.failLocked(err)
-	}
-	return nil
-}
-
-// emitLocked queues payloads for Outgoing.
-func (c *core) emitLocked(out ...protocol.Outgoing) {
-	c.queue = append(c.queue, out...)
-	c.signal()
-}
-
-// failLocked ends the run with err unless it has already ended, and returns err.
-func (c *core) failLocked(err error) error {
-	if !c.ended {
-		c.endLocked(protocol.Result{Err: err})
-	}
-	return err
-}
-
-// endLocked records the outcome, releases the run's secrets and hands the outcome to the
-// pump (or straight to Done if the run never started).
-func (c *core) endLocked(res protocol.Result) {
-	c.ended = true
-	c.result = &res
-	if c.release != nil {
-		c.release()
-		c.release = nil
-	}
-	if !c.started {
-		c.done <- res // capacity 1, sent to once
-		c.result = nil
-		return
-	}
-	c.signal()
-}
-
-func (c *core) signal() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
-// pump feeds the queue to Outgoing in order and delivers the result once the queue has
-// drained (or at once after Abort). Only the pump removes payloads from the queue.
-func (c *core) pump() {
-	for {
-		c.mu.Lock()
-		if c.result != nil && (len(c.queue) == 0 || c.hurry) {
-			c.done <- *c.result // capacity 1, sent to once: never blocks
-			c.result = nil
-			clear(c.queue)
-			c.queue = nil
-			c.mu.Unlock()
-			return
-		}
-		var (
-			send chan<- protocol.Outgoing
-			next protocol.Outgoing
-		)
-		if len(c.queue) > 0 {
-			send, next = c.outgoing, c.queue[0]
-		}
-		c.mu.Unlock()
-
-		select {
-		case send <- next:
-			c.mu.Lock()
-			c.queue[0] = protocol.Outgoing{}
-			c.queue = c.queue[1:]
-			c.mu.Unlock()
-		case <-c.wake:
-		}
-	}
-}
-
-// errorf builds a failure of round round (omitted when 0).
-func (c *core) errorf(round int, culprits []protocol.PartyID, format string, args ...any) *protocol.Error {
-	return &protocol.Error{Task: c.task, Round: round, Culprits: culprits, Cause: fmt.Errorf(format, args...)}
+	return runcore.New("bip340", task, self, participants, MaxPayloadSize, ErrEnded)
 }
 
 // libRun is what keygen and sign runs share: it drives the wrapped library's handler, carries
@@ -227,15 +56,15 @@ func newLibRun(task string, self protocol.PartyID, participants []protocol.Party
 
 // Start runs the library's first round and sends its messages.
 func (r *libRun) Start() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if err := r.beginLocked(); err != nil {
+	r.Mu.Lock()
+	defer r.Mu.Unlock()
+	if err := r.BeginLocked(); err != nil {
 		return err
 	}
 	r.round = 1
 	lib, o, err := r.start()
 	if err != nil {
-		return r.failLocked(r.errorf(1, nil, "starting: %w", err))
+		return r.FailLocked(r.Errorf(1, nil, "starting: %w", err))
 	}
 	r.lib = lib
 	return r.outcomeLocked(o)
@@ -243,27 +72,27 @@ func (r *libRun) Start() error {
 
 // Handle takes one payload from another participant.
 func (r *libRun) Handle(from protocol.PartyID, broadcast bool, payload []byte) error {
-	r.mu.Lock()
-	err := r.admitLocked(from, payload)
-	r.mu.Unlock()
+	r.Mu.Lock()
+	err := r.AdmitLocked(from, payload)
+	r.Mu.Unlock()
 	if err != nil {
 		return err
 	}
 	m, derr := decodePayload(payload) // outside the lock: point decoding costs
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ended {
+	r.Mu.Lock()
+	defer r.Mu.Unlock()
+	if r.Ended {
 		if m != nil {
 			m.wipe()
 		}
 		return ErrEnded
 	}
 	if derr != nil {
-		return r.failLocked(r.errorf(r.round, []protocol.PartyID{from}, "malformed payload from %s: %v", from, derr))
+		return r.FailLocked(r.Errorf(r.round, []protocol.PartyID{from}, "malformed payload from %s: %v", from, derr))
 	}
 	if err := r.acceptLocked(from, broadcast, m, payload); err != nil {
 		m.wipe()
-		return r.failLocked(err)
+		return r.FailLocked(err)
 	}
 	return nil
 }
@@ -275,20 +104,20 @@ func (r *libRun) acceptLocked(from protocol.PartyID, broadcast bool, m *message,
 	round := kindRound(m.kind)
 	switch {
 	case !bytes.Equal(m.nonce[:], r.nonce):
-		return r.errorf(round, culprit, "%s sent a payload of another session", from)
+		return r.Errorf(round, culprit, "%s sent a payload of another session", from)
 	case m.from != from:
-		return r.errorf(round, culprit, "%s sent a payload that names %s as its sender", from, m.from)
+		return r.Errorf(round, culprit, "%s sent a payload that names %s as its sender", from, m.from)
 	case broadcastKind(m.kind) != broadcast:
 		how := "point-to-point"
 		if broadcastKind(m.kind) {
 			how = "broadcast"
 		}
-		return r.errorf(round, culprit, "%s sent a %s payload, which must be %s, the other way", from, kindName(m.kind), how)
-	case keygenKind(m.kind) != (r.task == "keygen"):
-		return r.errorf(round, culprit, "%s sent a %s payload, which has no place in a %s run", from, kindName(m.kind), r.task)
+		return r.Errorf(round, culprit, "%s sent a %s payload, which must be %s, the other way", from, kindName(m.kind), how)
+	case keygenKind(m.kind) != (r.Task == "keygen"):
+		return r.Errorf(round, culprit, "%s sent a %s payload, which has no place in a %s run", from, kindName(m.kind), r.Task)
 	}
 	if err := r.check(from, m); err != nil {
-		return r.errorf(round, culprit, "%v", err)
+		return r.Errorf(round, culprit, "%v", err)
 	}
 	sum := sha256.Sum256(payload)
 	key := seenKey{from, m.kind}
@@ -297,7 +126,7 @@ func (r *libRun) acceptLocked(from protocol.PartyID, broadcast bool, m *message,
 		if prev == sum {
 			return nil // an identical replay
 		}
-		return r.errorf(round, culprit, "%s sent two different %s payloads", from, kindName(m.kind))
+		return r.Errorf(round, culprit, "%s sent two different %s payloads", from, kindName(m.kind))
 	}
 	r.seen[key] = sum
 	if round == 2 && r.lib.view == nil {
@@ -318,11 +147,11 @@ func (r *libRun) deliverLocked(m *message) error {
 		// Either some party showed different round-1 broadcasts to different parties, or
 		// m.from misreports what it received. Which, no one can tell from here: the
 		// broadcasts carry no signatures, so blame would be a guess.
-		return r.errorf(2, nil, "%s received other round-1 broadcasts than this party did: a party equivocated (sent different round-1 payloads to different parties) or %s misreports; the culprit cannot be identified", m.from, m.from)
+		return r.Errorf(2, nil, "%s received other round-1 broadcasts than this party did: a party equivocated (sent different round-1 payloads to different parties) or %s misreports; the culprit cannot be identified", m.from, m.from)
 	}
 	o, err := r.lib.deliver(m)
 	if err != nil {
-		return r.errorf(round, culprit, "%v", err)
+		return r.Errorf(round, culprit, "%v", err)
 	}
 	return r.outcomeLocked(o)
 }
@@ -336,18 +165,18 @@ func (r *libRun) outcomeLocked(o libOutcome) error {
 			out.To = []protocol.PartyID{m.to}
 		}
 		m.wipe()
-		r.emitLocked(out)
+		r.EmitLocked(out)
 	}
 	if o.done {
 		if o.err != nil {
-			culprits, cause := mapLibError(o.err, r.self)
-			return r.failLocked(r.errorf(r.round, culprits, "%w", cause))
+			culprits, cause := mapLibError(o.err, r.Self)
+			return r.FailLocked(r.Errorf(r.round, culprits, "%w", cause))
 		}
 		res, err := r.finish(o.result)
 		if err != nil {
-			return r.failLocked(r.errorf(r.round, nil, "%w", err))
+			return r.FailLocked(r.Errorf(r.round, nil, "%w", err))
 		}
-		r.endLocked(res)
+		r.EndLocked(res)
 		return nil
 	}
 	if r.lib.view != nil && len(r.pending) > 0 {
@@ -358,9 +187,9 @@ func (r *libRun) outcomeLocked(o libOutcome) error {
 				for _, rest := range pending[i+1:] {
 					rest.wipe()
 				}
-				return r.failLocked(err)
+				return r.FailLocked(err)
 			}
-			if r.ended {
+			if r.Ended {
 				for _, rest := range pending[i+1:] {
 					rest.wipe()
 				}

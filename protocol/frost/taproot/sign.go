@@ -46,7 +46,7 @@ func newSign(p protocol.SignParams) (*signRun, error) {
 	r.start = r.startSign
 	r.check = func(protocol.PartyID, *message) error { return nil }
 	r.finish = r.finishSign
-	r.release = func() {
+	r.Release = func() {
 		r.key.wipe()
 		r.signer.wipe()
 		r.releaseLib()
@@ -78,7 +78,7 @@ func checkSigners(key *share, self protocol.PartyID, signers []protocol.PartyID)
 }
 
 func (r *signRun) String() string {
-	return fmt.Sprintf("bip340 sign run (%s of %v)", r.self, r.participants)
+	return fmt.Sprintf("bip340 sign run (%s of %v)", r.Self, r.Participants)
 }
 
 // startSign tweaks the share to the output key, hands it to the library and runs its first
@@ -89,12 +89,12 @@ func (r *signRun) startSign() (*libSession, libOutcome, error) {
 	if err != nil {
 		return nil, libOutcome{}, err
 	}
-	r.signer, err = newSigningKey(r.self, r.key.threshold, key, secret, publicShares)
+	r.signer, err = newSigningKey(r.Self, r.key.threshold, key, secret, publicShares)
 	clear(secret)
 	if err != nil {
 		return nil, libOutcome{}, err
 	}
-	return startSignSession(r.signer, r.participants, r.digest[:], r.nonce)
+	return startSignSession(r.signer, r.Participants, r.digest[:], r.nonce)
 }
 
 // finishSign verifies the library's signature under the output key, independently of the

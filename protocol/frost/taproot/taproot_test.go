@@ -838,9 +838,9 @@ func TestSignEarlyResponseIsHeld(t *testing.T) {
 	if err := r1.Handle(2, true, z2); err != nil {
 		t.Fatal(err)
 	}
-	r1.mu.Lock()
+	r1.Mu.Lock()
 	held := len(r1.pending)
-	r1.mu.Unlock()
+	r1.Mu.Unlock()
 	if held != 1 {
 		t.Fatalf("%d payloads held, want 1", held)
 	}
