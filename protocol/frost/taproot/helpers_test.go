@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -15,134 +14,21 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/protocoltest"
 )
 
-const testTimeout = 20 * time.Second
+const testTimeout = protocoltest.Timeout
 
-// tamperFunc may rewrite a payload from one party to another; returning nil drops it.
-type tamperFunc func(from, to protocol.PartyID, broadcast bool, payload []byte) []byte
+type tamperFunc = protocoltest.Tamper
 
-// testNet routes every run's Outgoing to its recipients, each delivery on its own goroutine,
-// so that Handle runs concurrently and payloads arrive in any order, and collects the results.
-type testNet struct {
-	runs    map[protocol.PartyID]protocol.Run
-	tamper  tamperFunc
-	mu      sync.Mutex
-	results map[protocol.PartyID]protocol.Result
-	done    chan protocol.PartyID
-	stop    chan struct{}
-	wg      sync.WaitGroup
-}
-
-// execute starts every run, routes their payloads and returns their results.
 func execute(t testing.TB, runs map[protocol.PartyID]protocol.Run, tamper tamperFunc) map[protocol.PartyID]protocol.Result {
 	t.Helper()
-	return executeUntil(t, runs, tamper, nil)
+	return protocoltest.Execute(t, runs, tamper)
 }
 
-// executeUntil is execute that returns once the runs of the parties in wait (all when nil)
-// have ended, aborting the others: a misbehaving party may wait forever for payloads the
-// others, having failed, never send (in a cluster, its timeout or their abort notice ends it).
 func executeUntil(t testing.TB, runs map[protocol.PartyID]protocol.Run, tamper tamperFunc, wait []protocol.PartyID) map[protocol.PartyID]protocol.Result {
 	t.Helper()
-	if wait == nil {
-		for p := range runs {
-			wait = append(wait, p)
-		}
-	}
-	n := &testNet{
-		runs:    runs,
-		tamper:  tamper,
-		results: make(map[protocol.PartyID]protocol.Result),
-		done:    make(chan protocol.PartyID, len(runs)),
-		stop:    make(chan struct{}),
-	}
-	defer n.close()
-	// Start every run before routing anything: a payload that reaches a run before its Start
-	// is an error.
-	for p, r := range runs {
-		if err := r.Start(); err != nil {
-			t.Fatalf("%s: Start: %v", p, err)
-		}
-	}
-	for p := range runs {
-		n.wg.Add(1)
-		go n.route(p)
-	}
-	deadline := time.After(testTimeout)
-	for {
-		n.mu.Lock()
-		finished := true
-		for _, p := range wait {
-			if _, ok := n.results[p]; !ok {
-				finished = false
-			}
-		}
-		n.mu.Unlock()
-		if finished {
-			break
-		}
-		select {
-		case <-n.done:
-		case <-deadline:
-			t.Fatalf("runs did not finish within %v", testTimeout)
-		}
-	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return maps.Clone(n.results)
-}
-
-func (n *testNet) route(from protocol.PartyID) {
-	defer n.wg.Done()
-	r := n.runs[from]
-	for {
-		select {
-		case o := <-r.Outgoing():
-			n.deliver(from, o)
-		case res := <-r.Done():
-			n.mu.Lock()
-			n.results[from] = res
-			n.mu.Unlock()
-			n.done <- from
-			return
-		case <-n.stop:
-			return
-		}
-	}
-}
-
-func (n *testNet) deliver(from protocol.PartyID, o protocol.Outgoing) {
-	to := o.To
-	if o.Broadcast {
-		to = nil
-		for p := range n.runs {
-			if p != from {
-				to = append(to, p)
-			}
-		}
-	}
-	for _, p := range to {
-		payload := slices.Clone(o.Payload)
-		if n.tamper != nil {
-			if payload = n.tamper(from, p, o.Broadcast, payload); payload == nil {
-				continue
-			}
-		}
-		n.wg.Add(1)
-		go func() {
-			defer n.wg.Done()
-			_ = n.runs[p].Handle(from, o.Broadcast, payload) // errors also show on Done
-		}()
-	}
-}
-
-func (n *testNet) close() {
-	close(n.stop)
-	for _, r := range n.runs {
-		r.Abort(errors.New("test over"))
-	}
-	n.wg.Wait()
+	return protocoltest.ExecuteFor(t, runs, tamper, wait)
 }
 
 func newNonce(t testing.TB) []byte {
