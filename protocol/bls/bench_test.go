@@ -6,15 +6,16 @@ import (
 	blst "github.com/supranational/blst/bindings/go"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/protocoltest"
 )
 
 // BenchmarkSign2of3 runs both signers of a 2-of-3 key in-process: share decoding, partial
 // signing, checking the other partial, combining and verifying, for both.
 func BenchmarkSign2of3(b *testing.B) {
 	fx := getFixture(b, 3, 2)
-	digest := digestOf("bench")
+	digest := protocoltest.DigestOf("bench")
 	nonce := newNonce(b)
-	signers := ids(1, 2)
+	signers := protocoltest.IDs(1, 2)
 	b.ResetTimer()
 	for b.Loop() {
 		runs := signRuns(b, fx.shares, signers, digest, nonce)
@@ -44,7 +45,7 @@ func BenchmarkSign2of3(b *testing.B) {
 func BenchmarkCombine(b *testing.B) {
 	h := hashToG2([]byte("bench"))
 	partials := []*blst.P2Affine{partialSign(indexScalar(11), h), partialSign(indexScalar(12), h)}
-	signers := ids(1, 3)
+	signers := protocoltest.IDs(1, 3)
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := combine(signers, partials); err != nil {
@@ -59,7 +60,7 @@ func BenchmarkSingleKeySign(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	digest := digestOf("bench")
+	digest := protocoltest.DigestOf("bench")
 	b.ResetTimer()
 	for b.Loop() {
 		new(blst.P2Affine).Sign(sk, digest[:], dst)

@@ -13,13 +13,14 @@ import (
 	blst "github.com/supranational/blst/bindings/go"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/protocoltest"
 )
 
 func TestKeygenAndSign2of3(t *testing.T) {
 	fx := getFixture(t, 3, 2)
-	digest := digestOf("2-of-3")
+	digest := protocoltest.DigestOf("2-of-3")
 	var first []byte
-	for _, signers := range [][]protocol.PartyID{ids(1, 2), ids(1, 3), ids(2, 3)} {
+	for _, signers := range [][]protocol.PartyID{protocoltest.IDs(1, 2), protocoltest.IDs(1, 3), protocoltest.IDs(2, 3)} {
 		sig := signOnce(t, fx, signers, digest)
 		if first == nil {
 			first = sig
@@ -28,15 +29,15 @@ func TestKeygenAndSign2of3(t *testing.T) {
 			t.Fatalf("signers %v produced another signature than the first pair", signers)
 		}
 	}
-	checkAgainstSecret(t, fx, ids(1, 3), digest, first)
-	checkAgainstSecret(t, fx, ids(2, 3), digest, first)
+	checkAgainstSecret(t, fx, protocoltest.IDs(1, 3), digest, first)
+	checkAgainstSecret(t, fx, protocoltest.IDs(2, 3), digest, first)
 }
 
 func TestKeygenAndSign3of5(t *testing.T) {
 	fx := getFixture(t, 5, 3)
-	digest := digestOf("3-of-5")
+	digest := protocoltest.DigestOf("3-of-5")
 	var first []byte
-	for _, signers := range [][]protocol.PartyID{ids(1, 2, 3), ids(1, 4, 5), ids(2, 3, 5), ids(3, 4, 5)} {
+	for _, signers := range [][]protocol.PartyID{protocoltest.IDs(1, 2, 3), protocoltest.IDs(1, 4, 5), protocoltest.IDs(2, 3, 5), protocoltest.IDs(3, 4, 5)} {
 		sig := signOnce(t, fx, signers, digest)
 		if first == nil {
 			first = sig
@@ -45,7 +46,7 @@ func TestKeygenAndSign3of5(t *testing.T) {
 			t.Fatalf("signers %v produced another signature than the first triple", signers)
 		}
 	}
-	checkAgainstSecret(t, fx, ids(2, 4, 5), digest, first)
+	checkAgainstSecret(t, fx, protocoltest.IDs(2, 4, 5), digest, first)
 }
 
 // checkAgainstSecret reconstructs the secret key from the shares of parties and checks that it
@@ -104,7 +105,7 @@ func TestKeygenWrongShareBlamesDealer(t *testing.T) {
 		return payload
 	}
 	results := execute(t, keygenRuns(t, 3, 2, newNonce(t)), tamper)
-	wantCulprits(t, results[1], 2)
+	protocoltest.WantCulprits(t, results[1], 2)
 }
 
 func TestKeygenWrongCommitmentsBlamesDealer(t *testing.T) {
@@ -117,21 +118,21 @@ func TestKeygenWrongCommitmentsBlamesDealer(t *testing.T) {
 		return payload
 	}
 	results := execute(t, keygenRuns(t, 3, 2, newNonce(t)), tamper)
-	wantCulprits(t, results[1], 3)
+	protocoltest.WantCulprits(t, results[1], 3)
 }
 
 func TestKeygenNonceMismatch(t *testing.T) {
 	nonce := newNonce(t)
 	runs := keygenRuns(t, 3, 2, nonce)
 	other := newNonce(t)
-	r, err := Engine{}.Keygen(protocol.KeygenParams{Self: 2, Parties: ids(1, 2, 3), Threshold: 2, SessionNonce: other})
+	r, err := Engine{}.Keygen(protocol.KeygenParams{Self: 2, Parties: protocoltest.IDs(1, 2, 3), Threshold: 2, SessionNonce: other})
 	if err != nil {
 		t.Fatal(err)
 	}
 	runs[2] = r
 	results := execute(t, runs, nil)
-	wantCulprits(t, results[1], 2)
-	wantCulprits(t, results[3], 2)
+	protocoltest.WantCulprits(t, results[1], 2)
+	protocoltest.WantCulprits(t, results[3], 2)
 	if results[2].Err == nil {
 		t.Fatal("party 2 accepted payloads of another session")
 	}
@@ -139,7 +140,7 @@ func TestKeygenNonceMismatch(t *testing.T) {
 
 func TestSignBadPartialBlamesSigner(t *testing.T) {
 	fx := getFixture(t, 5, 3)
-	digest := digestOf("bad partial")
+	digest := protocoltest.DigestOf("bad partial")
 	// A valid G2 point that is not party 4's partial: its partial for another message.
 	wrong := hashToG2([]byte("another message")).Compress()
 	tamper := func(from, to protocol.PartyID, broadcast bool, payload []byte) []byte {
@@ -148,38 +149,38 @@ func TestSignBadPartialBlamesSigner(t *testing.T) {
 		}
 		return payload
 	}
-	results := execute(t, signRuns(t, fx.shares, ids(1, 2, 4), digest, newNonce(t)), tamper)
-	wantCulprits(t, results[1], 4)
-	wantCulprits(t, results[2], 4)
+	results := execute(t, signRuns(t, fx.shares, protocoltest.IDs(1, 2, 4), digest, newNonce(t)), tamper)
+	protocoltest.WantCulprits(t, results[1], 4)
+	protocoltest.WantCulprits(t, results[2], 4)
 }
 
 func TestSignNonceMismatch(t *testing.T) {
 	fx := getFixture(t, 3, 2)
-	digest := digestOf("nonce")
-	runs := signRuns(t, fx.shares, ids(1, 2), digest, newNonce(t))
-	r, err := Engine{}.Sign(protocol.SignParams{Self: 2, Signers: ids(1, 2), Share: fx.shares[2], Digest: digest, SessionNonce: newNonce(t)})
+	digest := protocoltest.DigestOf("nonce")
+	runs := signRuns(t, fx.shares, protocoltest.IDs(1, 2), digest, newNonce(t))
+	r, err := Engine{}.Sign(protocol.SignParams{Self: 2, Signers: protocoltest.IDs(1, 2), Share: fx.shares[2], Digest: digest, SessionNonce: newNonce(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	runs[2] = r
 	results := execute(t, runs, nil)
-	wantCulprits(t, results[1], 2)
-	wantCulprits(t, results[2], 1)
+	protocoltest.WantCulprits(t, results[1], 2)
+	protocoltest.WantCulprits(t, results[2], 1)
 }
 
 func TestSignDifferentDigestsFail(t *testing.T) {
 	// Signers disagreeing on the digest: each sees the other's partial fail.
 	fx := getFixture(t, 3, 2)
 	nonce := newNonce(t)
-	runs := signRuns(t, fx.shares, ids(1, 2), digestOf("one"), nonce)
-	r, err := Engine{}.Sign(protocol.SignParams{Self: 2, Signers: ids(1, 2), Share: fx.shares[2], Digest: digestOf("two"), SessionNonce: nonce})
+	runs := signRuns(t, fx.shares, protocoltest.IDs(1, 2), protocoltest.DigestOf("one"), nonce)
+	r, err := Engine{}.Sign(protocol.SignParams{Self: 2, Signers: protocoltest.IDs(1, 2), Share: fx.shares[2], Digest: protocoltest.DigestOf("two"), SessionNonce: nonce})
 	if err != nil {
 		t.Fatal(err)
 	}
 	runs[2] = r
 	results := execute(t, runs, nil)
-	wantCulprits(t, results[1], 2)
-	wantCulprits(t, results[2], 1)
+	protocoltest.WantCulprits(t, results[1], 2)
+	protocoltest.WantCulprits(t, results[2], 1)
 }
 
 // startedSign returns party self's started signing run for signers 1 and 2 of the 2-of-3 key,
@@ -187,8 +188,8 @@ func TestSignDifferentDigestsFail(t *testing.T) {
 func startedSign(t *testing.T, self, other protocol.PartyID) (protocol.Run, []byte) {
 	t.Helper()
 	fx := getFixture(t, 3, 2)
-	nonce, digest := newNonce(t), digestOf("handle")
-	runs := signRuns(t, fx.shares, ids(int(self), int(other)), digest, nonce)
+	nonce, digest := newNonce(t), protocoltest.DigestOf("handle")
+	runs := signRuns(t, fx.shares, protocoltest.IDs(int(self), int(other)), digest, nonce)
 	for _, r := range runs {
 		if err := r.Start(); err != nil {
 			t.Fatal(err)
@@ -224,17 +225,17 @@ func TestHandleRejects(t *testing.T) {
 		payload   []byte
 		culprits  []protocol.PartyID
 	}{
-		{"empty", 2, true, nil, ids(2)},
-		{"garbage", 2, true, garbage, ids(2)},
-		{"oversized", 2, true, oversized, ids(2)},
-		{"truncated", 2, true, truncated, ids(2)},
-		{"trailing byte", 2, true, trailing, ids(2)},
-		{"unknown version", 2, true, badVersion, ids(2)},
-		{"unknown kind", 2, true, badKind, ids(2)},
-		{"point not on the curve", 2, true, notInGroup, ids(2)},
-		{"identity", 2, true, identity, ids(2)},
-		{"names another sender", 2, true, wrongSender, ids(2)},
-		{"point-to-point partial", 2, false, valid, ids(2)},
+		{"empty", 2, true, nil, protocoltest.IDs(2)},
+		{"garbage", 2, true, garbage, protocoltest.IDs(2)},
+		{"oversized", 2, true, oversized, protocoltest.IDs(2)},
+		{"truncated", 2, true, truncated, protocoltest.IDs(2)},
+		{"trailing byte", 2, true, trailing, protocoltest.IDs(2)},
+		{"unknown version", 2, true, badVersion, protocoltest.IDs(2)},
+		{"unknown kind", 2, true, badKind, protocoltest.IDs(2)},
+		{"point not on the curve", 2, true, notInGroup, protocoltest.IDs(2)},
+		{"identity", 2, true, identity, protocoltest.IDs(2)},
+		{"names another sender", 2, true, wrongSender, protocoltest.IDs(2)},
+		{"point-to-point partial", 2, false, valid, protocoltest.IDs(2)},
 		{"from self", 1, true, valid, nil},
 		{"from a non-participant", 3, true, valid, nil},
 		{"from party 0", 0, true, valid, nil},
@@ -245,11 +246,11 @@ func TestHandleRejects(t *testing.T) {
 			if err == nil {
 				t.Fatal("Handle accepted the payload")
 			}
-			if pe := protoErr(t, err); len(pe.Culprits) != len(tc.culprits) || (len(tc.culprits) > 0 && pe.Culprits[0] != tc.culprits[0]) {
+			if pe := protocoltest.ProtoErr(t, err); len(pe.Culprits) != len(tc.culprits) || (len(tc.culprits) > 0 && pe.Culprits[0] != tc.culprits[0]) {
 				t.Fatalf("culprits %v, want %v (%v)", pe.Culprits, tc.culprits, err)
 			}
-			res := awaitDone(t, r)
-			if !errors.Is(res.Err, protoErr(t, err).Cause) && res.Err.Error() != err.Error() {
+			res := protocoltest.AwaitDone(t, r)
+			if !errors.Is(res.Err, protocoltest.ProtoErr(t, err).Cause) && res.Err.Error() != err.Error() {
 				t.Fatalf("Done: %v, Handle: %v", res.Err, err)
 			}
 			if err := r.Handle(2, true, valid); !errors.Is(err, ErrEnded) {
@@ -291,14 +292,14 @@ func TestKeygenHandleRejects(t *testing.T) {
 		t.Fatalf("an identical replay is not an error: %v", err)
 	}
 	err := r.Handle(2, false, shareFor3)
-	if pe := protoErr(t, err); !slicesEqual(pe.Culprits, ids(2)) || !strings.Contains(err.Error(), "addressed to party 3") {
+	if pe := protocoltest.ProtoErr(t, err); !slicesEqual(pe.Culprits, protocoltest.IDs(2)) || !strings.Contains(err.Error(), "addressed to party 3") {
 		t.Fatalf("share for another party: %v", err)
 	}
 	// The error must not quote the share.
 	if strings.Contains(err.Error(), string(shareFor3[len(shareFor3)-scalarSize:])) {
 		t.Fatal("error quotes the share")
 	}
-	wantCulprits(t, awaitDone(t, r), 2)
+	protocoltest.WantCulprits(t, protocoltest.AwaitDone(t, r), 2)
 }
 
 func TestKeygenConflictingCommitments(t *testing.T) {
@@ -324,13 +325,13 @@ func TestKeygenConflictingCommitments(t *testing.T) {
 	}
 	other := bytes.Clone(commitments)
 	copy(other[headerSize+2:], g1Mul(indexScalar(5)).ToAffine().Compress())
-	wantCulprits(t, protocol.Result{Err: runs[1].Handle(3, true, other)}, 3)
+	protocoltest.WantCulprits(t, protocol.Result{Err: runs[1].Handle(3, true, other)}, 3)
 }
 
 func TestDoneWaitsForOutgoing(t *testing.T) {
 	fx := getFixture(t, 3, 2)
-	nonce, digest := newNonce(t), digestOf("ordering")
-	runs := signRuns(t, fx.shares, ids(1, 3), digest, nonce)
+	nonce, digest := newNonce(t), protocoltest.DigestOf("ordering")
+	runs := signRuns(t, fx.shares, protocoltest.IDs(1, 3), digest, nonce)
 	for _, r := range runs {
 		if err := r.Start(); err != nil {
 			t.Fatal(err)
@@ -349,7 +350,7 @@ func TestDoneWaitsForOutgoing(t *testing.T) {
 	case <-time.After(100 * time.Millisecond):
 	}
 	<-r.Outgoing()
-	res := awaitDone(t, r)
+	res := protocoltest.AwaitDone(t, r)
 	if res.Err != nil || res.Signature == nil || len(res.Signature.Encoded) != SignatureSize {
 		t.Fatalf("result %+v", res)
 	}
@@ -360,7 +361,7 @@ func TestAbort(t *testing.T) {
 		r := keygenRuns(t, 3, 2, newNonce(t))[1]
 		r.Abort(nil)
 		r.Abort(errors.New("again"))
-		checkAbortedOnce(t, r)
+		protocoltest.CheckAbortedOnce(t, r, "keygen")
 		if err := r.Start(); !errors.Is(err, ErrEnded) {
 			t.Fatalf("Start after Abort = %v", err)
 		}
@@ -372,7 +373,7 @@ func TestAbort(t *testing.T) {
 		}
 		cause := errors.New("timeout")
 		r.Abort(cause)
-		res := checkAbortedOnce(t, r)
+		res := protocoltest.CheckAbortedOnce(t, r, "keygen")
 		if !errors.Is(res.Err, cause) {
 			t.Fatalf("result %v does not wrap the cause", res.Err)
 		}
@@ -387,31 +388,12 @@ func TestAbort(t *testing.T) {
 	})
 }
 
-func checkAbortedOnce(t *testing.T, r protocol.Run) protocol.Result {
-	t.Helper()
-	var res protocol.Result
-	select {
-	case res = <-r.Done():
-	case <-time.After(testTimeout):
-		t.Fatal("Done did not yield after Abort")
-	}
-	if res.Err == nil || protoErr(t, res.Err).Task != "keygen" {
-		t.Fatalf("result %+v", res)
-	}
-	select {
-	case res2 := <-r.Done():
-		t.Fatalf("Done yielded twice: %+v", res2)
-	case <-time.After(50 * time.Millisecond):
-	}
-	return res
-}
-
 func TestHandleBeforeStart(t *testing.T) {
 	r := keygenRuns(t, 3, 2, newNonce(t))[1]
 	if err := r.Handle(2, true, []byte{1}); err == nil {
 		t.Fatal("Handle before Start succeeded")
 	}
-	if res := awaitDone(t, r); res.Err == nil {
+	if res := protocoltest.AwaitDone(t, r); res.Err == nil {
 		t.Fatal("no failure on Done")
 	}
 }
@@ -423,32 +405,32 @@ func TestParamsValidation(t *testing.T) {
 		name string
 		p    protocol.KeygenParams
 	}{
-		{"short nonce", protocol.KeygenParams{Self: 1, Parties: ids(1, 2, 3), Threshold: 2, SessionNonce: nonce[:31]}},
-		{"threshold 1", protocol.KeygenParams{Self: 1, Parties: ids(1, 2, 3), Threshold: 1, SessionNonce: nonce}},
-		{"threshold above n", protocol.KeygenParams{Self: 1, Parties: ids(1, 2, 3), Threshold: 4, SessionNonce: nonce}},
-		{"self missing", protocol.KeygenParams{Self: 4, Parties: ids(1, 2, 3), Threshold: 2, SessionNonce: nonce}},
-		{"party 0", protocol.KeygenParams{Self: 1, Parties: ids(0, 1, 2), Threshold: 2, SessionNonce: nonce}},
-		{"repeated party", protocol.KeygenParams{Self: 1, Parties: ids(1, 2, 2), Threshold: 2, SessionNonce: nonce}},
-		{"one party", protocol.KeygenParams{Self: 1, Parties: ids(1), Threshold: 1, SessionNonce: nonce}},
-		{"pre-params", protocol.KeygenParams{Self: 1, Parties: ids(1, 2, 3), Threshold: 2, SessionNonce: nonce, PreParams: []byte{1}}},
+		{"short nonce", protocol.KeygenParams{Self: 1, Parties: protocoltest.IDs(1, 2, 3), Threshold: 2, SessionNonce: nonce[:31]}},
+		{"threshold 1", protocol.KeygenParams{Self: 1, Parties: protocoltest.IDs(1, 2, 3), Threshold: 1, SessionNonce: nonce}},
+		{"threshold above n", protocol.KeygenParams{Self: 1, Parties: protocoltest.IDs(1, 2, 3), Threshold: 4, SessionNonce: nonce}},
+		{"self missing", protocol.KeygenParams{Self: 4, Parties: protocoltest.IDs(1, 2, 3), Threshold: 2, SessionNonce: nonce}},
+		{"party 0", protocol.KeygenParams{Self: 1, Parties: protocoltest.IDs(0, 1, 2), Threshold: 2, SessionNonce: nonce}},
+		{"repeated party", protocol.KeygenParams{Self: 1, Parties: protocoltest.IDs(1, 2, 2), Threshold: 2, SessionNonce: nonce}},
+		{"one party", protocol.KeygenParams{Self: 1, Parties: protocoltest.IDs(1), Threshold: 1, SessionNonce: nonce}},
+		{"pre-params", protocol.KeygenParams{Self: 1, Parties: protocoltest.IDs(1, 2, 3), Threshold: 2, SessionNonce: nonce, PreParams: []byte{1}}},
 	} {
 		if _, err := (Engine{}).Keygen(tc.p); err == nil {
 			t.Errorf("Keygen %s: no error", tc.name)
 		}
 	}
-	d := digestOf("params")
+	d := protocoltest.DigestOf("params")
 	for _, tc := range []struct {
 		name string
 		p    protocol.SignParams
 	}{
-		{"short nonce", protocol.SignParams{Self: 1, Signers: ids(1, 2), Share: fx.shares[1], Digest: d, SessionNonce: nonce[:1]}},
-		{"too few signers", protocol.SignParams{Self: 1, Signers: ids(1), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
-		{"too many signers", protocol.SignParams{Self: 1, Signers: ids(1, 2, 3), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
-		{"self not a signer", protocol.SignParams{Self: 1, Signers: ids(2, 3), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
-		{"share of another party", protocol.SignParams{Self: 1, Signers: ids(1, 2), Share: fx.shares[2], Digest: d, SessionNonce: nonce}},
-		{"signer without a share", protocol.SignParams{Self: 1, Signers: ids(1, 4), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
-		{"repeated signer", protocol.SignParams{Self: 1, Signers: ids(1, 1), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
-		{"no share", protocol.SignParams{Self: 1, Signers: ids(1, 2), Digest: d, SessionNonce: nonce}},
+		{"short nonce", protocol.SignParams{Self: 1, Signers: protocoltest.IDs(1, 2), Share: fx.shares[1], Digest: d, SessionNonce: nonce[:1]}},
+		{"too few signers", protocol.SignParams{Self: 1, Signers: protocoltest.IDs(1), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
+		{"too many signers", protocol.SignParams{Self: 1, Signers: protocoltest.IDs(1, 2, 3), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
+		{"self not a signer", protocol.SignParams{Self: 1, Signers: protocoltest.IDs(2, 3), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
+		{"share of another party", protocol.SignParams{Self: 1, Signers: protocoltest.IDs(1, 2), Share: fx.shares[2], Digest: d, SessionNonce: nonce}},
+		{"signer without a share", protocol.SignParams{Self: 1, Signers: protocoltest.IDs(1, 4), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
+		{"repeated signer", protocol.SignParams{Self: 1, Signers: protocoltest.IDs(1, 1), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
+		{"no share", protocol.SignParams{Self: 1, Signers: protocoltest.IDs(1, 2), Digest: d, SessionNonce: nonce}},
 	} {
 		if _, err := (Engine{}).Sign(tc.p); err == nil {
 			t.Errorf("Sign %s: no error", tc.name)

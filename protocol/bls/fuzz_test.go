@@ -3,6 +3,7 @@ package bls
 import (
 	"testing"
 
+	"github.com/mpcsigner/mpcsigner/protocol/protocoltest"
 	blst "github.com/supranational/blst/bindings/go"
 )
 
@@ -61,7 +62,7 @@ func FuzzSignHandle(f *testing.F) {
 	f.Add([]byte{1, 3}, true)
 	f.Add(encodePartial(make([]byte, nonceSize), 2, hashToG2([]byte("seed"))), true)
 	f.Fuzz(func(t *testing.T, b []byte, broadcast bool) {
-		runs := signRuns(t, fx.shares, ids(1, 2), digestOf("fuzz"), make([]byte, nonceSize))
+		runs := signRuns(t, fx.shares, protocoltest.IDs(1, 2), protocoltest.DigestOf("fuzz"), make([]byte, nonceSize))
 		r := runs[1]
 		if err := r.Start(); err != nil {
 			t.Fatal(err)

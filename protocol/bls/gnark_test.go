@@ -12,6 +12,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/protocoltest"
 )
 
 func TestGnarkVerifies(t *testing.T) {
@@ -19,11 +20,11 @@ func TestGnarkVerifies(t *testing.T) {
 		n, threshold int
 		signerSets   [][]protocol.PartyID
 	}{
-		{3, 2, [][]protocol.PartyID{ids(1, 2), ids(1, 3), ids(2, 3)}},
-		{5, 3, [][]protocol.PartyID{ids(1, 2, 3), ids(1, 3, 5), ids(2, 4, 5)}},
+		{3, 2, [][]protocol.PartyID{protocoltest.IDs(1, 2), protocoltest.IDs(1, 3), protocoltest.IDs(2, 3)}},
+		{5, 3, [][]protocol.PartyID{protocoltest.IDs(1, 2, 3), protocoltest.IDs(1, 3, 5), protocoltest.IDs(2, 4, 5)}},
 	} {
 		fx := getFixture(t, tc.n, tc.threshold)
-		digest := digestOf("gnark")
+		digest := protocoltest.DigestOf("gnark")
 		for _, signers := range tc.signerSets {
 			sig := signOnce(t, fx, signers, digest)
 			gnarkVerify(t, fx.publicKey, digest, sig)

@@ -12,6 +12,7 @@ import (
 	blst "github.com/supranational/blst/bindings/go"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/protocoltest"
 )
 
 // The secret and public key of the EIP-2335 test keystores: importing that secret must give
@@ -98,10 +99,10 @@ func TestImportAndSign(t *testing.T) {
 		signerSets   [][]protocol.PartyID
 	}{
 		{"2-of-3 EIP-2335 key", 3, 2, 1, hexBytes(t, eip2335Secret), hexBytes(t, eip2335Pubkey),
-			[][]protocol.PartyID{ids(1, 2), ids(1, 3), ids(2, 3)}},
+			[][]protocol.PartyID{protocoltest.IDs(1, 2), protocoltest.IDs(1, 3), protocoltest.IDs(2, 3)}},
 		{"3-of-5 random key", 5, 3, 4, randomSecret, randomPub,
-			[][]protocol.PartyID{ids(1, 2, 3), ids(1, 3, 5), ids(2, 4, 5), ids(3, 4, 5), ids(1, 2, 5)}},
-		{"3-of-3", 3, 3, 3, randomSecret, randomPub, [][]protocol.PartyID{ids(1, 2, 3)}},
+			[][]protocol.PartyID{protocoltest.IDs(1, 2, 3), protocoltest.IDs(1, 3, 5), protocoltest.IDs(2, 4, 5), protocoltest.IDs(3, 4, 5), protocoltest.IDs(1, 2, 5)}},
+		{"3-of-3", 3, 3, 3, randomSecret, randomPub, [][]protocol.PartyID{protocoltest.IDs(1, 2, 3)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fx := runImport(t, tc.n, tc.threshold, tc.dealer, tc.secret, tc.pub)
@@ -110,7 +111,7 @@ func TestImportAndSign(t *testing.T) {
 					t.Fatalf("secret reconstructed from %v = %x, want the imported %x", set, got, tc.secret)
 				}
 			}
-			digest := digestOf("import " + tc.name)
+			digest := protocoltest.DigestOf("import " + tc.name)
 			var first []byte
 			for _, signers := range tc.signerSets {
 				sig := signOnce(t, fx, signers, digest)
@@ -165,7 +166,7 @@ func TestImportDealerWithAnotherKeyIsBlamed(t *testing.T) {
 	// key (it was given that key and its matching public key).
 	_, pub := newSecret(t)
 	other, otherPub := newSecret(t)
-	parties := ids(1, 2, 3)
+	parties := protocoltest.IDs(1, 2, 3)
 	nonce := newNonce(t)
 	runs := map[protocol.PartyID]protocol.Run{}
 	for _, p := range parties {
@@ -180,8 +181,8 @@ func TestImportDealerWithAnotherKeyIsBlamed(t *testing.T) {
 		runs[p] = r
 	}
 	results := execute(t, runs, nil)
-	for _, p := range ids(2, 3) {
-		wantCulprits(t, results[p], 1)
+	for _, p := range protocoltest.IDs(2, 3) {
+		protocoltest.WantCulprits(t, results[p], 1)
 		if !strings.Contains(results[p].Err.Error(), "not of the imported key") {
 			t.Fatalf("%s: %v", p, results[p].Err)
 		}
@@ -200,8 +201,8 @@ func TestImportTamperedCommitmentsBlameDealer(t *testing.T) {
 				return payload
 			}
 			results := execute(t, importRuns(t, 4, 3, 2, secret, pub, newNonce(t)), tamper)
-			wantCulprits(t, results[3], 2)
-			for _, p := range ids(1, 2, 4) {
+			protocoltest.WantCulprits(t, results[3], 2)
+			for _, p := range protocoltest.IDs(1, 2, 4) {
 				if results[p].Err != nil {
 					t.Fatalf("%s: %v", p, results[p].Err)
 				}
@@ -219,7 +220,7 @@ func TestImportTamperedShareBlamesDealer(t *testing.T) {
 		return payload
 	}
 	results := execute(t, importRuns(t, 3, 2, 1, secret, pub, newNonce(t)), tamper)
-	wantCulprits(t, results[3], 1)
+	protocoltest.WantCulprits(t, results[3], 1)
 	if results[2].Err != nil {
 		t.Fatalf("party 2: %v", results[2].Err)
 	}
@@ -278,10 +279,10 @@ func TestImportNonDealerDealingIsRefused(t *testing.T) {
 				}
 				defer r.Abort(nil)
 				err := r.Handle(3, tc.broadcast, tc.payload)
-				if pe := protoErr(t, err); !slicesEqual(pe.Culprits, ids(3)) || !strings.Contains(err.Error(), "only the dealer") {
+				if pe := protocoltest.ProtoErr(t, err); !slicesEqual(pe.Culprits, protocoltest.IDs(3)) || !strings.Contains(err.Error(), "only the dealer") {
 					t.Fatalf("dealing from a non-dealer: %v", err)
 				}
-				wantCulprits(t, awaitDone(t, r), 3)
+				protocoltest.WantCulprits(t, protocoltest.AwaitDone(t, r), 3)
 			})
 		}
 	})
@@ -290,7 +291,7 @@ func TestImportNonDealerDealingIsRefused(t *testing.T) {
 		// its payloads, whichever it is.
 		nonce := newNonce(t)
 		r2 := importRuns(t, 3, 2, 1, secret, pub, nonce)[2]
-		r3, err := Engine{}.Keygen(protocol.KeygenParams{Self: 3, Parties: ids(1, 2, 3), Threshold: 2, SessionNonce: nonce})
+		r3, err := Engine{}.Keygen(protocol.KeygenParams{Self: 3, Parties: protocoltest.IDs(1, 2, 3), Threshold: 2, SessionNonce: nonce})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -309,7 +310,7 @@ func TestImportNonDealerDealingIsRefused(t *testing.T) {
 				break
 			}
 		}
-		wantCulprits(t, awaitDone(t, r2), 3)
+		protocoltest.WantCulprits(t, protocoltest.AwaitDone(t, r2), 3)
 	})
 }
 
@@ -317,7 +318,7 @@ func TestImportParamsValidation(t *testing.T) {
 	secret, pub := newSecret(t)
 	_, otherPub := newSecret(t)
 	nonce := newNonce(t)
-	parties := ids(1, 2, 3)
+	parties := protocoltest.IDs(1, 2, 3)
 	zero := make([]byte, scalarSize)
 	order := bytes.Repeat([]byte{0xff}, scalarSize)
 	for _, tc := range []struct {
@@ -365,7 +366,7 @@ func TestImportParamsValidation(t *testing.T) {
 
 func TestImportDealerWipesSecret(t *testing.T) {
 	secret, pub := newSecret(t)
-	parties := ids(1, 2, 3)
+	parties := protocoltest.IDs(1, 2, 3)
 	zero := new(blst.Scalar)
 	t.Run("after dealing", func(t *testing.T) {
 		r, err := newKeygen(importParams(1, parties, 2, 1, secret, pub, newNonce(t)), rand.Reader)
@@ -379,7 +380,7 @@ func TestImportDealerWipesSecret(t *testing.T) {
 		if err := r.Start(); err != nil {
 			t.Fatal(err)
 		}
-		res := awaitDone(t, r) // the dealer ends at once: it waits for nobody
+		res := protocoltest.AwaitDone(t, r) // the dealer ends at once: it waits for nobody
 		if res.Err != nil || res.Keygen == nil || !bytes.Equal(res.Keygen.PublicKey, pub) {
 			t.Fatalf("dealer result %+v", res)
 		}
@@ -399,7 +400,7 @@ func TestImportDealerWipesSecret(t *testing.T) {
 		}
 		x := r.imp.secret
 		r.Abort(nil)
-		checkAbortedOnce(t, r)
+		protocoltest.CheckAbortedOnce(t, r, "keygen")
 		if !x.Equals(zero) {
 			t.Fatal("an aborted dealer kept the imported secret")
 		}

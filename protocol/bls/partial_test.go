@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/protocoltest"
 )
 
 // loadShares decodes every party's share of fx.
@@ -31,8 +32,8 @@ func TestPartialsCombineForEverySignerSet(t *testing.T) {
 	fx := getFixture(t, 3, 2)
 	keys := loadShares(t, fx)
 	group := keys[1].Group()
-	digest := digestOf("direct partials")
-	for _, signers := range [][]protocol.PartyID{ids(1, 2), ids(1, 3), ids(2, 3)} {
+	digest := protocoltest.DigestOf("direct partials")
+	for _, signers := range [][]protocol.PartyID{protocoltest.IDs(1, 2), protocoltest.IDs(1, 3), protocoltest.IDs(2, 3)} {
 		partials := map[protocol.PartyID][]byte{}
 		for _, p := range signers {
 			partials[p] = keys[p].SignPartial(digest[:])
@@ -53,15 +54,15 @@ func TestCombineNamesTheBadPartial(t *testing.T) {
 	fx := getFixture(t, 3, 2)
 	keys := loadShares(t, fx)
 	group := keys[2].Group()
-	digest, other := digestOf("right"), digestOf("wrong")
+	digest, other := protocoltest.DigestOf("right"), protocoltest.DigestOf("wrong")
 	partials := map[protocol.PartyID][]byte{1: keys[1].SignPartial(digest[:]), 3: keys[3].SignPartial(other[:])}
 	_, err := group.Combine(digest[:], partials)
-	if pe := protoErr(t, err); !slices.Equal(pe.Culprits, ids(3)) {
+	if pe := protocoltest.ProtoErr(t, err); !slices.Equal(pe.Culprits, protocoltest.IDs(3)) {
 		t.Fatalf("culprits %v, want [3]: %v", pe.Culprits, err)
 	}
 	partials[3] = bytes.Repeat([]byte{0xff}, SignatureSize)
 	_, err = group.Combine(digest[:], partials)
-	if pe := protoErr(t, err); !slices.Equal(pe.Culprits, ids(3)) {
+	if pe := protocoltest.ProtoErr(t, err); !slices.Equal(pe.Culprits, protocoltest.IDs(3)) {
 		t.Fatalf("malformed partial: culprits %v, want [3]: %v", pe.Culprits, err)
 	}
 }
@@ -70,7 +71,7 @@ func TestCombineRefusesWrongCounts(t *testing.T) {
 	fx := getFixture(t, 3, 2)
 	keys := loadShares(t, fx)
 	group := keys[1].Group()
-	d := digestOf("count")
+	d := protocoltest.DigestOf("count")
 	if _, err := group.Combine(d[:], map[protocol.PartyID][]byte{1: keys[1].SignPartial(d[:])}); err == nil {
 		t.Fatal("one partial for a threshold of two was accepted")
 	}
@@ -89,7 +90,7 @@ func TestNewGroupKeyChecksTheShares(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(g.PublicKey(), fx.publicKey) || g.Threshold() != 2 || !slices.Equal(g.Parties(), ids(1, 2, 3)) {
+	if !bytes.Equal(g.PublicKey(), fx.publicKey) || g.Threshold() != 2 || !slices.Equal(g.Parties(), protocoltest.IDs(1, 2, 3)) {
 		t.Fatalf("group key %x t=%d parties %v", g.PublicKey(), g.Threshold(), g.Parties())
 	}
 	swapped := map[protocol.PartyID][]byte{1: byParty[2], 2: byParty[1], 3: byParty[3]}
@@ -112,7 +113,7 @@ func BenchmarkSignPartial(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	msg := digestOf("partial")
+	msg := protocoltest.DigestOf("partial")
 	for b.Loop() {
 		k.SignPartial(msg[:])
 	}
@@ -124,7 +125,7 @@ func BenchmarkGroupCombine(b *testing.B) {
 	fx := getFixture(b, 3, 2)
 	k1, _ := LoadKeyShare(fx.shares[1])
 	k2, _ := LoadKeyShare(fx.shares[2])
-	msg := digestOf("combine")
+	msg := protocoltest.DigestOf("combine")
 	partials := map[protocol.PartyID][]byte{1: k1.SignPartial(msg[:]), 2: k2.SignPartial(msg[:])}
 	g := k1.Group()
 	for b.Loop() {
@@ -149,11 +150,11 @@ func TestBatchVerifierAcceptsGoodAndRefusesBad(t *testing.T) {
 	results := make(chan result, n)
 	for i := range n {
 		go func() {
-			msg := digestOf(fmt.Sprintf("batch %d", i))
+			msg := protocoltest.DigestOf(fmt.Sprintf("batch %d", i))
 			signer := protocol.PartyID(2)
 			partial := keys[signer].SignPartial(msg[:])
 			if i%7 == 3 { // a wrong partial from party 2: blamed, and the others still pass
-				other := digestOf("something else")
+				other := protocoltest.DigestOf("something else")
 				partial = keys[signer].SignPartial(other[:])
 			}
 			sig, err := group.CombineWith(v, msg[:], map[protocol.PartyID][]byte{1: keys[1].SignPartial(msg[:]), signer: partial})
@@ -162,9 +163,9 @@ func TestBatchVerifierAcceptsGoodAndRefusesBad(t *testing.T) {
 	}
 	for range n {
 		r := <-results
-		msg := digestOf(fmt.Sprintf("batch %d", r.i))
+		msg := protocoltest.DigestOf(fmt.Sprintf("batch %d", r.i))
 		if r.i%7 == 3 {
-			if pe := protoErr(t, r.err); !slices.Equal(pe.Culprits, ids(2)) {
+			if pe := protocoltest.ProtoErr(t, r.err); !slices.Equal(pe.Culprits, protocoltest.IDs(2)) {
 				t.Fatalf("request %d: culprits %v", r.i, pe.Culprits)
 			}
 			continue
@@ -192,7 +193,7 @@ func BenchmarkGroupCombineBatched(b *testing.B) {
 	}
 	jobs := make([]job, distinct)
 	for i := range jobs {
-		jobs[i].msg = digestOf(fmt.Sprintf("bench %d", i))
+		jobs[i].msg = protocoltest.DigestOf(fmt.Sprintf("bench %d", i))
 		jobs[i].partials = map[protocol.PartyID][]byte{1: k1.SignPartial(jobs[i].msg[:]), 2: k2.SignPartial(jobs[i].msg[:])}
 	}
 	var next atomic.Int64

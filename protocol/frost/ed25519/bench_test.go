@@ -5,15 +5,16 @@ import (
 	"testing"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/protocoltest"
 )
 
 // BenchmarkSign2of3 runs both signers of a 2-of-3 key in one process, both rounds, with
 // share decoding, every check, aggregation and the crypto/ed25519 verification, for both.
 func BenchmarkSign2of3(b *testing.B) {
 	fx := getFixture(b, 3, 2)
-	digest := digestOf("bench")
+	digest := protocoltest.DigestOf("bench")
 	nonce := newNonce(b)
-	signers := ids(1, 2)
+	signers := protocoltest.IDs(1, 2)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
@@ -56,7 +57,7 @@ func BenchmarkSingleKeySign(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	digest := digestOf("bench")
+	digest := protocoltest.DigestOf("bench")
 	for b.Loop() {
 		ed25519.Sign(sk, digest[:])
 	}

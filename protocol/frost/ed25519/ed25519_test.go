@@ -15,11 +15,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/protocoltest"
 )
 
 func TestKeygenAndSign2of3(t *testing.T) {
 	fx := getFixture(t, 3, 2)
-	digest := digestOf("2-of-3")
+	digest := protocoltest.DigestOf("2-of-3")
 	seen := map[string]bool{}
 	for _, signers := range combinations(fx.parties, 2) {
 		sig := signOnce(t, fx, signers, digest)
@@ -28,7 +29,7 @@ func TestKeygenAndSign2of3(t *testing.T) {
 		}
 		seen[string(sig[:32])] = true
 	}
-	checkAgainstSecret(t, fx, ids(1, 3))
+	checkAgainstSecret(t, fx, protocoltest.IDs(1, 3))
 }
 
 func TestKeygenAndSign3of5(t *testing.T) {
@@ -38,24 +39,24 @@ func TestKeygenAndSign3of5(t *testing.T) {
 		t.Fatalf("%d signer sets", len(sets))
 	}
 	for i, signers := range sets {
-		signOnce(t, fx, signers, digestOf(fmt.Sprintf("3-of-5 #%d", i)))
+		signOnce(t, fx, signers, protocoltest.DigestOf(fmt.Sprintf("3-of-5 #%d", i)))
 	}
-	checkAgainstSecret(t, fx, ids(2, 4, 5))
+	checkAgainstSecret(t, fx, protocoltest.IDs(2, 4, 5))
 }
 
 func TestKeygenOtherPartyNumbers(t *testing.T) {
 	// Parties need not be 1..n: FROST identifiers are positions in the party list.
-	fx := runKeygen(t, ids(2, 5, 9), 2)
+	fx := runKeygen(t, protocoltest.IDs(2, 5, 9), 2)
 	for _, signers := range combinations(fx.parties, 2) {
-		signOnce(t, fx, signers, digestOf("2, 5, 9"))
+		signOnce(t, fx, signers, protocoltest.DigestOf("2, 5, 9"))
 	}
 }
 
 func TestSameDigestTwiceFreshNonces(t *testing.T) {
 	fx := getFixture(t, 3, 2)
-	digest := digestOf("twice")
-	a := signOnce(t, fx, ids(1, 2), digest)
-	b := signOnce(t, fx, ids(1, 2), digest)
+	digest := protocoltest.DigestOf("twice")
+	a := signOnce(t, fx, protocoltest.IDs(1, 2), digest)
+	b := signOnce(t, fx, protocoltest.IDs(1, 2), digest)
 	if bytes.Equal(a[:32], b[:32]) {
 		t.Fatal("two signings of one digest by one signer set share R: nonces were reused")
 	}
@@ -134,9 +135,9 @@ func TestKeygenTamperedShareBlamesDealer(t *testing.T) {
 		}
 		return payload
 	}
-	results := executeFor(t, keygenRuns(t, partiesUpTo(3), 2, newNonce(t)), tamper, ids(1))
-	wantCulprits(t, results[1], 2)
-	if pe := protoErr(t, results[1].Err); pe.Round != 2 || !strings.Contains(pe.Error(), "does not match its commitments") {
+	results := executeFor(t, keygenRuns(t, partiesUpTo(3), 2, newNonce(t)), tamper, protocoltest.IDs(1))
+	protocoltest.WantCulprits(t, results[1], 2)
+	if pe := protocoltest.ProtoErr(t, results[1].Err); pe.Round != 2 || !strings.Contains(pe.Error(), "does not match its commitments") {
 		t.Fatalf("error %v", pe)
 	}
 }
@@ -148,9 +149,9 @@ func TestKeygenTamperedProofBlamesDealer(t *testing.T) {
 		}
 		return payload
 	}
-	results := executeFor(t, keygenRuns(t, partiesUpTo(3), 2, newNonce(t)), tamper, ids(1))
-	wantCulprits(t, results[1], 3)
-	if pe := protoErr(t, results[1].Err); pe.Round != 1 || !strings.Contains(pe.Error(), "proof of knowledge") {
+	results := executeFor(t, keygenRuns(t, partiesUpTo(3), 2, newNonce(t)), tamper, protocoltest.IDs(1))
+	protocoltest.WantCulprits(t, results[1], 3)
+	if pe := protocoltest.ProtoErr(t, results[1].Err); pe.Round != 1 || !strings.Contains(pe.Error(), "proof of knowledge") {
 		t.Fatalf("error %v", pe)
 	}
 }
@@ -163,12 +164,12 @@ func TestKeygenEquivocatedCommitments(t *testing.T) {
 		}
 		return payload
 	}
-	results := executeFor(t, keygenRuns(t, partiesUpTo(3), 2, newNonce(t)), tamper, ids(1, 2))
+	results := executeFor(t, keygenRuns(t, partiesUpTo(3), 2, newNonce(t)), tamper, protocoltest.IDs(1, 2))
 	// Party 1 holds the evidence: 3's share does not match what 3 showed it.
-	wantCulprits(t, results[1], 3)
+	protocoltest.WantCulprits(t, results[1], 3)
 	// Party 2 only sees that 1 received other commitments from 3: it cannot tell which of the
 	// two lies, and blames nobody; but it makes no key.
-	wantCulprits(t, results[2])
+	protocoltest.WantCulprits(t, results[2])
 	if !strings.Contains(results[2].Err.Error(), "different commitments from party 3") {
 		t.Fatalf("party 2: %v", results[2].Err)
 	}
@@ -185,8 +186,8 @@ func TestKeygenNonceMismatch(t *testing.T) {
 	}
 	runs[2] = r
 	results := execute(t, runs, nil)
-	wantCulprits(t, results[1], 2)
-	wantCulprits(t, results[3], 2)
+	protocoltest.WantCulprits(t, results[1], 2)
+	protocoltest.WantCulprits(t, results[3], 2)
 	if results[2].Err == nil || !strings.Contains(results[2].Err.Error(), "another session") {
 		t.Fatalf("party 2 accepted payloads of another session: %v", results[2].Err)
 	}
@@ -203,8 +204,8 @@ func TestSignTamperedCommitment(t *testing.T) {
 			}
 			return payload
 		}
-		results := executeFor(t, signRuns(t, fx.shares, ids(1, 2), digestOf("tampered commitment"), newNonce(t)), tamper, ids(1))
-		wantCulprits(t, results[1], 2)
+		results := executeFor(t, signRuns(t, fx.shares, protocoltest.IDs(1, 2), protocoltest.DigestOf("tampered commitment"), newNonce(t)), tamper, protocoltest.IDs(1))
+		protocoltest.WantCulprits(t, results[1], 2)
 	})
 	t.Run("3-of-5", func(t *testing.T) {
 		fx := getFixture(t, 5, 3)
@@ -214,11 +215,11 @@ func TestSignTamperedCommitment(t *testing.T) {
 			}
 			return payload
 		}
-		results := executeFor(t, signRuns(t, fx.shares, ids(1, 2, 4), digestOf("tampered commitment"), newNonce(t)), tamper, ids(1, 4))
-		wantCulprits(t, results[1], 2)
+		results := executeFor(t, signRuns(t, fx.shares, protocoltest.IDs(1, 2, 4), protocoltest.DigestOf("tampered commitment"), newNonce(t)), tamper, protocoltest.IDs(1, 4))
+		protocoltest.WantCulprits(t, results[1], 2)
 		// Signer 4 sees only that 1 and 4 hold different commitments of 2: no culprit, no
 		// signature.
-		wantCulprits(t, results[4])
+		protocoltest.WantCulprits(t, results[4])
 		if !strings.Contains(results[4].Err.Error(), "different nonce commitments from party 2") {
 			t.Fatalf("signer 4: %v", results[4].Err)
 		}
@@ -231,8 +232,8 @@ func TestSignTamperedCommitment(t *testing.T) {
 			}
 			return payload
 		}
-		results := executeFor(t, signRuns(t, fx.shares, ids(1, 2), digestOf("bad point"), newNonce(t)), tamper, ids(1))
-		wantCulprits(t, results[1], 2)
+		results := executeFor(t, signRuns(t, fx.shares, protocoltest.IDs(1, 2), protocoltest.DigestOf("bad point"), newNonce(t)), tamper, protocoltest.IDs(1))
+		protocoltest.WantCulprits(t, results[1], 2)
 	})
 }
 
@@ -244,10 +245,10 @@ func TestSignTamperedShareBlamesSigner(t *testing.T) {
 		}
 		return payload
 	}
-	results := executeFor(t, signRuns(t, fx.shares, ids(1, 3, 5), digestOf("tampered share"), newNonce(t)), tamper, ids(1, 5))
-	for _, p := range ids(1, 5) {
-		wantCulprits(t, results[p], 3)
-		if pe := protoErr(t, results[p].Err); pe.Round != 2 || !strings.Contains(pe.Error(), "does not verify under its public share") {
+	results := executeFor(t, signRuns(t, fx.shares, protocoltest.IDs(1, 3, 5), protocoltest.DigestOf("tampered share"), newNonce(t)), tamper, protocoltest.IDs(1, 5))
+	for _, p := range protocoltest.IDs(1, 5) {
+		protocoltest.WantCulprits(t, results[p], 3)
+		if pe := protocoltest.ProtoErr(t, results[p].Err); pe.Round != 2 || !strings.Contains(pe.Error(), "does not verify under its public share") {
 			t.Fatalf("%s: %v", p, pe)
 		}
 	}
@@ -261,37 +262,37 @@ func TestSignTwoTamperedShares(t *testing.T) {
 		}
 		return payload
 	}
-	results := executeFor(t, signRuns(t, fx.shares, ids(1, 3, 5), digestOf("two tampered shares"), newNonce(t)), tamper, ids(1))
-	wantCulprits(t, results[1], 3, 5)
+	results := executeFor(t, signRuns(t, fx.shares, protocoltest.IDs(1, 3, 5), protocoltest.DigestOf("two tampered shares"), newNonce(t)), tamper, protocoltest.IDs(1))
+	protocoltest.WantCulprits(t, results[1], 3, 5)
 }
 
 func TestSignNonceMismatch(t *testing.T) {
 	fx := getFixture(t, 3, 2)
-	digest := digestOf("nonce")
-	runs := signRuns(t, fx.shares, ids(1, 2), digest, newNonce(t))
-	r, err := Engine{}.Sign(protocol.SignParams{Self: 2, Signers: ids(1, 2), Share: fx.shares[2], Digest: digest, SessionNonce: newNonce(t)})
+	digest := protocoltest.DigestOf("nonce")
+	runs := signRuns(t, fx.shares, protocoltest.IDs(1, 2), digest, newNonce(t))
+	r, err := Engine{}.Sign(protocol.SignParams{Self: 2, Signers: protocoltest.IDs(1, 2), Share: fx.shares[2], Digest: digest, SessionNonce: newNonce(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	runs[2] = r
 	results := execute(t, runs, nil)
-	wantCulprits(t, results[1], 2)
-	wantCulprits(t, results[2], 1)
+	protocoltest.WantCulprits(t, results[1], 2)
+	protocoltest.WantCulprits(t, results[2], 1)
 }
 
 func TestSignDifferentDigestsFail(t *testing.T) {
 	// Signers disagreeing on the digest: each sees the other's share fail.
 	fx := getFixture(t, 3, 2)
 	nonce := newNonce(t)
-	runs := signRuns(t, fx.shares, ids(1, 2), digestOf("one"), nonce)
-	r, err := Engine{}.Sign(protocol.SignParams{Self: 2, Signers: ids(1, 2), Share: fx.shares[2], Digest: digestOf("two"), SessionNonce: nonce})
+	runs := signRuns(t, fx.shares, protocoltest.IDs(1, 2), protocoltest.DigestOf("one"), nonce)
+	r, err := Engine{}.Sign(protocol.SignParams{Self: 2, Signers: protocoltest.IDs(1, 2), Share: fx.shares[2], Digest: protocoltest.DigestOf("two"), SessionNonce: nonce})
 	if err != nil {
 		t.Fatal(err)
 	}
 	runs[2] = r
 	results := execute(t, runs, nil)
-	wantCulprits(t, results[1], 2)
-	wantCulprits(t, results[2], 1)
+	protocoltest.WantCulprits(t, results[1], 2)
+	protocoltest.WantCulprits(t, results[2], 1)
 }
 
 // outputs starts runs and collects, per party, the payloads it emits until it has emitted
@@ -323,8 +324,8 @@ func mustHandle(t *testing.T, r protocol.Run, from protocol.PartyID, o protocol.
 func TestSignEarlySharesAreKept(t *testing.T) {
 	// Signer 1 receives 2's and 3's signature shares before 3's commitments: it keeps them.
 	fx := getFixture(t, 5, 3)
-	digest := digestOf("early shares")
-	runs := signRuns(t, fx.shares, ids(1, 2, 3), digest, newNonce(t))
+	digest := protocoltest.DigestOf("early shares")
+	runs := signRuns(t, fx.shares, protocoltest.IDs(1, 2, 3), digest, newNonce(t))
 	coms := map[protocol.PartyID]protocol.Outgoing{}
 	for p, r := range runs {
 		if err := r.Start(); err != nil {
@@ -334,8 +335,8 @@ func TestSignEarlySharesAreKept(t *testing.T) {
 		coms[p] = outputs(t, r, 1)[0]
 	}
 	shares := map[protocol.PartyID]protocol.Outgoing{}
-	for _, p := range ids(2, 3) {
-		for _, q := range ids(1, 2, 3) {
+	for _, p := range protocoltest.IDs(2, 3) {
+		for _, q := range protocoltest.IDs(1, 2, 3) {
 			if q != p {
 				mustHandle(t, runs[p], q, coms[q])
 			}
@@ -349,7 +350,7 @@ func TestSignEarlySharesAreKept(t *testing.T) {
 	mustHandle(t, r, 2, shares[2]) // an identical replay is ignored
 	mustHandle(t, r, 3, coms[3])
 	outputs(t, r, 1) // its own share
-	res := awaitDone(t, r)
+	res := protocoltest.AwaitDone(t, r)
 	if res.Err != nil || !ed25519.Verify(fx.publicKey, digest[:], res.Signature.Encoded) {
 		t.Fatalf("result %+v", res)
 	}
@@ -368,8 +369,8 @@ func TestKeygenEarlySharesAreKept(t *testing.T) {
 	}
 	toOne := map[protocol.PartyID]protocol.Outgoing{}
 	round2 := map[protocol.PartyID][]protocol.Outgoing{}
-	for _, p := range ids(2, 3) {
-		for _, q := range ids(1, 2, 3) {
+	for _, p := range protocoltest.IDs(2, 3) {
+		for _, q := range protocoltest.IDs(1, 2, 3) {
 			if q != p {
 				mustHandle(t, runs[p], q, round1[q])
 			}
@@ -388,12 +389,12 @@ func TestKeygenEarlySharesAreKept(t *testing.T) {
 	mustHandle(t, r, 2, round1[2]) // an identical replay is ignored
 	mustHandle(t, r, 3, round1[3])
 	own := outputs(t, r, 2)
-	res := awaitDone(t, r)
+	res := protocoltest.AwaitDone(t, r)
 	if res.Err != nil || res.Keygen == nil {
 		t.Fatalf("party 1: %+v", res)
 	}
 	// Parties 2 and 3 finish too, with the same key.
-	for _, p := range ids(2, 3) {
+	for _, p := range protocoltest.IDs(2, 3) {
 		for _, o := range own {
 			if o.To[0] == p {
 				mustHandle(t, runs[p], 1, o)
@@ -404,7 +405,7 @@ func TestKeygenEarlySharesAreKept(t *testing.T) {
 				mustHandle(t, runs[p], 5-p, o)
 			}
 		}
-		other := awaitDone(t, runs[p])
+		other := protocoltest.AwaitDone(t, runs[p])
 		if other.Err != nil || !bytes.Equal(other.Keygen.PublicKey, res.Keygen.PublicKey) {
 			t.Fatalf("%s: %+v", p, other)
 		}
@@ -416,10 +417,10 @@ func TestKeygenEarlySharesAreKept(t *testing.T) {
 func startedSign(t *testing.T, self, other protocol.PartyID) (r protocol.Run, commitment, sigShare []byte) {
 	t.Helper()
 	fx := getFixture(t, 3, 2)
-	nonce, digest := newNonce(t), digestOf("handle")
-	runs := signRuns(t, fx.shares, ids(int(self), int(other)), digest, nonce)
+	nonce, digest := newNonce(t), protocoltest.DigestOf("handle")
+	runs := signRuns(t, fx.shares, protocoltest.IDs(int(self), int(other)), digest, nonce)
 	// A helper run of self gives other the commitments it needs to produce its share.
-	helper := signRuns(t, fx.shares, ids(int(self), int(other)), digest, nonce)[self]
+	helper := signRuns(t, fx.shares, protocoltest.IDs(int(self), int(other)), digest, nonce)[self]
 	for _, x := range []protocol.Run{runs[self], runs[other], helper} {
 		if err := x.Start(); err != nil {
 			t.Fatal(err)
@@ -483,24 +484,24 @@ func TestHandleRejects(t *testing.T) {
 		culprits  []protocol.PartyID
 		errSubstr string
 	}{
-		{"empty", 2, true, fixed(nil), ids(2), "empty payload"},
-		{"garbage", 2, true, fixed(garbage), ids(2), "unsupported payload version"},
-		{"oversized", 2, true, fixed(oversized), ids(2), "too large"},
-		{"truncated", 2, true, func(com, _ []byte) []byte { return com[:len(com)-1] }, ids(2), "bytes"},
-		{"trailing byte", 2, true, func(com, _ []byte) []byte { return append(bytes.Clone(com), 0) }, ids(2), "bytes"},
-		{"unknown version", 2, true, at(0, []byte{9}), ids(2), "version 9"},
-		{"unknown kind", 2, true, at(1, []byte{99}), ids(2), "kind 99"},
-		{"not a point", 2, true, at(headerSize, garbage[:elementSize]), ids(2), "hiding nonce commitment"},
-		{"identity", 2, true, at(headerSize, identity), ids(2), "identity"},
-		{"non-canonical point", 2, true, at(headerSize, nonCanonical), ids(2), "non-canonical"},
-		{"small-order component", 2, true, at(headerSize+elementSize, withTorsion), ids(2), "prime-order subgroup"},
-		{"generator", 2, true, at(headerSize, group.Base().Encode()), ids(2), "generator"},
-		{"names another sender", 2, true, at(headerSize-2, []byte{0, 3}), ids(2), "names party 3"},
-		{"sender 0", 2, true, at(headerSize-2, []byte{0, 0}), ids(2), "party 0"},
-		{"another session", 2, true, at(2, []byte{0xaa, 0xbb}), ids(2), "another session"},
-		{"point-to-point commitment", 2, false, asIs, ids(2), "must be broadcast"},
-		{"scalar out of range", 2, true, shareAt(headerSize, highScalar), ids(2), "group order"},
-		{"zero share", 2, true, shareAt(headerSize, make([]byte, scalarSize)), ids(2), "zero"},
+		{"empty", 2, true, fixed(nil), protocoltest.IDs(2), "empty payload"},
+		{"garbage", 2, true, fixed(garbage), protocoltest.IDs(2), "unsupported payload version"},
+		{"oversized", 2, true, fixed(oversized), protocoltest.IDs(2), "too large"},
+		{"truncated", 2, true, func(com, _ []byte) []byte { return com[:len(com)-1] }, protocoltest.IDs(2), "bytes"},
+		{"trailing byte", 2, true, func(com, _ []byte) []byte { return append(bytes.Clone(com), 0) }, protocoltest.IDs(2), "bytes"},
+		{"unknown version", 2, true, at(0, []byte{9}), protocoltest.IDs(2), "version 9"},
+		{"unknown kind", 2, true, at(1, []byte{99}), protocoltest.IDs(2), "kind 99"},
+		{"not a point", 2, true, at(headerSize, garbage[:elementSize]), protocoltest.IDs(2), "hiding nonce commitment"},
+		{"identity", 2, true, at(headerSize, identity), protocoltest.IDs(2), "identity"},
+		{"non-canonical point", 2, true, at(headerSize, nonCanonical), protocoltest.IDs(2), "non-canonical"},
+		{"small-order component", 2, true, at(headerSize+elementSize, withTorsion), protocoltest.IDs(2), "prime-order subgroup"},
+		{"generator", 2, true, at(headerSize, group.Base().Encode()), protocoltest.IDs(2), "generator"},
+		{"names another sender", 2, true, at(headerSize-2, []byte{0, 3}), protocoltest.IDs(2), "names party 3"},
+		{"sender 0", 2, true, at(headerSize-2, []byte{0, 0}), protocoltest.IDs(2), "party 0"},
+		{"another session", 2, true, at(2, []byte{0xaa, 0xbb}), protocoltest.IDs(2), "another session"},
+		{"point-to-point commitment", 2, false, asIs, protocoltest.IDs(2), "must be broadcast"},
+		{"scalar out of range", 2, true, shareAt(headerSize, highScalar), protocoltest.IDs(2), "group order"},
+		{"zero share", 2, true, shareAt(headerSize, make([]byte, scalarSize)), protocoltest.IDs(2), "zero"},
 		{"from self", 1, true, asIs, nil, "this party"},
 		{"from a non-participant", 3, true, asIs, nil, "not a participant"},
 		{"from party 0", 0, true, asIs, nil, "not a participant"},
@@ -511,10 +512,10 @@ func TestHandleRejects(t *testing.T) {
 			if err == nil {
 				t.Fatal("Handle accepted the payload")
 			}
-			if pe := protoErr(t, err); !cmp.Equal(pe.Culprits, tc.culprits) || !strings.Contains(err.Error(), tc.errSubstr) {
+			if pe := protocoltest.ProtoErr(t, err); !cmp.Equal(pe.Culprits, tc.culprits) || !strings.Contains(err.Error(), tc.errSubstr) {
 				t.Fatalf("error %v (culprits %v), want %q blaming %v", err, pe.Culprits, tc.errSubstr, tc.culprits)
 			}
-			res := awaitDone(t, r)
+			res := protocoltest.AwaitDone(t, r)
 			if res.Err == nil || res.Err.Error() != err.Error() {
 				t.Fatalf("Done: %v, Handle: %v", res.Err, err)
 			}
@@ -532,7 +533,7 @@ func TestSignOutOfPlacePayloads(t *testing.T) {
 		copy(nonce, com[2:2+nonceSize])
 		p := encodeDKGCommit(nonce, 2, []*ecc.Element{group.Base()}, group.Base(), scalarOf(1))
 		err := r.Handle(2, true, p)
-		if pe := protoErr(t, err); !cmp.Equal(pe.Culprits, ids(2)) || !strings.Contains(err.Error(), "no place in signing") {
+		if pe := protocoltest.ProtoErr(t, err); !cmp.Equal(pe.Culprits, protocoltest.IDs(2)) || !strings.Contains(err.Error(), "no place in signing") {
 			t.Fatalf("error %v", err)
 		}
 	})
@@ -543,7 +544,7 @@ func TestSignOutOfPlacePayloads(t *testing.T) {
 		other := bytes.Clone(com)
 		copy(other[headerSize:], otherPoint(3))
 		err := r.Handle(2, true, other)
-		if pe := protoErr(t, err); !cmp.Equal(pe.Culprits, ids(2)) || !strings.Contains(err.Error(), "two different") {
+		if pe := protocoltest.ProtoErr(t, err); !cmp.Equal(pe.Culprits, protocoltest.IDs(2)) || !strings.Contains(err.Error(), "two different") {
 			t.Fatalf("error %v", err)
 		}
 	})
@@ -553,7 +554,7 @@ func TestSignOutOfPlacePayloads(t *testing.T) {
 		// over the commitments of the run under test.
 		mustHandle(t, r, 2, protocol.Outgoing{Broadcast: true, Payload: com})
 		err := r.Handle(2, true, share)
-		if pe := protoErr(t, err); !cmp.Equal(pe.Culprits, ids(2)) || !strings.Contains(err.Error(), "commitments of this party") {
+		if pe := protocoltest.ProtoErr(t, err); !cmp.Equal(pe.Culprits, protocoltest.IDs(2)) || !strings.Contains(err.Error(), "commitments of this party") {
 			t.Fatalf("error %v", err)
 		}
 	})
@@ -563,7 +564,7 @@ func TestSignOutOfPlacePayloads(t *testing.T) {
 		short := bytes.Clone(share[:headerSize+scalarSize+2+2*elementSize])
 		short[headerSize+scalarSize+1] = 1
 		err := r.Handle(2, true, short)
-		if pe := protoErr(t, err); !cmp.Equal(pe.Culprits, ids(2)) || !strings.Contains(err.Error(), "1 nonce commitments") {
+		if pe := protocoltest.ProtoErr(t, err); !cmp.Equal(pe.Culprits, protocoltest.IDs(2)) || !strings.Contains(err.Error(), "1 nonce commitments") {
 			t.Fatalf("error %v", err)
 		}
 	})
@@ -584,7 +585,7 @@ func TestKeygenHandleRejects(t *testing.T) {
 	}
 	t.Run("share for another party", func(t *testing.T) {
 		runs, round1 := start(t)
-		for _, q := range ids(1, 3) {
+		for _, q := range protocoltest.IDs(1, 3) {
 			mustHandle(t, runs[2], q, round1[q])
 		}
 		var forThree []byte
@@ -596,14 +597,14 @@ func TestKeygenHandleRejects(t *testing.T) {
 		r := runs[1]
 		mustHandle(t, r, 2, round1[2])
 		err := r.Handle(2, false, forThree)
-		if pe := protoErr(t, err); !cmp.Equal(pe.Culprits, ids(2)) || !strings.Contains(err.Error(), "addressed to party 3") {
+		if pe := protocoltest.ProtoErr(t, err); !cmp.Equal(pe.Culprits, protocoltest.IDs(2)) || !strings.Contains(err.Error(), "addressed to party 3") {
 			t.Fatalf("share for another party: %v", err)
 		}
 		secret := forThree[headerSize+2 : headerSize+2+scalarSize]
 		if strings.Contains(err.Error(), string(secret)) || strings.Contains(err.Error(), hex.EncodeToString(secret)) {
 			t.Fatal("error quotes the share")
 		}
-		wantCulprits(t, awaitDone(t, r), 2)
+		protocoltest.WantCulprits(t, protocoltest.AwaitDone(t, r), 2)
 	})
 	t.Run("conflicting commitments", func(t *testing.T) {
 		runs, round1 := start(t)
@@ -612,7 +613,7 @@ func TestKeygenHandleRejects(t *testing.T) {
 		mustHandle(t, r, 3, round1[3]) // identical replay
 		other := bytes.Clone(round1[3].Payload)
 		copy(other[headerSize+2:], otherPoint(5))
-		wantCulprits(t, protocol.Result{Err: r.Handle(3, true, other)}, 3)
+		protocoltest.WantCulprits(t, protocol.Result{Err: r.Handle(3, true, other)}, 3)
 	})
 	t.Run("wrong number of commitments", func(t *testing.T) {
 		runs, round1 := start(t)
@@ -622,7 +623,7 @@ func TestKeygenHandleRejects(t *testing.T) {
 		}
 		three := encodeDKGCommit(m.nonce[:], 3, append(m.commitments, group.Base().Multiply(scalarOf(9))), m.proofR, m.proofZ)
 		err = runs[1].Handle(3, true, three)
-		if pe := protoErr(t, err); !cmp.Equal(pe.Culprits, ids(3)) || !strings.Contains(err.Error(), "3 commitments") {
+		if pe := protocoltest.ProtoErr(t, err); !cmp.Equal(pe.Culprits, protocoltest.IDs(3)) || !strings.Contains(err.Error(), "3 commitments") {
 			t.Fatalf("error %v", err)
 		}
 	})
@@ -630,18 +631,18 @@ func TestKeygenHandleRejects(t *testing.T) {
 		runs, round1 := start(t)
 		p := encodeCommitment(round1[2].Payload[2:2+nonceSize], 2, group.Base(), group.Base())
 		err := runs[1].Handle(2, true, p)
-		if pe := protoErr(t, err); !cmp.Equal(pe.Culprits, ids(2)) || !strings.Contains(err.Error(), "no place in keygen") {
+		if pe := protocoltest.ProtoErr(t, err); !cmp.Equal(pe.Culprits, protocoltest.IDs(2)) || !strings.Contains(err.Error(), "no place in keygen") {
 			t.Fatalf("error %v", err)
 		}
 	})
 	t.Run("broadcast share", func(t *testing.T) {
 		runs, round1 := start(t)
-		for _, q := range ids(1, 3) {
+		for _, q := range protocoltest.IDs(1, 3) {
 			mustHandle(t, runs[2], q, round1[q])
 		}
 		o := outputs(t, runs[2], 1)[0]
 		err := runs[o.To[0]].Handle(2, true, o.Payload)
-		if pe := protoErr(t, err); !cmp.Equal(pe.Culprits, ids(2)) || !strings.Contains(err.Error(), "must be point-to-point") {
+		if pe := protocoltest.ProtoErr(t, err); !cmp.Equal(pe.Culprits, protocoltest.IDs(2)) || !strings.Contains(err.Error(), "must be point-to-point") {
 			t.Fatalf("error %v", err)
 		}
 	})
@@ -649,8 +650,8 @@ func TestKeygenHandleRejects(t *testing.T) {
 
 func TestDoneWaitsForOutgoing(t *testing.T) {
 	fx := getFixture(t, 3, 2)
-	digest := digestOf("ordering")
-	runs := signRuns(t, fx.shares, ids(1, 3), digest, newNonce(t))
+	digest := protocoltest.DigestOf("ordering")
+	runs := signRuns(t, fx.shares, protocoltest.IDs(1, 3), digest, newNonce(t))
 	for _, r := range runs {
 		if err := r.Start(); err != nil {
 			t.Fatal(err)
@@ -669,7 +670,7 @@ func TestDoneWaitsForOutgoing(t *testing.T) {
 	case <-time.After(100 * time.Millisecond):
 	}
 	<-r.Outgoing()
-	res := awaitDone(t, r)
+	res := protocoltest.AwaitDone(t, r)
 	if res.Err != nil || res.Signature == nil || !ed25519.Verify(fx.publicKey, digest[:], res.Signature.Encoded) {
 		t.Fatalf("result %+v", res)
 	}
@@ -680,7 +681,7 @@ func TestAbort(t *testing.T) {
 		r := keygenRuns(t, partiesUpTo(3), 2, newNonce(t))[1]
 		r.Abort(nil)
 		r.Abort(errors.New("again"))
-		checkAbortedOnce(t, r, "keygen")
+		protocoltest.CheckAbortedOnce(t, r, "keygen")
 		if err := r.Start(); !errors.Is(err, ErrEnded) {
 			t.Fatalf("Start after Abort = %v", err)
 		}
@@ -692,7 +693,7 @@ func TestAbort(t *testing.T) {
 		}
 		cause := errors.New("timeout")
 		r.Abort(cause)
-		res := checkAbortedOnce(t, r, "keygen")
+		res := protocoltest.CheckAbortedOnce(t, r, "keygen")
 		if !errors.Is(res.Err, cause) {
 			t.Fatalf("result %v does not wrap the cause", res.Err)
 		}
@@ -707,7 +708,7 @@ func TestAbort(t *testing.T) {
 	})
 	t.Run("signing between the rounds wipes the nonces", func(t *testing.T) {
 		fx := getFixture(t, 3, 2)
-		run := signRuns(t, fx.shares, ids(1, 2), digestOf("abort"), newNonce(t))[1]
+		run := signRuns(t, fx.shares, protocoltest.IDs(1, 2), protocoltest.DigestOf("abort"), newNonce(t))[1]
 		if err := run.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -720,35 +721,16 @@ func TestAbort(t *testing.T) {
 		}
 		hiding, binding := nonces.HidingNonce, nonces.BindingNonce
 		run.Abort(errors.New("host gave up"))
-		checkAbortedOnce(t, run, "sign")
+		protocoltest.CheckAbortedOnce(t, run, "sign")
 		if !hiding.IsZero() || !binding.IsZero() || len(sr.signer.NonceCommitments) != 0 || !sr.key.secret.IsZero() {
 			t.Fatal("Abort left a nonce or the key share in memory")
 		}
 	})
 }
 
-func checkAbortedOnce(t *testing.T, r protocol.Run, task string) protocol.Result {
-	t.Helper()
-	var res protocol.Result
-	select {
-	case res = <-r.Done():
-	case <-time.After(testTimeout):
-		t.Fatal("Done did not yield after Abort")
-	}
-	if res.Err == nil || protoErr(t, res.Err).Task != task {
-		t.Fatalf("result %+v", res)
-	}
-	select {
-	case res2 := <-r.Done():
-		t.Fatalf("Done yielded twice: %+v", res2)
-	case <-time.After(50 * time.Millisecond):
-	}
-	return res
-}
-
 func TestSignWipesNoncesAndKey(t *testing.T) {
 	fx := getFixture(t, 3, 2)
-	runs := signRuns(t, fx.shares, ids(2, 3), digestOf("wipe"), newNonce(t))
+	runs := signRuns(t, fx.shares, protocoltest.IDs(2, 3), protocoltest.DigestOf("wipe"), newNonce(t))
 	results := execute(t, runs, nil)
 	for p, r := range runs {
 		if results[p].Err != nil {
@@ -766,7 +748,7 @@ func TestHandleBeforeStart(t *testing.T) {
 	if err := r.Handle(2, true, []byte{1}); err == nil {
 		t.Fatal("Handle before Start succeeded")
 	}
-	if res := awaitDone(t, r); res.Err == nil {
+	if res := protocoltest.AwaitDone(t, r); res.Err == nil {
 		t.Fatal("no failure on Done")
 	}
 }
@@ -779,7 +761,7 @@ func TestConcurrentRuns(t *testing.T) {
 	sigs := make([][]byte, 12)
 	for i := range sigs {
 		wg.Go(func() {
-			sigs[i] = signOnce(t, fx, combinations(fx.parties, 2)[i%3], digestOf("concurrent"))
+			sigs[i] = signOnce(t, fx, combinations(fx.parties, 2)[i%3], protocoltest.DigestOf("concurrent"))
 		})
 	}
 	wg.Wait()
@@ -799,36 +781,36 @@ func TestParamsValidation(t *testing.T) {
 		name string
 		p    protocol.KeygenParams
 	}{
-		{"short nonce", protocol.KeygenParams{Self: 1, Parties: ids(1, 2, 3), Threshold: 2, SessionNonce: nonce[:31]}},
-		{"threshold 1", protocol.KeygenParams{Self: 1, Parties: ids(1, 2, 3), Threshold: 1, SessionNonce: nonce}},
-		{"threshold above n", protocol.KeygenParams{Self: 1, Parties: ids(1, 2, 3), Threshold: 4, SessionNonce: nonce}},
-		{"self missing", protocol.KeygenParams{Self: 4, Parties: ids(1, 2, 3), Threshold: 2, SessionNonce: nonce}},
-		{"party 0", protocol.KeygenParams{Self: 1, Parties: ids(0, 1, 2), Threshold: 2, SessionNonce: nonce}},
-		{"repeated party", protocol.KeygenParams{Self: 1, Parties: ids(1, 2, 2), Threshold: 2, SessionNonce: nonce}},
-		{"one party", protocol.KeygenParams{Self: 1, Parties: ids(1), Threshold: 1, SessionNonce: nonce}},
-		{"pre-params", protocol.KeygenParams{Self: 1, Parties: ids(1, 2, 3), Threshold: 2, SessionNonce: nonce, PreParams: []byte{1}}},
+		{"short nonce", protocol.KeygenParams{Self: 1, Parties: protocoltest.IDs(1, 2, 3), Threshold: 2, SessionNonce: nonce[:31]}},
+		{"threshold 1", protocol.KeygenParams{Self: 1, Parties: protocoltest.IDs(1, 2, 3), Threshold: 1, SessionNonce: nonce}},
+		{"threshold above n", protocol.KeygenParams{Self: 1, Parties: protocoltest.IDs(1, 2, 3), Threshold: 4, SessionNonce: nonce}},
+		{"self missing", protocol.KeygenParams{Self: 4, Parties: protocoltest.IDs(1, 2, 3), Threshold: 2, SessionNonce: nonce}},
+		{"party 0", protocol.KeygenParams{Self: 1, Parties: protocoltest.IDs(0, 1, 2), Threshold: 2, SessionNonce: nonce}},
+		{"repeated party", protocol.KeygenParams{Self: 1, Parties: protocoltest.IDs(1, 2, 2), Threshold: 2, SessionNonce: nonce}},
+		{"one party", protocol.KeygenParams{Self: 1, Parties: protocoltest.IDs(1), Threshold: 1, SessionNonce: nonce}},
+		{"pre-params", protocol.KeygenParams{Self: 1, Parties: protocoltest.IDs(1, 2, 3), Threshold: 2, SessionNonce: nonce, PreParams: []byte{1}}},
 	} {
 		if _, err := (Engine{}).Keygen(tc.p); err == nil {
 			t.Errorf("Keygen %s: no error", tc.name)
 		}
 	}
 	imp := &protocol.ImportParams{Dealer: 1, Secret: make([]byte, 32), PublicKey: fx.publicKey}
-	if _, err := (Engine{}).Keygen(protocol.KeygenParams{Self: 1, Parties: ids(1, 2, 3), Threshold: 2, SessionNonce: nonce, Import: imp}); !errors.Is(err, errImport) || !strings.Contains(err.Error(), "not supported") {
+	if _, err := (Engine{}).Keygen(protocol.KeygenParams{Self: 1, Parties: protocoltest.IDs(1, 2, 3), Threshold: 2, SessionNonce: nonce, Import: imp}); !errors.Is(err, errImport) || !strings.Contains(err.Error(), "not supported") {
 		t.Errorf("Keygen with Import: %v", err)
 	}
-	d := digestOf("params")
+	d := protocoltest.DigestOf("params")
 	for _, tc := range []struct {
 		name string
 		p    protocol.SignParams
 	}{
-		{"short nonce", protocol.SignParams{Self: 1, Signers: ids(1, 2), Share: fx.shares[1], Digest: d, SessionNonce: nonce[:1]}},
-		{"too few signers", protocol.SignParams{Self: 1, Signers: ids(1), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
-		{"too many signers", protocol.SignParams{Self: 1, Signers: ids(1, 2, 3), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
-		{"self not a signer", protocol.SignParams{Self: 1, Signers: ids(2, 3), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
-		{"share of another party", protocol.SignParams{Self: 1, Signers: ids(1, 2), Share: fx.shares[2], Digest: d, SessionNonce: nonce}},
-		{"signer without a share", protocol.SignParams{Self: 1, Signers: ids(1, 4), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
-		{"repeated signer", protocol.SignParams{Self: 1, Signers: ids(1, 1), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
-		{"no share", protocol.SignParams{Self: 1, Signers: ids(1, 2), Digest: d, SessionNonce: nonce}},
+		{"short nonce", protocol.SignParams{Self: 1, Signers: protocoltest.IDs(1, 2), Share: fx.shares[1], Digest: d, SessionNonce: nonce[:1]}},
+		{"too few signers", protocol.SignParams{Self: 1, Signers: protocoltest.IDs(1), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
+		{"too many signers", protocol.SignParams{Self: 1, Signers: protocoltest.IDs(1, 2, 3), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
+		{"self not a signer", protocol.SignParams{Self: 1, Signers: protocoltest.IDs(2, 3), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
+		{"share of another party", protocol.SignParams{Self: 1, Signers: protocoltest.IDs(1, 2), Share: fx.shares[2], Digest: d, SessionNonce: nonce}},
+		{"signer without a share", protocol.SignParams{Self: 1, Signers: protocoltest.IDs(1, 4), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
+		{"repeated signer", protocol.SignParams{Self: 1, Signers: protocoltest.IDs(1, 1), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
+		{"no share", protocol.SignParams{Self: 1, Signers: protocoltest.IDs(1, 2), Digest: d, SessionNonce: nonce}},
 	} {
 		if _, err := (Engine{}).Sign(tc.p); err == nil {
 			t.Errorf("Sign %s: no error", tc.name)

@@ -7,6 +7,7 @@ import (
 	"github.com/bytemare/ecc"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/protocoltest"
 )
 
 func pair(hiding, binding *ecc.Element) commitmentPair {
@@ -91,7 +92,7 @@ func FuzzSignHandle(f *testing.F) {
 		f.Add(p, true)
 	}
 	f.Fuzz(func(t *testing.T, payload []byte, broadcast bool) {
-		r, err := Engine{}.Sign(protocol.SignParams{Self: 1, Signers: ids(1, 2), Share: fx.shares[1], Digest: digestOf("fuzz"), SessionNonce: nonce})
+		r, err := Engine{}.Sign(protocol.SignParams{Self: 1, Signers: protocoltest.IDs(1, 2), Share: fx.shares[1], Digest: protocoltest.DigestOf("fuzz"), SessionNonce: nonce})
 		if err != nil {
 			t.Fatal(err)
 		}

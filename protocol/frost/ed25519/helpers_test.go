@@ -3,12 +3,8 @@ package ed25519
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"errors"
-	"fmt"
-	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
 	"github.com/mpcsigner/mpcsigner/protocol/protocoltest"
@@ -34,14 +30,6 @@ func newNonce(t testing.TB) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func ids(ps ...int) []protocol.PartyID {
-	out := make([]protocol.PartyID, len(ps))
-	for i, p := range ps {
-		out[i] = protocol.PartyID(p)
-	}
-	return out
 }
 
 func partiesUpTo(n int) []protocol.PartyID {
@@ -147,48 +135,6 @@ func signOnce(t testing.TB, fx *keygenFixture, signers []protocol.PartyID, diges
 		t.Fatalf("sign with %v: crypto/ed25519 refuses the signature", signers)
 	}
 	return sig
-}
-
-func protoErr(t testing.TB, err error) *protocol.Error {
-	t.Helper()
-	var pe *protocol.Error
-	if !errors.As(err, &pe) {
-		t.Fatalf("error %v (%T) is not a *protocol.Error", err, err)
-	}
-	return pe
-}
-
-// awaitDone waits for r's result, draining Outgoing meanwhile.
-func awaitDone(t testing.TB, r protocol.Run) protocol.Result {
-	t.Helper()
-	deadline := time.After(testTimeout)
-	for {
-		select {
-		case <-r.Outgoing():
-		case res := <-r.Done():
-			return res
-		case <-deadline:
-			t.Fatalf("%v: no result within %v", r, testTimeout)
-		}
-	}
-}
-
-// wantCulprits checks that res failed naming exactly culprits.
-func wantCulprits(t testing.TB, res protocol.Result, culprits ...protocol.PartyID) {
-	t.Helper()
-	if res.Err == nil {
-		t.Fatalf("run succeeded, want failure blaming %v", culprits)
-	}
-	pe := protoErr(t, res.Err)
-	if !slices.Equal(pe.Culprits, culprits) {
-		t.Fatalf("culprits %v, want %v (error: %v)", pe.Culprits, culprits, pe)
-	}
-}
-
-func digestOf(s string) [32]byte {
-	var d [32]byte
-	copy(d[:], fmt.Sprintf("%-32s", s))
-	return d
 }
 
 // combinations returns every k-subset of ps, in lexicographic order.

@@ -15,6 +15,7 @@ import (
 	"github.com/bytemare/secret-sharing/keys"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/protocoltest"
 )
 
 // rfc9591 is the FROST(Ed25519, SHA-512) test vector of RFC 9591, Appendix E.1
@@ -328,6 +329,6 @@ func TestEngineSignsWithRFC9591Key(t *testing.T) {
 		fx.shares[p] = enc
 	}
 	for _, signers := range combinations(parties, 2) {
-		signOnce(t, fx, signers, digestOf("RFC 9591 key"))
+		signOnce(t, fx, signers, protocoltest.DigestOf("RFC 9591 key"))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/btcsuite/btcd/btcec/v2/schnorr"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/protocoltest"
 )
 
 // BenchmarkSign2of3 runs both signers of a 2-of-3 key in one process: share decoding and
@@ -14,8 +15,8 @@ import (
 // library's own verification and this package's btcec verification, for both signers.
 func BenchmarkSign2of3(b *testing.B) {
 	fx := getFixture(b, 3, 2)
-	digest := digestOf("bench")
-	signers := ids(1, 2)
+	digest := protocoltest.DigestOf("bench")
+	signers := protocoltest.IDs(1, 2)
 	other := map[protocol.PartyID]protocol.PartyID{1: 2, 2: 1}
 	b.ResetTimer()
 	for b.Loop() {
@@ -59,7 +60,7 @@ func BenchmarkSingleKeySign(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	digest := digestOf("bench")
+	digest := protocoltest.DigestOf("bench")
 	for b.Loop() {
 		if _, err := schnorr.Sign(priv, digest[:]); err != nil {
 			b.Fatal(err)

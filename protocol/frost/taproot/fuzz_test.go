@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/protocoltest"
 )
 
 func FuzzDecodePayload(f *testing.F) {
@@ -69,7 +70,7 @@ func FuzzDecodeShare(f *testing.F) {
 func signSeeds(f *testing.F) (nonce []byte, commit, response []byte) {
 	fx := getFixture(f, 3, 2)
 	nonce = make([]byte, nonceSize)
-	runs := signRuns(f, fx.shares, ids(1, 2), digestOf("fuzz"), nonce)
+	runs := signRuns(f, fx.shares, protocoltest.IDs(1, 2), protocoltest.DigestOf("fuzz"), nonce)
 	for _, r := range runs {
 		if err := r.Start(); err != nil {
 			f.Fatal(err)
@@ -92,7 +93,7 @@ func FuzzSignHandle(f *testing.F) {
 	f.Add(commit, commit, true)
 	f.Add([]byte{1, kindSignCommit, 1}, []byte{}, false)
 	f.Fuzz(func(t *testing.T, first, second []byte, broadcast bool) {
-		runs := signRuns(t, fx.shares, ids(1, 2), digestOf("fuzz"), nonce)
+		runs := signRuns(t, fx.shares, protocoltest.IDs(1, 2), protocoltest.DigestOf("fuzz"), nonce)
 		r := runs[1]
 		if err := r.Start(); err != nil {
 			t.Fatal(err)
@@ -100,7 +101,7 @@ func FuzzSignHandle(f *testing.F) {
 		defer r.Abort(nil)
 		for _, b := range [][]byte{first, second} {
 			if err := r.Handle(2, broadcast, b); err != nil {
-				protoErr(t, err)
+				protocoltest.ProtoErr(t, err)
 				return
 			}
 		}
@@ -149,7 +150,7 @@ func FuzzKeygenHandle(f *testing.F) {
 		}
 		for i, b := range [][]byte{first, second} {
 			if err := r.Handle(2, broadcast || i == 0, b); err != nil {
-				if pe := protoErr(t, err); len(pe.Culprits) > 1 || (len(pe.Culprits) == 1 && pe.Culprits[0] != protocol.PartyID(2)) {
+				if pe := protocoltest.ProtoErr(t, err); len(pe.Culprits) > 1 || (len(pe.Culprits) == 1 && pe.Culprits[0] != protocol.PartyID(2)) {
 					t.Fatalf("blames %v for party 2's payload: %v", pe.Culprits, pe)
 				}
 				return

@@ -2,9 +2,6 @@ package taproot
 
 import (
 	"crypto/rand"
-	"errors"
-	"fmt"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -37,14 +34,6 @@ func newNonce(t testing.TB) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func ids(ps ...int) []protocol.PartyID {
-	out := make([]protocol.PartyID, len(ps))
-	for i, p := range ps {
-		out[i] = protocol.PartyID(p)
-	}
-	return out
 }
 
 func keygenRuns(t testing.TB, n, threshold int, nonce []byte) map[protocol.PartyID]protocol.Run {
@@ -201,49 +190,6 @@ func reconstructSecret(t testing.TB, fx *keygenFixture, parties []protocol.Party
 		sk.Add(new(btcec.ModNScalar).Mul2(lambdas[i], s.secret))
 	}
 	return sk
-}
-
-func protoErr(t testing.TB, err error) *protocol.Error {
-	t.Helper()
-	var pe *protocol.Error
-	if !errors.As(err, &pe) {
-		t.Fatalf("error %v (%T) is not a *protocol.Error", err, err)
-	}
-	return pe
-}
-
-// awaitDone waits for r's result, draining Outgoing meanwhile.
-func awaitDone(t testing.TB, r protocol.Run) protocol.Result {
-	t.Helper()
-	deadline := time.After(testTimeout)
-	for {
-		select {
-		case <-r.Outgoing():
-		case res := <-r.Done():
-			return res
-		case <-deadline:
-			t.Fatalf("%v: no result within %v", r, testTimeout)
-		}
-	}
-}
-
-// wantCulprits checks that res failed naming exactly culprits.
-func wantCulprits(t testing.TB, res protocol.Result, culprits ...protocol.PartyID) *protocol.Error {
-	t.Helper()
-	if res.Err == nil {
-		t.Fatalf("run succeeded, want failure blaming %v", culprits)
-	}
-	pe := protoErr(t, res.Err)
-	if !slices.Equal(pe.Culprits, culprits) {
-		t.Fatalf("culprits %v, want %v (error: %v)", pe.Culprits, culprits, pe)
-	}
-	return pe
-}
-
-func digestOf(s string) [32]byte {
-	var d [32]byte
-	copy(d[:], fmt.Sprintf("%-32s", s))
-	return d
 }
 
 // nextPayload returns the next payload r emits.

@@ -18,6 +18,7 @@ import (
 	"github.com/btcsuite/btcd/btcec/v2/schnorr"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/protocoltest"
 )
 
 // combinations returns every k-subset of parties 1..n, in lexicographic order.
@@ -112,7 +113,7 @@ func TestBIP86(t *testing.T) {
 		if got := schnorr.SerializePubKey(priv.PubKey()); !bytes.Equal(got, want) {
 			t.Fatalf("the tweaked secret key's x-only key %x, want %x", got, want)
 		}
-		digest := digestOf("bip86")
+		digest := protocoltest.DigestOf("bip86")
 		single, err := schnorr.Sign(priv, digest[:])
 		if err != nil {
 			t.Fatal(err)
@@ -127,11 +128,11 @@ func TestBIP86(t *testing.T) {
 // the signatures) differ, even when the caller (wrongly) reuses a session nonce.
 func TestFreshNonces(t *testing.T) {
 	fx := getFixture(t, 3, 2)
-	digest := digestOf("same digest")
+	digest := protocoltest.DigestOf("same digest")
 	nonce := newNonce(t)
 	var rs [][]byte
 	for range 3 {
-		results := execute(t, signRuns(t, fx.shares, ids(1, 2), digest, nonce), nil)
+		results := execute(t, signRuns(t, fx.shares, protocoltest.IDs(1, 2), digest, nonce), nil)
 		res := results[1]
 		if res.Err != nil {
 			t.Fatal(res.Err)
@@ -157,9 +158,9 @@ func responseTamper(bad protocol.PartyID) tamperFunc {
 
 func TestSignBadResponseBlamesSigner(t *testing.T) {
 	fx := getFixture(t, 5, 3)
-	results := execute(t, signRuns(t, fx.shares, ids(1, 2, 4), digestOf("bad share"), newNonce(t)), responseTamper(4))
-	for _, p := range ids(1, 2) {
-		pe := wantCulprits(t, results[p], 4)
+	results := execute(t, signRuns(t, fx.shares, protocoltest.IDs(1, 2, 4), protocoltest.DigestOf("bad share"), newNonce(t)), responseTamper(4))
+	for _, p := range protocoltest.IDs(1, 2) {
+		pe := protocoltest.WantCulprits(t, results[p], 4)
 		if pe.Round != 2 || !strings.Contains(pe.Error(), "failed to verify response") {
 			t.Fatalf("%s: %v", p, pe)
 		}
@@ -195,14 +196,14 @@ func TestSignInconsistentCommitmentBlamesSigner(t *testing.T) {
 		}
 		return payload
 	}
-	results := execute(t, signRuns(t, fx.shares, ids(1, 2, 3), digestOf("bad commitment"), newNonce(t)), tamper)
-	for _, p := range ids(1, 3) {
-		pe := wantCulprits(t, results[p], 2)
+	results := execute(t, signRuns(t, fx.shares, protocoltest.IDs(1, 2, 3), protocoltest.DigestOf("bad commitment"), newNonce(t)), tamper)
+	for _, p := range protocoltest.IDs(1, 3) {
+		pe := protocoltest.WantCulprits(t, results[p], 2)
 		if pe.Round != 2 || !strings.Contains(pe.Error(), "failed to verify response") {
 			t.Fatalf("%s: %v", p, pe)
 		}
 	}
-	wantCulprits(t, results[2])
+	protocoltest.WantCulprits(t, results[2])
 }
 
 func TestSignLieAboutOwnCommitmentIsNotAttributed(t *testing.T) {
@@ -214,9 +215,9 @@ func TestSignLieAboutOwnCommitmentIsNotAttributed(t *testing.T) {
 		}
 		return payload
 	}
-	results := execute(t, signRuns(t, fx.shares, ids(1, 2), digestOf("lie"), newNonce(t)), tamper)
-	for _, p := range ids(1, 2) {
-		if pe := wantCulprits(t, results[p]); !strings.Contains(pe.Error(), "equivocated") {
+	results := execute(t, signRuns(t, fx.shares, protocoltest.IDs(1, 2), protocoltest.DigestOf("lie"), newNonce(t)), tamper)
+	for _, p := range protocoltest.IDs(1, 2) {
+		if pe := protocoltest.WantCulprits(t, results[p]); !strings.Contains(pe.Error(), "equivocated") {
 			t.Fatalf("%s: %v", p, pe)
 		}
 	}
@@ -233,9 +234,9 @@ func TestSignEquivocationIsNotAttributed(t *testing.T) {
 		}
 		return payload
 	}
-	results := execute(t, signRuns(t, fx.shares, ids(1, 2, 3), digestOf("equivocation"), newNonce(t)), tamper)
-	for _, p := range ids(1, 2, 3) {
-		pe := wantCulprits(t, results[p])
+	results := execute(t, signRuns(t, fx.shares, protocoltest.IDs(1, 2, 3), protocoltest.DigestOf("equivocation"), newNonce(t)), tamper)
+	for _, p := range protocoltest.IDs(1, 2, 3) {
+		pe := protocoltest.WantCulprits(t, results[p])
 		if pe.Round != 2 || !strings.Contains(pe.Error(), "equivocated") {
 			t.Fatalf("%s: %v", p, pe)
 		}
@@ -250,7 +251,7 @@ func TestKeygenWrongShareBlamesDealer(t *testing.T) {
 		return payload
 	}
 	results := execute(t, keygenRuns(t, 3, 2, newNonce(t)), tamper)
-	pe := wantCulprits(t, results[1], 2)
+	pe := protocoltest.WantCulprits(t, results[1], 2)
 	if !strings.Contains(pe.Error(), "VSS failed") {
 		t.Fatalf("error: %v", pe)
 	}
@@ -264,9 +265,9 @@ func TestKeygenBadProofBlamesDealer(t *testing.T) {
 		}
 		return payload
 	}
-	results := executeUntil(t, keygenRuns(t, 3, 2, newNonce(t)), tamper, ids(1, 2))
-	for _, p := range ids(1, 2) {
-		pe := wantCulprits(t, results[p], 3)
+	results := executeUntil(t, keygenRuns(t, 3, 2, newNonce(t)), tamper, protocoltest.IDs(1, 2))
+	for _, p := range protocoltest.IDs(1, 2) {
+		pe := protocoltest.WantCulprits(t, results[p], 3)
 		if !strings.Contains(pe.Error(), "Schnorr proof") {
 			t.Fatalf("%s: %v", p, pe)
 		}
@@ -288,9 +289,9 @@ func TestKeygenWrongDegreeBlamesDealer(t *testing.T) {
 		}
 		return payload
 	}
-	results := executeUntil(t, keygenRuns(t, 3, 2, newNonce(t)), tamper, ids(1, 3))
-	for _, p := range ids(1, 3) {
-		pe := wantCulprits(t, results[p], 2)
+	results := executeUntil(t, keygenRuns(t, 3, 2, newNonce(t)), tamper, protocoltest.IDs(1, 3))
+	for _, p := range protocoltest.IDs(1, 3) {
+		pe := protocoltest.WantCulprits(t, results[p], 2)
 		if !strings.Contains(pe.Error(), "3 coefficients") {
 			t.Fatalf("%s: %v", p, pe)
 		}
@@ -299,14 +300,14 @@ func TestKeygenWrongDegreeBlamesDealer(t *testing.T) {
 
 func TestKeygenNonceMismatch(t *testing.T) {
 	runs := keygenRuns(t, 3, 2, newNonce(t))
-	r, err := Engine{}.Keygen(protocol.KeygenParams{Self: 2, Parties: ids(1, 2, 3), Threshold: 2, SessionNonce: newNonce(t)})
+	r, err := Engine{}.Keygen(protocol.KeygenParams{Self: 2, Parties: protocoltest.IDs(1, 2, 3), Threshold: 2, SessionNonce: newNonce(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	runs[2] = r
 	results := execute(t, runs, nil)
-	wantCulprits(t, results[1], 2)
-	wantCulprits(t, results[3], 2)
+	protocoltest.WantCulprits(t, results[1], 2)
+	protocoltest.WantCulprits(t, results[3], 2)
 	if results[2].Err == nil {
 		t.Fatal("party 2 accepted payloads of another session")
 	}
@@ -314,34 +315,34 @@ func TestKeygenNonceMismatch(t *testing.T) {
 
 func TestSignNonceMismatch(t *testing.T) {
 	fx := getFixture(t, 3, 2)
-	digest := digestOf("nonce")
-	runs := signRuns(t, fx.shares, ids(1, 2), digest, newNonce(t))
-	r, err := Engine{}.Sign(protocol.SignParams{Self: 2, Signers: ids(1, 2), Share: fx.shares[2], Digest: digest, SessionNonce: newNonce(t)})
+	digest := protocoltest.DigestOf("nonce")
+	runs := signRuns(t, fx.shares, protocoltest.IDs(1, 2), digest, newNonce(t))
+	r, err := Engine{}.Sign(protocol.SignParams{Self: 2, Signers: protocoltest.IDs(1, 2), Share: fx.shares[2], Digest: digest, SessionNonce: newNonce(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	runs[2] = r
 	results := execute(t, runs, nil)
-	pe := wantCulprits(t, results[1], 2)
+	pe := protocoltest.WantCulprits(t, results[1], 2)
 	if !strings.Contains(pe.Error(), "another session") {
 		t.Fatalf("error: %v", pe)
 	}
-	wantCulprits(t, results[2], 1)
+	protocoltest.WantCulprits(t, results[2], 1)
 }
 
 func TestSignDifferentDigestsFail(t *testing.T) {
 	// Signers disagreeing on the digest: each sees the other's signature share fail.
 	fx := getFixture(t, 3, 2)
 	nonce := newNonce(t)
-	runs := signRuns(t, fx.shares, ids(1, 2), digestOf("one"), nonce)
-	r, err := Engine{}.Sign(protocol.SignParams{Self: 2, Signers: ids(1, 2), Share: fx.shares[2], Digest: digestOf("two"), SessionNonce: nonce})
+	runs := signRuns(t, fx.shares, protocoltest.IDs(1, 2), protocoltest.DigestOf("one"), nonce)
+	r, err := Engine{}.Sign(protocol.SignParams{Self: 2, Signers: protocoltest.IDs(1, 2), Share: fx.shares[2], Digest: protocoltest.DigestOf("two"), SessionNonce: nonce})
 	if err != nil {
 		t.Fatal(err)
 	}
 	runs[2] = r
 	results := execute(t, runs, nil)
-	wantCulprits(t, results[1], 2)
-	wantCulprits(t, results[2], 1)
+	protocoltest.WantCulprits(t, results[1], 2)
+	protocoltest.WantCulprits(t, results[2], 1)
 }
 
 // startedSign returns party self's started signing run for signers self and other of the
@@ -349,8 +350,8 @@ func TestSignDifferentDigestsFail(t *testing.T) {
 func startedSign(t *testing.T, self, other protocol.PartyID) (protocol.Run, []byte) {
 	t.Helper()
 	fx := getFixture(t, 3, 2)
-	nonce, digest := newNonce(t), digestOf("handle")
-	runs := signRuns(t, fx.shares, ids(int(min(self, other)), int(max(self, other))), digest, nonce)
+	nonce, digest := newNonce(t), protocoltest.DigestOf("handle")
+	runs := signRuns(t, fx.shares, protocoltest.IDs(int(min(self, other)), int(max(self, other))), digest, nonce)
 	for _, r := range runs {
 		if err := r.Start(); err != nil {
 			t.Fatal(err)
@@ -389,19 +390,19 @@ func TestHandleRejects(t *testing.T) {
 		payload   []byte
 		culprits  []protocol.PartyID
 	}{
-		{"empty", 2, true, nil, ids(2)},
-		{"garbage", 2, true, garbage, ids(2)},
-		{"oversized", 2, true, oversized, ids(2)},
-		{"truncated", 2, true, truncated, ids(2)},
-		{"trailing byte", 2, true, trailing, ids(2)},
-		{"unknown version", 2, true, badVersion, ids(2)},
-		{"unknown kind", 2, true, badKind, ids(2)},
-		{"wrong round", 2, true, badRound, ids(2)},
-		{"point prefix", 2, true, badPrefix, ids(2)},
-		{"point not on the curve", 2, true, notOnCurve, ids(2)},
-		{"names another sender", 2, true, wrongSender, ids(2)},
-		{"point-to-point commitment", 2, false, valid, ids(2)},
-		{"keygen payload in signing", 2, true, keygenPayload, ids(2)},
+		{"empty", 2, true, nil, protocoltest.IDs(2)},
+		{"garbage", 2, true, garbage, protocoltest.IDs(2)},
+		{"oversized", 2, true, oversized, protocoltest.IDs(2)},
+		{"truncated", 2, true, truncated, protocoltest.IDs(2)},
+		{"trailing byte", 2, true, trailing, protocoltest.IDs(2)},
+		{"unknown version", 2, true, badVersion, protocoltest.IDs(2)},
+		{"unknown kind", 2, true, badKind, protocoltest.IDs(2)},
+		{"wrong round", 2, true, badRound, protocoltest.IDs(2)},
+		{"point prefix", 2, true, badPrefix, protocoltest.IDs(2)},
+		{"point not on the curve", 2, true, notOnCurve, protocoltest.IDs(2)},
+		{"names another sender", 2, true, wrongSender, protocoltest.IDs(2)},
+		{"point-to-point commitment", 2, false, valid, protocoltest.IDs(2)},
+		{"keygen payload in signing", 2, true, keygenPayload, protocoltest.IDs(2)},
 		{"from self", 1, true, valid, nil},
 		{"from a non-participant", 3, true, valid, nil},
 		{"from party 0", 0, true, valid, nil},
@@ -412,11 +413,11 @@ func TestHandleRejects(t *testing.T) {
 			if err == nil {
 				t.Fatal("Handle accepted the payload")
 			}
-			pe := protoErr(t, err)
+			pe := protocoltest.ProtoErr(t, err)
 			if len(pe.Culprits) != len(tc.culprits) || (len(tc.culprits) > 0 && pe.Culprits[0] != tc.culprits[0]) {
 				t.Fatalf("culprits %v, want %v (%v)", pe.Culprits, tc.culprits, err)
 			}
-			res := awaitDone(t, r)
+			res := protocoltest.AwaitDone(t, r)
 			if res.Err == nil || res.Err.Error() != err.Error() {
 				t.Fatalf("Done: %v, Handle: %v", res.Err, err)
 			}
@@ -437,7 +438,7 @@ func TestSignReplayAndConflict(t *testing.T) {
 	}
 	other := bytes.Clone(valid)
 	copy(other[headerSize:], pointOf(5))
-	pe := wantCulprits(t, protocol.Result{Err: r.Handle(2, true, other)}, 2)
+	pe := protocoltest.WantCulprits(t, protocol.Result{Err: r.Handle(2, true, other)}, 2)
 	if !strings.Contains(pe.Error(), "two different") {
 		t.Fatalf("error: %v", pe)
 	}
@@ -479,7 +480,7 @@ func TestKeygenHandleRejects(t *testing.T) {
 		t.Fatalf("an identical replay is not an error: %v", err)
 	}
 	err := r.Handle(2, false, shareFor3)
-	pe := wantCulprits(t, protocol.Result{Err: err}, 2)
+	pe := protocoltest.WantCulprits(t, protocol.Result{Err: err}, 2)
 	if !strings.Contains(pe.Error(), "addressed to party 3") {
 		t.Fatalf("share for another party: %v", err)
 	}
@@ -488,13 +489,13 @@ func TestKeygenHandleRejects(t *testing.T) {
 	if strings.Contains(err.Error(), string(secret)) || strings.Contains(err.Error(), base64.StdEncoding.EncodeToString(secret)) {
 		t.Fatal("error quotes the share")
 	}
-	wantCulprits(t, awaitDone(t, r), 2)
+	protocoltest.WantCulprits(t, protocoltest.AwaitDone(t, r), 2)
 }
 
 func TestDoneWaitsForOutgoing(t *testing.T) {
 	fx := getFixture(t, 3, 2)
-	nonce, digest := newNonce(t), digestOf("ordering")
-	runs := signRuns(t, fx.shares, ids(1, 3), digest, nonce)
+	nonce, digest := newNonce(t), protocoltest.DigestOf("ordering")
+	runs := signRuns(t, fx.shares, protocoltest.IDs(1, 3), digest, nonce)
 	for _, r := range runs {
 		if err := r.Start(); err != nil {
 			t.Fatal(err)
@@ -522,7 +523,7 @@ func TestDoneWaitsForOutgoing(t *testing.T) {
 	case <-time.After(100 * time.Millisecond):
 	}
 	nextPayload(t, r1)
-	res := awaitDone(t, r1)
+	res := protocoltest.AwaitDone(t, r1)
 	if res.Err != nil || res.Signature == nil {
 		t.Fatalf("result %+v", res)
 	}
@@ -534,7 +535,7 @@ func TestAbort(t *testing.T) {
 		r := keygenRuns(t, 3, 2, newNonce(t))[1]
 		r.Abort(nil)
 		r.Abort(errors.New("again"))
-		checkAbortedOnce(t, r, "keygen")
+		protocoltest.CheckAbortedOnce(t, r, "keygen")
 		if err := r.Start(); !errors.Is(err, ErrEnded) {
 			t.Fatalf("Start after Abort = %v", err)
 		}
@@ -546,7 +547,7 @@ func TestAbort(t *testing.T) {
 		}
 		cause := errors.New("timeout")
 		r.Abort(cause)
-		res := checkAbortedOnce(t, r, "keygen")
+		res := protocoltest.CheckAbortedOnce(t, r, "keygen")
 		if !errors.Is(res.Err, cause) {
 			t.Fatalf("result %v does not wrap the cause", res.Err)
 		}
@@ -561,37 +562,18 @@ func TestAbort(t *testing.T) {
 	})
 	t.Run("sign mid-run wipes the secret", func(t *testing.T) {
 		fx := getFixture(t, 3, 2)
-		runs := signRuns(t, fx.shares, ids(1, 2), digestOf("abort"), newNonce(t))
+		runs := signRuns(t, fx.shares, protocoltest.IDs(1, 2), protocoltest.DigestOf("abort"), newNonce(t))
 		r := runs[1].(*signRun)
 		if err := r.Start(); err != nil {
 			t.Fatal(err)
 		}
 		signer := r.signer
 		r.Abort(nil)
-		checkAbortedOnce(t, r, "sign")
+		protocoltest.CheckAbortedOnce(t, r, "sign")
 		if !signer.cfg.PrivateShare.IsZero() || !r.key.secret.IsZero() {
 			t.Fatal("the secret share survived Abort")
 		}
 	})
-}
-
-func checkAbortedOnce(t *testing.T, r protocol.Run, task string) protocol.Result {
-	t.Helper()
-	var res protocol.Result
-	select {
-	case res = <-r.Done():
-	case <-time.After(testTimeout):
-		t.Fatal("Done did not yield after Abort")
-	}
-	if res.Err == nil || protoErr(t, res.Err).Task != task {
-		t.Fatalf("result %+v", res)
-	}
-	select {
-	case res2 := <-r.Done():
-		t.Fatalf("Done yielded twice: %+v", res2)
-	case <-time.After(50 * time.Millisecond):
-	}
-	return res
 }
 
 func TestHandleBeforeStart(t *testing.T) {
@@ -599,7 +581,7 @@ func TestHandleBeforeStart(t *testing.T) {
 	if err := r.Handle(2, true, []byte{1}); err == nil {
 		t.Fatal("Handle before Start succeeded")
 	}
-	if res := awaitDone(t, r); res.Err == nil {
+	if res := protocoltest.AwaitDone(t, r); res.Err == nil {
 		t.Fatal("no failure on Done")
 	}
 }
@@ -612,34 +594,34 @@ func TestParamsValidation(t *testing.T) {
 		p    protocol.KeygenParams
 		want string
 	}{
-		{"short nonce", protocol.KeygenParams{Self: 1, Parties: ids(1, 2, 3), Threshold: 2, SessionNonce: nonce[:31]}, "nonce"},
-		{"threshold 1", protocol.KeygenParams{Self: 1, Parties: ids(1, 2, 3), Threshold: 1, SessionNonce: nonce}, "threshold"},
-		{"threshold above n", protocol.KeygenParams{Self: 1, Parties: ids(1, 2, 3), Threshold: 4, SessionNonce: nonce}, "threshold"},
-		{"self missing", protocol.KeygenParams{Self: 4, Parties: ids(1, 2, 3), Threshold: 2, SessionNonce: nonce}, "self"},
-		{"party 0", protocol.KeygenParams{Self: 1, Parties: ids(0, 1, 2), Threshold: 2, SessionNonce: nonce}, "party 0"},
-		{"repeated party", protocol.KeygenParams{Self: 1, Parties: ids(1, 2, 2), Threshold: 2, SessionNonce: nonce}, "twice"},
-		{"one party", protocol.KeygenParams{Self: 1, Parties: ids(1), Threshold: 1, SessionNonce: nonce}, "parties"},
-		{"pre-params", protocol.KeygenParams{Self: 1, Parties: ids(1, 2, 3), Threshold: 2, SessionNonce: nonce, PreParams: []byte{1}}, "pre-params"},
-		{"import", protocol.KeygenParams{Self: 1, Parties: ids(1, 2, 3), Threshold: 2, SessionNonce: nonce, Import: &protocol.ImportParams{Dealer: 1, Secret: scalarOf(7), PublicKey: pointOf(7)}}, "importing an existing key is not supported"},
+		{"short nonce", protocol.KeygenParams{Self: 1, Parties: protocoltest.IDs(1, 2, 3), Threshold: 2, SessionNonce: nonce[:31]}, "nonce"},
+		{"threshold 1", protocol.KeygenParams{Self: 1, Parties: protocoltest.IDs(1, 2, 3), Threshold: 1, SessionNonce: nonce}, "threshold"},
+		{"threshold above n", protocol.KeygenParams{Self: 1, Parties: protocoltest.IDs(1, 2, 3), Threshold: 4, SessionNonce: nonce}, "threshold"},
+		{"self missing", protocol.KeygenParams{Self: 4, Parties: protocoltest.IDs(1, 2, 3), Threshold: 2, SessionNonce: nonce}, "self"},
+		{"party 0", protocol.KeygenParams{Self: 1, Parties: protocoltest.IDs(0, 1, 2), Threshold: 2, SessionNonce: nonce}, "party 0"},
+		{"repeated party", protocol.KeygenParams{Self: 1, Parties: protocoltest.IDs(1, 2, 2), Threshold: 2, SessionNonce: nonce}, "twice"},
+		{"one party", protocol.KeygenParams{Self: 1, Parties: protocoltest.IDs(1), Threshold: 1, SessionNonce: nonce}, "parties"},
+		{"pre-params", protocol.KeygenParams{Self: 1, Parties: protocoltest.IDs(1, 2, 3), Threshold: 2, SessionNonce: nonce, PreParams: []byte{1}}, "pre-params"},
+		{"import", protocol.KeygenParams{Self: 1, Parties: protocoltest.IDs(1, 2, 3), Threshold: 2, SessionNonce: nonce, Import: &protocol.ImportParams{Dealer: 1, Secret: scalarOf(7), PublicKey: pointOf(7)}}, "importing an existing key is not supported"},
 	} {
 		_, err := (Engine{}).Keygen(tc.p)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Keygen %s: error %v, want one mentioning %q", tc.name, err, tc.want)
 		}
 	}
-	d := digestOf("params")
+	d := protocoltest.DigestOf("params")
 	for _, tc := range []struct {
 		name string
 		p    protocol.SignParams
 	}{
-		{"short nonce", protocol.SignParams{Self: 1, Signers: ids(1, 2), Share: fx.shares[1], Digest: d, SessionNonce: nonce[:1]}},
-		{"too few signers", protocol.SignParams{Self: 1, Signers: ids(1), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
-		{"too many signers", protocol.SignParams{Self: 1, Signers: ids(1, 2, 3), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
-		{"self not a signer", protocol.SignParams{Self: 1, Signers: ids(2, 3), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
-		{"share of another party", protocol.SignParams{Self: 1, Signers: ids(1, 2), Share: fx.shares[2], Digest: d, SessionNonce: nonce}},
-		{"signer without a share", protocol.SignParams{Self: 1, Signers: ids(1, 4), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
-		{"repeated signer", protocol.SignParams{Self: 1, Signers: ids(1, 1), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
-		{"no share", protocol.SignParams{Self: 1, Signers: ids(1, 2), Digest: d, SessionNonce: nonce}},
+		{"short nonce", protocol.SignParams{Self: 1, Signers: protocoltest.IDs(1, 2), Share: fx.shares[1], Digest: d, SessionNonce: nonce[:1]}},
+		{"too few signers", protocol.SignParams{Self: 1, Signers: protocoltest.IDs(1), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
+		{"too many signers", protocol.SignParams{Self: 1, Signers: protocoltest.IDs(1, 2, 3), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
+		{"self not a signer", protocol.SignParams{Self: 1, Signers: protocoltest.IDs(2, 3), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
+		{"share of another party", protocol.SignParams{Self: 1, Signers: protocoltest.IDs(1, 2), Share: fx.shares[2], Digest: d, SessionNonce: nonce}},
+		{"signer without a share", protocol.SignParams{Self: 1, Signers: protocoltest.IDs(1, 4), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
+		{"repeated signer", protocol.SignParams{Self: 1, Signers: protocoltest.IDs(1, 1), Share: fx.shares[1], Digest: d, SessionNonce: nonce}},
+		{"no share", protocol.SignParams{Self: 1, Signers: protocoltest.IDs(1, 2), Digest: d, SessionNonce: nonce}},
 	} {
 		if _, err := (Engine{}).Sign(tc.p); err == nil {
 			t.Errorf("Sign %s: no error", tc.name)
@@ -821,8 +803,8 @@ func TestLibErrorPrintable(t *testing.T) {
 // the run holds it until it has finished round 1 itself, then uses it.
 func TestSignEarlyResponseIsHeld(t *testing.T) {
 	fx := getFixture(t, 3, 2)
-	digest := digestOf("early")
-	runs := signRuns(t, fx.shares, ids(1, 2), digest, newNonce(t))
+	digest := protocoltest.DigestOf("early")
+	runs := signRuns(t, fx.shares, protocoltest.IDs(1, 2), digest, newNonce(t))
 	for _, r := range runs {
 		if err := r.Start(); err != nil {
 			t.Fatal(err)
@@ -851,7 +833,7 @@ func TestSignEarlyResponseIsHeld(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range []protocol.Run{r1, r2} {
-		res := awaitDone(t, r)
+		res := protocoltest.AwaitDone(t, r)
 		if res.Err != nil {
 			t.Fatal(res.Err)
 		}
@@ -879,8 +861,8 @@ func TestKeygenEarlyPayloadsAreHeld(t *testing.T) {
 	}
 	// Every party but 1 completes round 1 and emits its round-2 payloads.
 	round2 := map[protocol.PartyID][]protocol.Outgoing{}
-	for _, p := range ids(2, 3) {
-		for _, q := range ids(1, 2, 3) {
+	for _, p := range protocoltest.IDs(2, 3) {
+		for _, q := range protocoltest.IDs(1, 2, 3) {
 			if q != p {
 				if err := runs[p].Handle(q, true, commits[q]); err != nil {
 					t.Fatal(err)
@@ -917,7 +899,7 @@ func TestKeygenEarlyPayloadsAreHeld(t *testing.T) {
 		o := nextPayload(t, runs[1])
 		to := o.To
 		if o.Broadcast {
-			to = ids(2, 3)
+			to = protocoltest.IDs(2, 3)
 		}
 		for _, p := range to {
 			if err := runs[p].Handle(1, o.Broadcast, o.Payload); err != nil {
@@ -925,11 +907,11 @@ func TestKeygenEarlyPayloadsAreHeld(t *testing.T) {
 			}
 		}
 	}
-	for _, p := range ids(2, 3) {
+	for _, p := range protocoltest.IDs(2, 3) {
 		for _, o := range round2[p] {
 			to := o.To
 			if o.Broadcast {
-				to = ids(1, 2, 3)
+				to = protocoltest.IDs(1, 2, 3)
 			}
 			for _, q := range to {
 				if q != 1 && q != p {
@@ -941,8 +923,8 @@ func TestKeygenEarlyPayloadsAreHeld(t *testing.T) {
 		}
 	}
 	var key []byte
-	for _, p := range ids(1, 2, 3) {
-		res := awaitDone(t, runs[p])
+	for _, p := range protocoltest.IDs(1, 2, 3) {
+		res := protocoltest.AwaitDone(t, runs[p])
 		if res.Err != nil {
 			t.Fatalf("%s: %v", p, res.Err)
 		}
@@ -959,7 +941,7 @@ func TestConcurrentRuns(t *testing.T) {
 	for i := range 8 {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			t.Parallel()
-			digest := digestOf(fmt.Sprint("concurrent ", i))
+			digest := protocoltest.DigestOf(fmt.Sprint("concurrent ", i))
 			sig := signOnce(t, fx, combinations(3, 2)[i%3], digest)
 			btcecVerify(t, fx.publicKey, digest, sig)
 		})
