@@ -274,10 +274,7 @@ func (h *Host) CreateKey(ctx context.Context, req api.CreateKeyRequest) (*api.Ke
 	if req.Label == "" {
 		return nil, fmt.Errorf("a label is required: %w", ErrBadRequest)
 	}
-	parties := make([]protocol.PartyID, len(h.cfg.Parties))
-	for i, p := range h.cfg.Parties {
-		parties[i] = p.ID
-	}
+	parties := h.allParties()
 	if down := h.unreachable(parties); len(down) > 0 {
 		return nil, fmt.Errorf("a key generation needs all %d parties, and %s unreachable: %w", len(parties), describeParties(down), ErrQuorum)
 	}
@@ -500,6 +497,15 @@ func (h *Host) usable(p protocol.PartyID) bool {
 	defer h.mu.Unlock()
 	ps := h.health[p]
 	return ps != nil && ps.learnedBy != "" && ps.learnedErr == nil
+}
+
+// allParties lists every party of the cluster.
+func (h *Host) allParties() []protocol.PartyID {
+	out := make([]protocol.PartyID, len(h.cfg.Parties))
+	for i, p := range h.cfg.Parties {
+		out[i] = p.ID
+	}
+	return out
 }
 
 // partyOrder lists this host's party first, then the others in order.

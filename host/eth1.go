@@ -22,9 +22,8 @@ import (
 type eth1Backend struct {
 	h *Host
 
-	mu      sync.Mutex
-	byAddr  map[common.Address]string // address -> key id
-	listing []eth1.Account
+	mu     sync.Mutex
+	byAddr map[common.Address]string // address -> key id
 }
 
 func newEth1Backend(h *Host) *eth1Backend {
@@ -55,7 +54,7 @@ func (b *eth1Backend) Accounts(ctx context.Context) ([]eth1.Account, error) {
 		out = append(out, eth1.Account{Address: addr, PublicKey: pub})
 	}
 	b.mu.Lock()
-	b.byAddr, b.listing = byAddr, out
+	b.byAddr = byAddr
 	b.mu.Unlock()
 	return out, nil
 }
@@ -103,15 +102,6 @@ func (b *eth1Backend) keyFor(ctx context.Context, addr common.Address) (string, 
 	return id, nil
 }
 
-// eth1Error carries a host error together with the front door's condition for it.
-type eth1Error struct {
-	err  error
-	kind error
-}
-
-func (e *eth1Error) Error() string   { return trimSentinel(e.err) }
-func (e *eth1Error) Unwrap() []error { return []error{e.err, e.kind} }
-
 // toEth1Error is the one place host conditions become eth1 front-door conditions.
 func toEth1Error(err error) error {
 	var kind error
@@ -127,5 +117,5 @@ func toEth1Error(err error) error {
 	default:
 		return err
 	}
-	return &eth1Error{err: err, kind: kind}
+	return &frontDoorError{err: err, kind: kind}
 }

@@ -45,16 +45,12 @@ func newEth2Backend(h *Host) *eth2Backend {
 }
 
 // Sign has t enclaves each check and sign req, and combines their partial signatures.
-func (b *eth2Backend) Sign(ctx context.Context, pk web3signer.PublicKey, req *eth2.Request, net *eth2.Network) ([]byte, error) {
-	sig, err := b.sign(ctx, pk, req, net)
+func (b *eth2Backend) Sign(ctx context.Context, pk web3signer.PublicKey, req *eth2.Request, root [32]byte, net *eth2.Network) ([]byte, error) {
+	sig, err := b.sign(ctx, pk, req, root, net)
 	return sig, toWeb3SignerError(err)
 }
 
-func (b *eth2Backend) sign(ctx context.Context, pk web3signer.PublicKey, req *eth2.Request, net *eth2.Network) ([]byte, error) {
-	root, err := req.SigningRoot(net)
-	if err != nil {
-		return nil, fmt.Errorf("%v: %w", err, ErrBadRequest)
-	}
+func (b *eth2Backend) sign(ctx context.Context, pk web3signer.PublicKey, req *eth2.Request, root [32]byte, net *eth2.Network) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.h.cfg.Timeouts.Sign)
 	defer cancel()
 	key, err := b.key(ctx, pk)
@@ -382,14 +378,15 @@ func (h *Host) listKeyInfos(ctx context.Context) ([]wire.KeyInfo, error) {
 	return nil, fmt.Errorf("no party is reachable: %w", ErrQuorum)
 }
 
-// web3signerError carries a host error together with the Web3Signer condition it amounts to.
-type web3signerError struct {
+// frontDoorError carries a host error together with the condition it amounts to for a front
+// door (web3signer, eth1), so that both the host's and the front door's mappings see it.
+type frontDoorError struct {
 	err  error
 	kind error
 }
 
-func (e *web3signerError) Error() string   { return trimSentinel(e.err) }
-func (e *web3signerError) Unwrap() []error { return []error{e.err, e.kind} }
+func (e *frontDoorError) Error() string   { return trimSentinel(e.err) }
+func (e *frontDoorError) Unwrap() []error { return []error{e.err, e.kind} }
 
 // toWeb3SignerError is the one place host conditions become Web3Signer API conditions.
 func toWeb3SignerError(err error) error {
@@ -409,7 +406,7 @@ func toWeb3SignerError(err error) error {
 	default:
 		return err
 	}
-	return &web3signerError{err: err, kind: kind}
+	return &frontDoorError{err: err, kind: kind}
 }
 
 // eth2Observe feeds the eth2 metrics.

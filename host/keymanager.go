@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -271,14 +270,3 @@ func appendNew(dst, src []json.RawMessage) []json.RawMessage {
 	}
 	return dst
 }
-
-// allParties lists every party of the cluster.
-func (h *Host) allParties() []protocol.PartyID {
-	out := make([]protocol.PartyID, len(h.cfg.Parties))
-	for i, p := range h.cfg.Parties {
-		out[i] = p.ID
-	}
-	return out
-}
-
-var errDuplicate = errors.New("duplicate")

@@ -53,9 +53,9 @@ func ParsePublicKey(s string) (PublicKey, error) {
 
 // Backend does the work behind the API.
 type Backend interface {
-	// Sign returns the 96-byte BLS signature of req's signing root under pk, after every
-	// participating enclave has applied its slashing protection.
-	Sign(ctx context.Context, pk PublicKey, req *eth2.Request, net *eth2.Network) ([]byte, error)
+	// Sign returns the 96-byte BLS signature of req's signing root (root, already recomputed
+	// from req) under pk, after every participating enclave has applied its slashing protection.
+	Sign(ctx context.Context, pk PublicKey, req *eth2.Request, root [32]byte, net *eth2.Network) ([]byte, error)
 	// PublicKeys lists the validator keys that can sign.
 	PublicKeys(ctx context.Context) ([]PublicKey, error)
 	// Reload refreshes the list of keys.
@@ -177,10 +177,11 @@ func (s *Server) sign(r *http.Request) ([]byte, eth2.Type, error) {
 	}
 	// Recomputing here refuses a wrong supplied signingRoot before any enclave is asked; each
 	// enclave recomputes it again, because this process is not trusted.
-	if _, err := req.SigningRoot(s.cfg.Network); err != nil {
+	root, err := req.SigningRoot(s.cfg.Network)
+	if err != nil {
 		return nil, req.Type, fmt.Errorf("%v: %w", err, ErrBadRequest)
 	}
-	sig, err := s.backend.Sign(r.Context(), pk, req, s.cfg.Network)
+	sig, err := s.backend.Sign(r.Context(), pk, req, root, s.cfg.Network)
 	return sig, req.Type, err
 }
 

@@ -50,15 +50,11 @@ type fakeBackend struct {
 	deleted   []PublicKey
 }
 
-func (f *fakeBackend) Sign(ctx context.Context, pk PublicKey, req *eth2.Request, net *eth2.Network) ([]byte, error) {
+func (f *fakeBackend) Sign(ctx context.Context, pk PublicKey, req *eth2.Request, root [32]byte, net *eth2.Network) ([]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.signErr != nil {
 		return nil, f.signErr
-	}
-	root, err := req.SigningRoot(net)
-	if err != nil {
-		return nil, err
 	}
 	f.signed++
 	return bytes.Repeat(root[:], 3), nil
