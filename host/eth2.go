@@ -234,22 +234,32 @@ func (b *eth2Backend) forget(pk web3signer.PublicKey) {
 	b.mu.Unlock()
 }
 
-// PublicKeys lists the BLS keys of the cluster.
+// PublicKeys lists the validator keys that can sign (deleted ones are left out).
 func (b *eth2Backend) PublicKeys(ctx context.Context) ([]web3signer.PublicKey, error) {
-	keys, err := b.h.listKeyInfos(ctx)
+	keys, err := b.h.validatorKeys(ctx)
 	if err != nil {
 		return nil, toWeb3SignerError(err)
 	}
 	out := []web3signer.PublicKey{}
 	for _, k := range keys {
-		if k.Scheme != protocol.SchemeBLS12381 {
-			continue
+		if pk, err := web3signer.ParsePublicKey(k.PublicKey); err == nil {
+			out = append(out, pk)
 		}
-		pk, err := web3signer.ParsePublicKey(k.PublicKey)
-		if err != nil {
-			continue
+	}
+	return out, nil
+}
+
+// validatorKeys lists the cluster's BLS keys that are not disabled (Keymanager DELETE).
+func (h *Host) validatorKeys(ctx context.Context) ([]wire.KeyInfo, error) {
+	keys, err := h.listKeyInfos(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []wire.KeyInfo
+	for _, k := range keys {
+		if k.Scheme == protocol.SchemeBLS12381 && !k.Disabled {
+			out = append(out, k)
 		}
-		out = append(out, pk)
 	}
 	return out, nil
 }

@@ -27,15 +27,13 @@ func (k *keymanager) h() *Host { return k.b.h }
 
 // ListKeystores lists the BLS keys that can sign.
 func (k *keymanager) ListKeystores(ctx context.Context) ([]web3signer.KeystoreEntry, error) {
-	keys, err := k.h().listKeyInfos(ctx)
+	keys, err := k.h().validatorKeys(ctx)
 	if err != nil {
 		return nil, toWeb3SignerError(err)
 	}
 	out := []web3signer.KeystoreEntry{}
 	for _, info := range keys {
-		if info.Scheme == protocol.SchemeBLS12381 && !info.Disabled {
-			out = append(out, web3signer.KeystoreEntry{ValidatingPubkey: "0x" + info.PublicKey})
-		}
+		out = append(out, web3signer.KeystoreEntry{ValidatingPubkey: "0x" + info.PublicKey})
 	}
 	return out, nil
 }
@@ -175,14 +173,9 @@ func (k *keymanager) delete(ctx context.Context, pubkeys []web3signer.PublicKey)
 // activeKeys lists the BLS keys currently enabled (best effort: it only sets statuses).
 func (k *keymanager) activeKeys(ctx context.Context) map[string]bool {
 	out := map[string]bool{}
-	keys, err := k.h().listKeyInfos(ctx)
-	if err != nil {
-		return out
-	}
+	keys, _ := k.h().validatorKeys(ctx)
 	for _, info := range keys {
-		if info.Scheme == protocol.SchemeBLS12381 && !info.Disabled {
-			out[info.PublicKey] = true
-		}
+		out[info.PublicKey] = true
 	}
 	return out
 }

@@ -401,6 +401,15 @@ func TestEth2EndToEnd(t *testing.T) {
 		if status, msg := w3sSign(t, w3s, "0x"+vpub, blockBody(61, 1)); status != 404 {
 			t.Fatalf("a deleted key signed: %d %s", status, msg)
 		}
+		resp, err := http.Get(w3s + "/api/v1/eth2/publicKeys")
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(listed), vpub) {
+			t.Fatalf("publicKeys still lists the deleted key: %s", listed)
+		}
 		status, b = keymanagerCall(t, d, "DELETE", `{"pubkeys":["0x`+vpub+`"]}`)
 		if status != 200 || !strings.Contains(string(b), `"not_active"`) {
 			t.Fatalf("second delete: %d %s", status, b)
