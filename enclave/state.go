@@ -186,8 +186,8 @@ type keyRecord struct {
 // which hosts need to combine partial signatures.
 func (rec *keyRecord) describe() wire.KeyInfo {
 	info := rec.Info
-	if info.Scheme != protocol.SchemeBLS12381 {
-		return info
+	if info.Scheme != protocol.SchemeBLS12381 || info.PublicShares != nil {
+		return info // new records carry their public shares; only older ones are derived here
 	}
 	_, shares, err := bls.PublicShares(rec.Share)
 	if err != nil {
@@ -293,6 +293,9 @@ func (k *keyring) save(rec *keyRecord) error {
 	if err := k.checkNew(rec.Info.ID, rec.Info.Label); err != nil {
 		return err
 	}
+	// The public shares never change: record them once instead of decoding the share on
+	// every list.
+	rec.Info = rec.describe()
 	raw, err := json.Marshal(rec)
 	if err != nil {
 		return err
