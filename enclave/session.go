@@ -196,8 +196,8 @@ func (e *Enclave) checkKeygen(args *wire.PrepareArgs) error {
 	if !labelPattern.MatchString(args.Label) {
 		return fmt.Errorf("label %q must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit: %w", args.Label, errBadRequest)
 	}
-	if args.Digest != "" {
-		return fmt.Errorf("a key generation takes no digest: %w", errBadRequest)
+	if args.Digest != "" || args.Message != "" {
+		return fmt.Errorf("a key generation takes no digest or message: %w", errBadRequest)
 	}
 	if (args.Kind == wire.KindImport) != (args.Import != nil) {
 		return fmt.Errorf("import arguments come with an import session and only with one: %w", errBadRequest)
@@ -229,13 +229,36 @@ func (e *Enclave) newSign(eng protocol.Engine, args *wire.PrepareArgs, nonce []b
 	if args.Label != "" || args.Threshold != 0 {
 		return nil, fmt.Errorf("a signing takes no label or threshold: %w", errBadRequest)
 	}
+	params := protocol.SignParams{Self: e.cfg.Identity.Party, Signers: args.Parties, Share: rec.Share, SessionNonce: nonce}
+	if err := signedPayload(args, rec.Info.Scheme, &params); err != nil {
+		return nil, err
+	}
+	return eng.Sign(params)
+}
+
+// signedPayload puts what a signing run signs into params: the digest, or for Ed25519 keys a
+// whole message; exactly one of the two.
+func signedPayload(args *wire.PrepareArgs, scheme protocol.Scheme, params *protocol.SignParams) error {
+	if (args.Digest == "") == (args.Message == "") {
+		return fmt.Errorf("a signing takes exactly one of a digest and a message: %w", errBadRequest)
+	}
+	if args.Message != "" {
+		if scheme != protocol.SchemeEd25519 {
+			return fmt.Errorf("%s keys sign a 32-byte digest, not a message: %w", scheme, errBadRequest)
+		}
+		msg, err := hex.DecodeString(args.Message)
+		if err != nil || len(msg) > protocol.MaxMessageBytes {
+			return fmt.Errorf("message must be hex of at most %d bytes: %w", protocol.MaxMessageBytes, errBadRequest)
+		}
+		params.Message = msg
+		return nil
+	}
 	digest, err := hex.DecodeString(args.Digest)
 	if err != nil || len(digest) != 32 {
-		return nil, fmt.Errorf("digest must be 64 hex digits: %w", errBadRequest)
+		return fmt.Errorf("digest must be 64 hex digits: %w", errBadRequest)
 	}
-	params := protocol.SignParams{Self: e.cfg.Identity.Party, Signers: args.Parties, Share: rec.Share, SessionNonce: nonce}
 	copy(params.Digest[:], digest)
-	return eng.Sign(params)
+	return nil
 }
 
 // sessionNonce derives the run's nonce from everything that defines the run. Each participant
@@ -254,6 +277,7 @@ func sessionNonce(args *wire.PrepareArgs) []byte {
 	field([]byte(args.KeyID))
 	field([]byte(args.Label))
 	field([]byte(args.Digest))
+	field([]byte(args.Message))
 	if im := args.Import; im != nil {
 		field([]byte("import"))
 		_ = binary.Write(h, binary.BigEndian, uint16(im.Dealer))

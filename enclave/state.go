@@ -22,6 +22,7 @@ import (
 	"github.com/mpcsigner/mpcsigner/enclave/store"
 	"github.com/mpcsigner/mpcsigner/protocol"
 	"github.com/mpcsigner/mpcsigner/protocol/bls"
+	"github.com/mpcsigner/mpcsigner/protocol/frost/taproot"
 	"github.com/mpcsigner/mpcsigner/protocol/wire"
 )
 
@@ -182,20 +183,25 @@ type keyRecord struct {
 	Share []byte       `json:"share"`
 }
 
-// describe is the key's public description; for a BLS key it adds every party's public share,
-// which hosts need to combine partial signatures.
+// describe is the key's public description. It adds what hosts need besides the group key
+// and what never changes: for a BLS key every party's public share (to combine partial
+// signatures), for a BIP340 key the untweaked internal key (for PSBTs and tr() descriptors).
 func (rec *keyRecord) describe() wire.KeyInfo {
 	info := rec.Info
-	if info.Scheme != protocol.SchemeBLS12381 || info.PublicShares != nil {
-		return info // new records carry their public shares; only older ones are derived here
-	}
-	_, shares, err := bls.PublicShares(rec.Share)
-	if err != nil {
-		return info // the share is checked again, with a clear error, when it is used
-	}
-	info.PublicShares = make(map[protocol.PartyID]string, len(shares))
-	for p, s := range shares {
-		info.PublicShares[p] = hex.EncodeToString(s)
+	switch {
+	case info.Scheme == protocol.SchemeBLS12381 && info.PublicShares == nil:
+		_, shares, err := bls.PublicShares(rec.Share)
+		if err != nil {
+			return info // the share is checked again, with a clear error, when it is used
+		}
+		info.PublicShares = make(map[protocol.PartyID]string, len(shares))
+		for p, s := range shares {
+			info.PublicShares[p] = hex.EncodeToString(s)
+		}
+	case info.Scheme == protocol.SchemeBIP340 && info.InternalKey == "":
+		if p, err := taproot.InternalKey(rec.Share); err == nil {
+			info.InternalKey = hex.EncodeToString(p)
+		}
 	}
 	return info
 }
@@ -293,8 +299,8 @@ func (k *keyring) save(rec *keyRecord) error {
 	if err := k.checkNew(rec.Info.ID, rec.Info.Label); err != nil {
 		return err
 	}
-	// The public shares never change: record them once instead of decoding the share on
-	// every list.
+	// The public shares and the internal key never change: record them once instead of
+	// decoding the share on every list.
 	rec.Info = rec.describe()
 	raw, err := json.Marshal(rec)
 	if err != nil {

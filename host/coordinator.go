@@ -374,15 +374,13 @@ func (h *Host) ListKeys(ctx context.Context) ([]api.Key, error) {
 	return out, nil
 }
 
-// Sign signs a digest with a key, choosing reachable signers unless the caller named them. A
-// failure caused by a party that dropped out is retried once without it.
+// Sign signs a digest (or, with an Ed25519 key, a whole message) with a key, choosing
+// reachable signers unless the caller named them. A failure caused by a party that dropped
+// out is retried once without it.
 func (h *Host) Sign(ctx context.Context, ref string, req api.SignRequest) (*api.SignResponse, error) {
-	digest, err := hex.DecodeString(strings.TrimPrefix(req.Digest, "0x"))
-	if err != nil || len(digest) != 32 {
-		return nil, fmt.Errorf("digest must be 32 bytes as 64 hex digits, got %q: %w", truncate(req.Digest, 80), ErrBadRequest)
-	}
-	if new(big.Int).SetBytes(digest).Sign() == 0 {
-		return nil, fmt.Errorf("digest must not be zero: %w", ErrBadRequest)
+	payload, err := parseSignPayload(req)
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeouts.Sign)
 	defer cancel()
@@ -390,14 +388,22 @@ func (h *Host) Sign(ctx context.Context, ref string, req api.SignRequest) (*api.
 	if err != nil {
 		return nil, err
 	}
+	return h.signKey(ctx, key, payload, req.Parties)
+}
+
+// signKey signs payload with a key already looked up.
+func (h *Host) signKey(ctx context.Context, key *wire.KeyInfo, payload signPayload, parties []uint16) (*api.SignResponse, error) {
+	if payload.isMessage && key.Scheme != protocol.SchemeEd25519 {
+		return nil, fmt.Errorf("key %s is %s, which signs a 32-byte digest: only Ed25519 keys sign a whole message: %w", key.ID, key.Scheme, ErrBadRequest)
+	}
 	var excluded []protocol.PartyID
 	for attempt := 0; ; attempt++ {
-		signers, err := h.chooseSigners(key, req.Parties, excluded)
+		signers, err := h.chooseSigners(key, parties, excluded)
 		if err != nil {
 			return nil, err
 		}
-		resp, err := h.signWith(ctx, key, digest, signers)
-		if err == nil || len(req.Parties) > 0 || attempt > 0 || !errors.Is(err, ErrQuorum) || ctx.Err() != nil {
+		resp, err := h.signWith(ctx, key, payload, signers)
+		if err == nil || len(parties) > 0 || attempt > 0 || !errors.Is(err, ErrQuorum) || ctx.Err() != nil {
 			return resp, err
 		}
 		h.log.Info("signing failed; retrying without the unresponsive parties", "err", err)
@@ -408,10 +414,46 @@ func (h *Host) Sign(ctx context.Context, ref string, req api.SignRequest) (*api.
 	}
 }
 
-func (h *Host) signWith(ctx context.Context, key *wire.KeyInfo, digest []byte, signers []protocol.PartyID) (*api.SignResponse, error) {
+// signPayload is what a signing signs: a 32-byte digest, or a whole message.
+type signPayload struct {
+	bytes     []byte
+	isMessage bool
+}
+
+// parseSignPayload checks that a sign request carries exactly one of a digest and a message,
+// and decodes it.
+func parseSignPayload(req api.SignRequest) (signPayload, error) {
+	switch {
+	case req.Digest != "" && req.Message != "":
+		return signPayload{}, fmt.Errorf("give a digest or a message, not both: %w", ErrBadRequest)
+	case req.Message != "":
+		msg, err := hex.DecodeString(strings.TrimPrefix(req.Message, "0x"))
+		if err != nil {
+			return signPayload{}, fmt.Errorf("message must be hex: %w", ErrBadRequest)
+		}
+		if len(msg) > api.MaxMessageBytes {
+			return signPayload{}, fmt.Errorf("message of %d bytes is over the limit of %d: %w", len(msg), api.MaxMessageBytes, ErrBadRequest)
+		}
+		return signPayload{bytes: msg, isMessage: true}, nil
+	}
+	digest, err := hex.DecodeString(strings.TrimPrefix(req.Digest, "0x"))
+	if err != nil || len(digest) != 32 {
+		return signPayload{}, fmt.Errorf("digest must be 32 bytes as 64 hex digits, got %q: %w", truncate(req.Digest, 80), ErrBadRequest)
+	}
+	if new(big.Int).SetBytes(digest).Sign() == 0 {
+		return signPayload{}, fmt.Errorf("digest must not be zero: %w", ErrBadRequest)
+	}
+	return signPayload{bytes: digest}, nil
+}
+
+func (h *Host) signWith(ctx context.Context, key *wire.KeyInfo, payload signPayload, signers []protocol.PartyID) (*api.SignResponse, error) {
 	args := wire.PrepareArgs{
-		Session: newSessionID(), Kind: wire.KindSign, Scheme: key.Scheme, Parties: signers,
-		KeyID: key.ID, Digest: hex.EncodeToString(digest),
+		Session: newSessionID(), Kind: wire.KindSign, Scheme: key.Scheme, Parties: signers, KeyID: key.ID,
+	}
+	if payload.isMessage {
+		args.Message = hex.EncodeToString(payload.bytes)
+	} else {
+		args.Digest = hex.EncodeToString(payload.bytes)
 	}
 	results, err := h.runSession(ctx, args)
 	if err != nil {
@@ -430,7 +472,7 @@ func (h *Host) signWith(ctx context.Context, key *wire.KeyInfo, digest []byte, s
 		}
 		sig, rid = r.Signature, r.RecoveryID
 	}
-	if err := verifySignature(key.Scheme, key.PublicKey, digest, sig); err != nil {
+	if err := verifySignature(key.Scheme, key.PublicKey, payload.bytes, sig); err != nil {
 		return nil, fmt.Errorf("the combined signature does not verify under key %s: %v: %w", key.ID, err, ErrProtocol)
 	}
 	out := &api.SignResponse{KeyID: key.ID, Signature: sig, RecoveryID: rid}
@@ -680,7 +722,7 @@ func verifySecp256k1(pubBytes, digest, sig []byte) error {
 }
 
 func toAPIKey(k wire.KeyInfo) api.Key {
-	out := api.Key{ID: k.ID, Label: k.Label, Scheme: string(k.Scheme), PublicKey: k.PublicKey, Threshold: k.Threshold, Created: k.Created}
+	out := api.Key{ID: k.ID, Label: k.Label, Scheme: string(k.Scheme), PublicKey: k.PublicKey, Threshold: k.Threshold, Created: k.Created, InternalKey: k.InternalKey}
 	for _, p := range k.Parties {
 		out.Parties = append(out.Parties, uint16(p))
 	}

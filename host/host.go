@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/mpcsigner/mpcsigner/attestation"
+	"github.com/mpcsigner/mpcsigner/chains"
 	"github.com/mpcsigner/mpcsigner/chains/eth2"
 	"github.com/mpcsigner/mpcsigner/host/api"
 	"github.com/mpcsigner/mpcsigner/protocol"
@@ -68,6 +69,7 @@ type Host struct {
 
 	web3signer *web3signer.Server // nil unless configured
 	eth1       *eth1.Server       // nil unless configured
+	chains     *chains.Registry   // the chains the native API signs for
 
 	local *link                      // to our enclave
 	peers map[protocol.PartyID]*link // to peer hosts (and through them, their enclaves)
@@ -116,6 +118,7 @@ func New(cfg *Config, opts Options) (*Host, error) {
 		cfg: cfg, log: opts.Logger.With("party", int(cfg.Party)), opts: opts,
 		apiToken: apiToken, peerToken: peerToken,
 		metrics: newMetrics(),
+		chains:  chainRegistry(),
 		peers:   map[protocol.PartyID]*link{},
 		health:  map[protocol.PartyID]*partyState{},
 	}

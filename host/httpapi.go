@@ -13,10 +13,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mpcsigner/mpcsigner/chains"
 	"github.com/mpcsigner/mpcsigner/host/api"
 )
 
-const maxBody = 64 << 10
+// maxBody caps a request body: room for a 256 KiB transaction (chains.MaxTransactionBytes) or a
+// 64 KiB message in hex, with the JSON around it.
+const maxBody = 600 << 10
 
 // apiServer serves the native API. Every route but health needs the bearer token.
 func (h *Host) apiServer() *http.Server {
@@ -29,6 +32,9 @@ func (h *Host) apiServer() *http.Server {
 	mux.Handle("POST "+api.PathSign, h.authed("sign", h.handleSign))
 	mux.Handle("GET "+api.PathIdentity, h.authed("identity", h.handleIdentity))
 	mux.Handle("POST "+api.PathImport, h.authed("import_key", h.handleImportKey))
+	mux.Handle("GET "+api.PathChains, h.authed("chains", h.handleChains))
+	mux.Handle("GET "+api.PathAddress, h.authed("address", h.handleAddress))
+	mux.Handle("POST "+api.PathChainSign, h.authed("sign_transaction", h.handleChainSign))
 	mux.Handle("GET "+api.PathHighWatermark, h.authed("high_watermark", h.handleHighWatermark))
 	mux.Handle("PUT "+api.PathHighWatermark, h.authed("high_watermark", h.handleHighWatermark))
 	mux.Handle("DELETE "+api.PathHighWatermark, h.authed("high_watermark", h.handleHighWatermark))
@@ -139,7 +145,7 @@ func httpError(err error) (int, string) {
 	switch {
 	case errors.Is(err, errUnauthorized):
 		return http.StatusUnauthorized, "unauthorized"
-	case errors.Is(err, ErrBadRequest):
+	case errors.Is(err, ErrBadRequest), errors.Is(err, chains.ErrInvalid):
 		return http.StatusBadRequest, "bad_request"
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound, "not_found"
@@ -153,7 +159,7 @@ func httpError(err error) (int, string) {
 		return http.StatusServiceUnavailable, "not_ready"
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable, "quorum_unavailable"
-	case errors.Is(err, ErrProtocol):
+	case errors.Is(err, ErrProtocol), errors.Is(err, chains.ErrSignature):
 		return http.StatusBadGateway, "protocol_failed"
 	}
 	return http.StatusInternalServerError, "internal"
@@ -181,7 +187,7 @@ func writeError(w http.ResponseWriter, err error) {
 // trimSentinel drops the sentinel text %w appends (": bad request"), which the code already says.
 func trimSentinel(err error) string {
 	msg := err.Error()
-	for _, s := range []error{ErrBadRequest, ErrNotFound, ErrConflict, ErrRefused, ErrQuorum, ErrNotReady, ErrProtocol, ErrInternal} {
+	for _, s := range []error{ErrBadRequest, ErrNotFound, ErrConflict, ErrRefused, ErrQuorum, ErrNotReady, ErrProtocol, ErrInternal, chains.ErrInvalid} {
 		msg = strings.TrimSuffix(msg, ": "+s.Error())
 	}
 	return msg

@@ -206,9 +206,34 @@ func (p ImportParams) GoString() string { return p.String() }
 
 // SignParams configures one signer's side of a signing run.
 type SignParams struct {
-	Self         PartyID
-	Signers      []PartyID // exactly Threshold parties
-	Share        []byte
-	Digest       [32]byte
+	Self    PartyID
+	Signers []PartyID // exactly Threshold parties
+	Share   []byte
+	Digest  [32]byte
+	// Message, when set, is a whole message to sign instead of Digest, for schemes that hash
+	// the message themselves (Ed25519's PureEdDSA: Solana, Aptos, CKM_EDDSA). Engines whose
+	// scheme signs a 32-byte digest refuse it.
+	Message      []byte
 	SessionNonce []byte // 32 bytes, identical at every signer, unique per run
+}
+
+// MaxMessageBytes caps SignParams.Message; it leaves room within one protocol frame.
+const MaxMessageBytes = 64 << 10
+
+// DigestOnly returns an error when p carries a Message, for engines whose scheme signs a
+// 32-byte digest: signing a message there would need a hash the scheme does not define.
+func (p SignParams) DigestOnly(s Scheme) error {
+	if p.Message != nil {
+		return fmt.Errorf("%s signs a 32-byte digest, not a message: hash the message first", s)
+	}
+	return nil
+}
+
+// SignedBytes is what an Ed25519 signing run signs: Message when set, else the 32 bytes of
+// Digest (signed as a message).
+func (p SignParams) SignedBytes() []byte {
+	if p.Message != nil {
+		return slices.Clone(p.Message)
+	}
+	return slices.Clone(p.Digest[:])
 }

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/big"
@@ -72,5 +73,23 @@ func TestDecodeSecretJSONNeverQuotesTheInput(t *testing.T) {
 	var ok share
 	if err := DecodeSecretJSON([]byte(`{"x":5,"n":2}`), &ok); err != nil || ok.X.Int64() != 5 || ok.N != 2 {
 		t.Fatalf("a valid value: %+v %v", ok, err)
+	}
+}
+
+func TestDigestOnlyRefusesMessages(t *testing.T) {
+	if err := (SignParams{}).DigestOnly(SchemeBIP340); err != nil {
+		t.Fatalf("no message: %v", err)
+	}
+	err := (SignParams{Message: []byte("hello")}).DigestOnly(SchemeBIP340)
+	if err == nil || !strings.Contains(err.Error(), "bip340 signs a 32-byte digest") {
+		t.Fatalf("a message to a digest-only scheme: err = %v", err)
+	}
+	p := SignParams{Digest: [32]byte{1, 2}}
+	if got := p.SignedBytes(); !bytes.Equal(got, p.Digest[:]) {
+		t.Fatalf("SignedBytes without a message = %x", got)
+	}
+	p.Message = []byte{}
+	if got := p.SignedBytes(); len(got) != 0 {
+		t.Fatalf("SignedBytes of an empty message = %x", got)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -188,20 +189,50 @@ func printKey(w io.Writer, asJSON bool, k *api.Key) error {
 	return nil
 }
 
+// signPayloadFlags builds a sign request from exactly one of --digest, --message and
+// --message-file.
+func signPayloadFlags(digest, message, messageFile string) (api.SignRequest, error) {
+	given := 0
+	for _, v := range []string{digest, message, messageFile} {
+		if v != "" {
+			given++
+		}
+	}
+	if given != 1 {
+		return api.SignRequest{}, &usageError{"give exactly one of --digest, --message and --message-file"}
+	}
+	if messageFile == "" {
+		return api.SignRequest{Digest: digest, Message: message}, nil
+	}
+	b, err := os.ReadFile(messageFile)
+	if err != nil {
+		return api.SignRequest{}, err
+	}
+	if len(b) == 0 || len(b) > api.MaxMessageBytes {
+		return api.SignRequest{}, fmt.Errorf("--message-file: %d bytes; a message is 1 to %d bytes", len(b), api.MaxMessageBytes)
+	}
+	return api.SignRequest{Message: hex.EncodeToString(b)}, nil
+}
+
 func runSign(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("sign", stderr)
 	var cf clientFlags
 	cf.register(fs)
 	key := fs.String("key", "", "key id or label (required)")
-	digest := fs.String("digest", "", "32-byte digest to sign, as 64 hex digits (required)")
+	digest := fs.String("digest", "", "32-byte digest to sign, as 64 hex digits")
+	message := fs.String("message", "", "a whole message to sign, in hex (Ed25519 keys only)")
+	messageFile := fs.String("message-file", "", "a file whose bytes are the message to sign (Ed25519 keys only)")
 	parties := fs.String("parties", "", "comma-separated signers to use, e.g. 1,3 (default: the host picks)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *key == "" || *digest == "" {
-		return &usageError{"--key and --digest are required"}
+	if *key == "" {
+		return &usageError{"--key is required"}
 	}
-	req := api.SignRequest{Digest: *digest}
+	req, err := signPayloadFlags(*digest, *message, *messageFile)
+	if err != nil {
+		return err
+	}
 	if *parties != "" {
 		for _, s := range strings.Split(*parties, ",") {
 			n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 16)

@@ -283,3 +283,13 @@ func rawRequest(t testing.TB, method, url, token, body string) (int, api.Error) 
 func processAlive(pid int) bool {
 	return pid > 0 && syscall.Kill(pid, 0) == nil
 }
+
+// token reads the devnet's API bearer token.
+func (d *devnetProc) token(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile(d.info.TokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}

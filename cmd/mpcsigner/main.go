@@ -35,7 +35,10 @@ func commands() []command {
 		{"host", "run one host: enclave proxy, relay, native API, metrics", runHost},
 		{"key", "manage keys: create, import, list, show", runKey},
 		{"eth2", "Ethereum validator operations: high-watermark", runEth2},
-		{"sign", "sign a 32-byte digest with a key", runSign},
+		{"sign", "sign a 32-byte digest (or, with an Ed25519 key, a message) with a key", runSign},
+		{"address", "a key's address on a chain", runAddress},
+		{"chains", "list the chains the cluster signs transactions for", runChains},
+		{"sign-tx", "sign an unsigned transaction of a chain with a key", runSignTx},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			fmt.Fprintln(out, "mpcsigner", version)
 			return nil

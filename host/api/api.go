@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -35,7 +36,73 @@ const (
 	// PathHighWatermark is the eth2 high watermark of every enclave: nothing at or beyond it is
 	// signed (Web3Signer's watermark-repair).
 	PathHighWatermark = "/v1/eth2/high-watermark" // GET, PUT: HighWatermark; DELETE clears
+	// PathAddress is a key's address on a chain: ?chain=C[&network=N].
+	PathAddress = "/v1/keys/{key}/address" // GET: Address
+	// PathChainSign signs an unsigned transaction of a chain with a key.
+	PathChainSign = "/v1/chains/{chain}/sign" // POST: ChainSignRequest -> ChainSignResponse
+	// PathPSBT signs the inputs of a Bitcoin-family PSBT that belong to the cluster's keys.
+	PathPSBT = "/v1/psbt/sign" // POST: PSBTRequest -> PSBTResponse
+	// PathChains lists the chains the host signs for.
+	PathChains = "/v1/chains" // GET: ChainList
 )
+
+// Address is a key's address on one chain and network.
+type Address struct {
+	KeyID   string `json:"key_id"`
+	Chain   string `json:"chain"`
+	Network string `json:"network"`
+	Address string `json:"address"`
+}
+
+// ChainInfo describes one chain the host signs for.
+type ChainInfo struct {
+	Name     string   `json:"name"`
+	Schemes  []string `json:"schemes"`
+	Networks []string `json:"networks"` // the default first
+}
+
+// ChainList is the body of GET /v1/chains.
+type ChainList struct {
+	Chains []ChainInfo `json:"chains"`
+}
+
+// ChainSignRequest is the body of POST /v1/chains/{chain}/sign.
+type ChainSignRequest struct {
+	Key string `json:"key"` // id or label
+	// Transaction is the unsigned transaction in the chain's customary encoding (docs/chains.md).
+	Transaction string `json:"transaction"`
+	Network     string `json:"network,omitempty"` // "" means the chain's default
+}
+
+// ChainSignResponse is a signed transaction.
+type ChainSignResponse struct {
+	KeyID       string `json:"key_id"`
+	Chain       string `json:"chain"`
+	Network     string `json:"network"`
+	Transaction string `json:"transaction"` // same encoding as the request's
+	TxID        string `json:"txid,omitempty"`
+	Signature   string `json:"signature"` // hex, as the chain encodes it
+}
+
+// PSBTRequest is the body of POST /v1/psbt/sign.
+type PSBTRequest struct {
+	PSBT    string `json:"psbt"`              // base64 (BIP174 v0, with BIP371 taproot fields)
+	Chain   string `json:"chain,omitempty"`   // bitcoin (default) or litecoin
+	Network string `json:"network,omitempty"` // mainnet (default), testnet, signet, regtest
+	// Keys limits signing to these keys (ids or labels); empty means every key of the cluster.
+	Keys []string `json:"keys,omitempty"`
+	// Finalize finalizes every input once it is fully signed, and extracts the transaction
+	// when all are.
+	Finalize bool `json:"finalize,omitempty"`
+}
+
+// PSBTResponse is the updated PSBT.
+type PSBTResponse struct {
+	PSBT         string `json:"psbt"`                  // base64
+	SignedInputs []int  `json:"signed_inputs"`         // indexes of the inputs signed now
+	Complete     bool   `json:"complete"`              // every input is finalized
+	Transaction  string `json:"transaction,omitempty"` // hex, when Finalize and Complete
+}
 
 // HighWatermark is a slot and epoch at or beyond which no block or attestation is signed.
 // Set is false when none is set.
@@ -71,6 +138,9 @@ type Key struct {
 	Threshold int      `json:"threshold"`
 	Parties   []uint16 `json:"parties"`
 	Created   string   `json:"created"`
+	// InternalKey is a BIP340 key's untweaked x-only internal key (hex); PublicKey is its
+	// BIP86 output key.
+	InternalKey string `json:"internal_key,omitempty"`
 }
 
 // KeyList is the body of GET /v1/keys.
@@ -84,10 +154,17 @@ type CreateKeyRequest struct {
 	Label  string `json:"label"`
 }
 
-// SignRequest is the body of POST /v1/keys/{key}/sign.
+// MaxMessageBytes caps a message given to SignRequest.Message (Aptos transactions reach 64 KiB).
+const MaxMessageBytes = 64 << 10
+
+// SignRequest is the body of POST /v1/keys/{key}/sign: exactly one of Digest and Message.
 type SignRequest struct {
-	// Digest is the 32-byte message digest to sign, in hex.
-	Digest string `json:"digest"`
+	// Digest is the 32-byte message digest to sign, in hex (ECDSA, BIP340; an Ed25519 key
+	// signs these 32 bytes as its message).
+	Digest string `json:"digest,omitempty"`
+	// Message is a whole message to sign, in hex, up to MaxMessageBytes: Ed25519 keys only,
+	// which hash the message themselves (PureEdDSA), as Solana, Aptos and CKM_EDDSA need.
+	Message string `json:"message,omitempty"`
 	// Parties optionally names the signers to use; by default the host picks reachable ones.
 	Parties []uint16 `json:"parties,omitempty"`
 }
@@ -216,11 +293,49 @@ func (c *Client) CreateKey(ctx context.Context, req CreateKeyRequest) (*Key, err
 	return &out, nil
 }
 
-// Sign signs a digest with a key.
 // Identity fetches the attested identity of the host's enclave.
 func (c *Client) Identity(ctx context.Context) (*Identity, error) {
 	var out Identity
 	if err := c.do(ctx, http.MethodGet, PathIdentity, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Address returns a key's address on a chain; network "" means the chain's default.
+func (c *Client) Address(ctx context.Context, key, chain, network string) (*Address, error) {
+	q := url.Values{"chain": {chain}}
+	if network != "" {
+		q.Set("network", network)
+	}
+	var out Address
+	if err := c.do(ctx, http.MethodGet, keyPath(PathAddress, key)+"?"+q.Encode(), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Chains lists the chains the host signs for.
+func (c *Client) Chains(ctx context.Context) ([]ChainInfo, error) {
+	var out ChainList
+	err := c.do(ctx, http.MethodGet, PathChains, nil, &out)
+	return out.Chains, err
+}
+
+// SignTransaction signs an unsigned transaction of a chain.
+func (c *Client) SignTransaction(ctx context.Context, chain string, req ChainSignRequest) (*ChainSignResponse, error) {
+	var out ChainSignResponse
+	path := strings.Replace(PathChainSign, "{chain}", url.PathEscape(chain), 1)
+	if err := c.do(ctx, http.MethodPost, path, req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SignPSBT signs the inputs of a PSBT that belong to the cluster's keys.
+func (c *Client) SignPSBT(ctx context.Context, req PSBTRequest) (*PSBTResponse, error) {
+	var out PSBTResponse
+	if err := c.do(ctx, http.MethodPost, PathPSBT, req, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

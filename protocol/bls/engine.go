@@ -28,6 +28,9 @@ func (Engine) Keygen(p protocol.KeygenParams) (protocol.Run, error) {
 // Sign returns a signing run for p.Self: p.Signers must be exactly the key's threshold of
 // holders of the key, p.Self among them.
 func (Engine) Sign(p protocol.SignParams) (protocol.Run, error) {
+	if err := p.DigestOnly(protocol.SchemeBLS12381); err != nil {
+		return nil, err
+	}
 	return newSign(p)
 }
 

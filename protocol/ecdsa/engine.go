@@ -44,6 +44,9 @@ func (e Engine) Keygen(p protocol.KeygenParams) (protocol.Run, error) {
 
 // Sign implements protocol.Engine. The share says which curve it is on.
 func (Engine) Sign(p protocol.SignParams) (protocol.Run, error) {
+	if err := p.DigestOnly(protocol.SchemeECDSASecp256k1); err != nil {
+		return nil, err
+	}
 	return NewSign(SignConfig{Self: p.Self, Signers: p.Signers, Share: p.Share, Digest: p.Digest, SessionNonce: p.SessionNonce})
 }
 

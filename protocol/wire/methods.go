@@ -114,6 +114,9 @@ type KeyInfo struct {
 	// PublicShares holds, for BLS keys, every party's public share x_m·G1 (hex), which a host
 	// needs to combine partial signatures and to name a party whose partial is wrong.
 	PublicShares map[protocol.PartyID]string `json:"public_shares,omitempty"`
+	// InternalKey is, for BIP340 keys, the untweaked x-only internal key P (hex) whose BIP86
+	// output key is PublicKey: PSBT_IN_TAP_INTERNAL_KEY and tr() descriptors name it.
+	InternalKey string `json:"internal_key,omitempty"`
 	// Disabled is set on a validator key whose signing was stopped (Keymanager DELETE).
 	Disabled bool `json:"disabled,omitempty"`
 }
@@ -134,7 +137,10 @@ type PrepareArgs struct {
 	KeyID     string             `json:"key_id"`
 	Label     string             `json:"label,omitempty"`  // keygen only
 	Digest    string             `json:"digest,omitempty"` // sign only: 64 hex digits
-	Import    *ImportArgs        `json:"import,omitempty"` // import only
+	// Message is a whole message to sign instead of Digest (hex, Ed25519 keys only, up to
+	// protocol.MaxMessageBytes).
+	Message string      `json:"message,omitempty"`
+	Import  *ImportArgs `json:"import,omitempty"` // import only
 }
 
 // SessionRef names a session.

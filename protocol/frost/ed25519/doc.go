@@ -27,10 +27,10 @@
 // when the parties are 1..n, as in every keygen the enclave runs).
 //
 // The message: Ed25519 signs the message itself (it hashes it with SHA-512 internally and
-// has no prehashed form in RFC 9591). This engine signs the 32 bytes of
-// protocol.SignParams.Digest as the message; a verifier must be given those same 32 bytes.
-// Callers that need to sign longer messages (a Solana transaction, say) are out of scope for
-// now: they need a message field in SignParams.
+// has no prehashed form in RFC 9591). This engine signs protocol.SignParams.Message when it is
+// set (a Solana or Aptos transaction, a CKM_EDDSA input: up to protocol.MaxMessageBytes), and
+// otherwise the 32 bytes of protocol.SignParams.Digest as the message; a verifier must be
+// given those same bytes.
 //
 // What it must never do: reuse a nonce, or make one ahead of time (a run draws its nonces in
 // Start, uses them for exactly one signature share, and zeroizes them; they are never

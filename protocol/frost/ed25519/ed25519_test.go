@@ -833,3 +833,35 @@ func TestEngineBasics(t *testing.T) {
 		t.Fatal("PublicKey of garbage")
 	}
 }
+
+func TestSignMessage(t *testing.T) {
+	fx := getFixture(t, 3, 2)
+	signers := protocoltest.IDs(1, 3)
+	for _, size := range []int{0, 1, 33, 1232, protocol.MaxMessageBytes} {
+		msg := bytes.Repeat([]byte{byte(size)}, size)
+		if size == 0 {
+			msg = []byte{} // empty, not nil: nil would mean "sign the digest"
+		}
+		runs := make(map[protocol.PartyID]protocol.Run, len(signers))
+		nonce := newNonce(t)
+		for _, p := range signers {
+			r, err := Engine{}.Sign(protocol.SignParams{Self: p, Signers: signers, Share: fx.shares[p], Message: msg, SessionNonce: nonce})
+			if err != nil {
+				t.Fatalf("Sign(%s) of %d bytes: %v", p, size, err)
+			}
+			runs[p] = r
+		}
+		for p, res := range execute(t, runs, nil) {
+			if res.Err != nil || res.Signature == nil {
+				t.Fatalf("sign %d bytes: %s: %+v", size, p, res)
+			}
+			if !ed25519.Verify(fx.publicKey, msg, res.Signature.Encoded) {
+				t.Fatalf("sign %d bytes: crypto/ed25519 refuses %s's signature over the message", size, p)
+			}
+		}
+	}
+	_, err := Engine{}.Sign(protocol.SignParams{Self: 1, Signers: signers, Share: fx.shares[1], Message: make([]byte, protocol.MaxMessageBytes+1), SessionNonce: newNonce(t)})
+	if err == nil || !strings.Contains(err.Error(), "at most") {
+		t.Fatalf("an oversized message: err = %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package ed25519
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
 )
@@ -27,9 +28,12 @@ func (Engine) Keygen(p protocol.KeygenParams) (protocol.Run, error) {
 }
 
 // Sign returns a signing run for p.Self: p.Signers must be exactly the key's threshold of
-// holders of the key, p.Self among them. The run signs the 32 bytes of p.Digest as the
-// Ed25519 message.
+// holders of the key, p.Self among them. The run signs p.Message (up to
+// protocol.MaxMessageBytes) when it is set, else the 32 bytes of p.Digest, as the Ed25519 message.
 func (Engine) Sign(p protocol.SignParams) (protocol.Run, error) {
+	if len(p.Message) > protocol.MaxMessageBytes {
+		return nil, fmt.Errorf("ed25519: a message of %d bytes (at most %d)", len(p.Message), protocol.MaxMessageBytes)
+	}
 	return newSign(p)
 }
 

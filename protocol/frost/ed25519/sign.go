@@ -24,7 +24,7 @@ import (
 type signRun struct {
 	core
 	key    *share // its secret is wiped once the own signature share exists
-	digest [32]byte
+	msg    []byte // what is signed: SignParams.Message, or the 32 bytes of SignParams.Digest
 	nonce  []byte
 	config *frost.Configuration
 	signer *frost.Signer // holds the nonces from Start until the own signature share
@@ -77,7 +77,7 @@ func newSign(p protocol.SignParams) (*signRun, error) {
 	r := &signRun{
 		core:        newCore("sign", p.Self, signers),
 		key:         key,
-		digest:      p.Digest,
+		msg:         p.SignedBytes(),
 		nonce:       slices.Clone(p.SessionNonce),
 		config:      config,
 		signer:      signer,
@@ -210,7 +210,7 @@ func (r *signRun) startRound2Locked() error {
 		r.echo = append(r.echo, pair)
 	}
 	frostMu.Lock()
-	own, err := r.signer.Sign(r.digest[:], r.list) // clears the nonces, used or not
+	own, err := r.signer.Sign(r.msg, r.list) // clears the nonces, used or not
 	frostMu.Unlock()
 	r.key.wipe()
 	if err != nil {
@@ -279,11 +279,11 @@ func (r *signRun) finishLocked() {
 	frostMu.Lock()
 	// With verify set, every share is checked against its signer's public share (the own one
 	// too), with the group commitment and binding factors computed once.
-	sig, err := r.config.AggregateSignatures(r.digest[:], shares, r.list, true)
+	sig, err := r.config.AggregateSignatures(r.msg, shares, r.list, true)
 	var culprits []protocol.PartyID
 	if err != nil {
 		for _, p := range r.Participants {
-			if p != r.Self && r.config.VerifySignatureShare(r.shares[p], r.digest[:], r.list) != nil {
+			if p != r.Self && r.config.VerifySignatureShare(r.shares[p], r.msg, r.list) != nil {
 				culprits = append(culprits, p)
 			}
 		}
@@ -304,7 +304,7 @@ func (r *signRun) finishLocked() {
 	enc := make([]byte, 0, SignatureSize)
 	enc = append(enc, sig.R.Encode()...)
 	enc = append(enc, sig.Z.Encode()...)
-	if len(enc) != SignatureSize || !ed25519.Verify(r.key.publicKey.Encode(), r.digest[:], enc) {
+	if len(enc) != SignatureSize || !ed25519.Verify(r.key.publicKey.Encode(), r.msg, enc) {
 		// Every share checked out, so the key's public data must be inconsistent.
 		r.FailLocked(r.Errorf(2, nil, "the aggregated signature does not verify under the group key"))
 		return

@@ -30,6 +30,9 @@ func (Engine) Keygen(p protocol.KeygenParams) (protocol.Run, error) {
 // signature hash): p.Signers must be exactly the key's threshold of holders of the key,
 // p.Self among them.
 func (Engine) Sign(p protocol.SignParams) (protocol.Run, error) {
+	if err := p.DigestOnly(protocol.SchemeBIP340); err != nil {
+		return nil, err
+	}
 	return newSign(p)
 }
 

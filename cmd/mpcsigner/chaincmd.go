@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/mpcsigner/mpcsigner/host/api"
+)
+
+// The chain verbs: a key's address on a chain, the chains the cluster knows, and signing an
+// unsigned transaction of one of them.
+
+func runAddress(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("address", stderr)
+	var cf clientFlags
+	cf.register(fs)
+	key := fs.String("key", "", "key id or label (required)")
+	chain := fs.String("chain", "", "chain name, e.g. bitcoin, ethereum, solana (required; 'mpcsigner chains' lists them)")
+	network := fs.String("network", "", "the chain's network (default: its main network)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *key == "" || *chain == "" {
+		return &usageError{"--key and --chain are required"}
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
+	defer cancel()
+	a, err := c.Address(ctx, *key, *chain, *network)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return json.NewEncoder(stdout).Encode(a)
+	}
+	fmt.Fprintln(stdout, a.Address)
+	return nil
+}
+
+func runChains(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("chains", stderr)
+	var cf clientFlags
+	cf.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
+	defer cancel()
+	list, err := c.Chains(ctx)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return json.NewEncoder(stdout).Encode(api.ChainList{Chains: list})
+	}
+	for _, ch := range list {
+		fmt.Fprintf(stdout, "%-10s keys: %-28s networks: %s\n", ch.Name, strings.Join(ch.Schemes, ", "), strings.Join(ch.Networks, ", "))
+	}
+	return nil
+}
+
+func runSignTx(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("sign-tx", stderr)
+	var cf clientFlags
+	cf.register(fs)
+	key := fs.String("key", "", "key id or label (required)")
+	chain := fs.String("chain", "", "chain name (required; 'mpcsigner chains' lists them)")
+	network := fs.String("network", "", "the chain's network (default: its main network)")
+	tx := fs.String("tx", "", "the unsigned transaction in the chain's encoding (docs/chains.md), or - to read it from standard input")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *key == "" || *chain == "" || *tx == "" {
+		return &usageError{"--key, --chain and --tx are required"}
+	}
+	text := *tx
+	if text == "-" {
+		b, err := io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
+		if err != nil {
+			return err
+		}
+		text = strings.TrimSpace(string(b))
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
+	defer cancel()
+	signed, err := c.SignTransaction(ctx, *chain, api.ChainSignRequest{Key: *key, Transaction: text, Network: *network})
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return json.NewEncoder(stdout).Encode(signed)
+	}
+	fmt.Fprintf(stdout, "transaction: %s\n", signed.Transaction)
+	if signed.TxID != "" {
+		fmt.Fprintf(stdout, "txid:        %s\n", signed.TxID)
+	}
+	fmt.Fprintf(stdout, "signature:   %s\n", signed.Signature)
+	return nil
+}
