@@ -3,9 +3,10 @@
 // imports nothing of the product (see doc.go).
 //
 // Versions are exact pins: the module proxy here refuses @latest and some versions (403).
-// The whole graph below resolved from the proxy as Prysm v7.1.2 requires it; no replace is
-// needed. Prysm's own replaces (json-iterator, go-bip39) do not apply to a dependent module,
-// and neither module is in this build.
+// The whole graph below resolved from the proxy as Prysm v7.1.2 requires it; none of it needs
+// a replace (the one at the end is the repository's own harness). Prysm's own replaces
+// (json-iterator, go-bip39) do not apply to a dependent module, and neither module is in this
+// build.
 module github.com/mpcsigner/mpcsigner/interop
 
 go 1.26
@@ -14,6 +15,8 @@ require (
 	// Prysm's Web3Signer client (validator/keymanager/remote-web3signer) and signing helpers.
 	// v7.1.2: the proxy serves v7.0.0 and v7.1.2 and refuses v7.1.0.
 	github.com/OffchainLabs/prysm/v7 v7.1.2
+	// The devnet harness the interop modules share (standard library only; replaced below).
+	github.com/mpcsigner/mpcsigner/interop/harness v0.0.0
 	// Exactly the versions Prysm v7.1.2 requires.
 	github.com/prysmaticlabs/fastssz v0.0.0-20251103153600-259302269bfc
 	github.com/sirupsen/logrus v1.9.3
@@ -84,3 +87,6 @@ require (
 	gopkg.in/yaml.v2 v2.4.0 // indirect
 	rsc.io/tmplfunc v0.0.3 // indirect
 )
+
+// The harness is a module of this repository, never published: use the copy beside this one.
+replace github.com/mpcsigner/mpcsigner/interop/harness => ./harness

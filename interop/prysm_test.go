@@ -21,6 +21,8 @@ import (
 	fssz "github.com/prysmaticlabs/fastssz"
 	"github.com/sirupsen/logrus"
 	blst "github.com/supranational/blst/bindings/go"
+
+	"github.com/mpcsigner/mpcsigner/interop/harness"
 )
 
 // blsDST is the ciphersuite of Ethereum's BLS signatures (min-pk, proof of possession).
@@ -59,18 +61,17 @@ const (
 // at a slot and a double vote, a repeat signs again) and that a claimed signing root that does
 // not match the request is refused (400).
 func TestPrysmWeb3Signer(t *testing.T) {
-	d := startDevnet(t)
+	d := harness.Start(t)
 
-	var key cliKey
-	d.cliJSON(t, &key, "key", "create", "--scheme", "bls12-381", "--label", "prysm-validator")
+	key := d.CreateKey(t, "bls12-381", "prysm-validator")
 	pub, err := hex.DecodeString(strings.TrimPrefix(key.PublicKey, "0x"))
 	if err != nil || len(pub) != 48 || key.Scheme != "bls12-381" {
 		t.Fatalf("key create printed %+v: want a bls12-381 key with a 48-byte public key", key)
 	}
 	t.Logf("validator key %s (%s): %#x", key.ID, key.Label, pub)
 
-	base := d.web3signerURL(t)
-	waitUpcheck(t, base)
+	base := d.Web3SignerURL(t)
+	harness.WaitUpcheck(t, base)
 	prysmDuties(t, base, pub)
 }
 
@@ -81,13 +82,11 @@ func prysmDuties(t *testing.T, base string, pub []byte) {
 	if pk == nil || !pk.KeyValidate() {
 		t.Fatalf("public key %x is not a valid BLS12-381 G1 point", pub)
 	}
-	logs := &logWriter{t: t}
-	logrus.SetOutput(logs)
-	t.Cleanup(func() {
-		logs.close()
-		logrus.SetOutput(logrusDefaultOutput)
-	})
-	rec := recordDefaultTransport(t)
+	// Cleanups run last in, first out: logrus goes back to its default output before the
+	// writer to t.Log closes.
+	logrus.SetOutput(harness.NewLogWriter(t))
+	t.Cleanup(func() { logrus.SetOutput(logrusDefaultOutput) })
+	rec := harness.RecordDefaultTransport(t)
 
 	checkPrysmForkInfo(t)
 	ctx := context.Background()
@@ -107,18 +106,18 @@ func prysmDuties(t *testing.T, base string, pub []byte) {
 
 	t.Run("public keys listed for Prysm's --validators-external-signer-public-keys URL", func(t *testing.T) {
 		url := base + "/api/v1/eth2/publicKeys"
-		n := rec.count()
+		n := rec.Count()
 		km2, err := remoteweb3signer.NewKeymanager(ctx, &remoteweb3signer.SetupConfig{
 			BaseEndpoint:          base,
 			GenesisValidatorsRoot: genesisValidatorsRoot[:],
 			PublicKeysURL:         url,
 		})
 		if err != nil {
-			t.Fatalf("Prysm's NewKeymanager with PublicKeysURL %s: %v\n%s", url, err, describe(rec.since(n)))
+			t.Fatalf("Prysm's NewKeymanager with PublicKeysURL %s: %v\n%s", url, err, describe(rec.Since(n, "")))
 		}
 		listed, _ := km2.FetchValidatingPublicKeys(ctx)
 		if len(listed) != 1 || !bytes.Equal(listed[0][:], pub) {
-			t.Fatalf("Prysm loaded %x from %s, want exactly our key\n%s", listed, url, describe(rec.since(n)))
+			t.Fatalf("Prysm loaded %x from %s, want exactly our key\n%s", listed, url, describe(rec.Since(n, "")))
 		}
 	})
 
@@ -331,7 +330,7 @@ type prysmSigner struct {
 	km  *remoteweb3signer.Keymanager
 	pub []byte
 	pk  *blst.P1Affine
-	rec *recorder
+	rec *harness.Recorder
 }
 
 // sign has Prysm sign req, whose signing root and domain the test computed, and verifies the
@@ -339,13 +338,13 @@ type prysmSigner struct {
 func (s *prysmSigner) sign(t *testing.T, req *validatorpb.SignRequest, dom []byte, root [32]byte) []byte {
 	t.Helper()
 	req.PublicKey, req.SigningRoot, req.SignatureDomain = s.pub, root[:], dom
-	n := s.rec.count()
+	n := s.rec.Count()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	start := time.Now()
 	sig, err := s.km.Sign(ctx, req)
 	took := time.Since(start)
-	sent := s.rec.since(n)
+	sent := s.rec.Since(n, "")
 	if err != nil {
 		t.Fatalf("Prysm's Sign failed: %v\n%s", err, describe(sent))
 	}
@@ -368,11 +367,11 @@ func (s *prysmSigner) refused(t *testing.T, req *validatorpb.SignRequest, dom []
 func (s *prysmSigner) rejected(t *testing.T, req *validatorpb.SignRequest, dom []byte, root [32]byte, status int) {
 	t.Helper()
 	req.PublicKey, req.SigningRoot, req.SignatureDomain = s.pub, root[:], dom
-	n := s.rec.count()
+	n := s.rec.Count()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	sig, err := s.km.Sign(ctx, req)
-	sent := s.rec.since(n)
+	sent := s.rec.Since(n, "")
 	if err == nil {
 		t.Fatalf("Prysm's Sign returned a signature %#x, want the API to answer %d\n%s", sig.Marshal(), status, describe(sent))
 	}
@@ -381,14 +380,14 @@ func (s *prysmSigner) rejected(t *testing.T, req *validatorpb.SignRequest, dom [
 	// body, so Sign returns "http: ContentLength=N with Body length 0" instead of its own
 	// message for the status (seen in OffchainLabs/prysm#11507 too). Either way the
 	// validator client gets an error and no signature.
-	if len(sent) == 0 || sent[len(sent)-1].status != status {
+	if len(sent) == 0 || sent[len(sent)-1].Status != status {
 		t.Fatalf("Prysm's Sign failed with %q; want the Web3Signer API to answer %d\n%s", err, status, describe(sent))
 	}
 	t.Logf("%s: refused as it should be; Prysm's error: %v", summarize(sent), err)
 }
 
 // summarize names the request type and the answer of the last exchange.
-func summarize(ex []exchange) string {
+func summarize(ex []harness.Exchange) string {
 	if len(ex) == 0 {
 		return "no HTTP request was made"
 	}
@@ -399,15 +398,15 @@ func summarize(ex []exchange) string {
 			Version string `json:"version"`
 		} `json:"beacon_block"`
 	}
-	_ = json.Unmarshal(e.reqBody, &body)
+	_ = json.Unmarshal(e.ReqBody, &body)
 	what := body.Type
 	if body.BeaconBlock != nil {
 		what += " " + body.BeaconBlock.Version
 	}
-	return fmt.Sprintf("%s %s -> %d %s", what, e.url, e.status, e.respHeader.Get("Content-Type"))
+	return fmt.Sprintf("%s %s -> %d %s", what, e.URL, e.Status, e.RespHeader.Get("Content-Type"))
 }
 
-func describe(ex []exchange) string {
+func describe(ex []harness.Exchange) string {
 	if len(ex) == 0 {
 		return "(Prysm made no HTTP request)"
 	}

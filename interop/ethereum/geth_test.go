@@ -28,6 +28,8 @@ import (
 	"github.com/ethereum/go-ethereum/node"
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/rpc"
+
+	"github.com/mpcsigner/mpcsigner/interop/harness"
 )
 
 // chainID is the simulated backend's chain id (fixed by go-ethereum); the devnet signs for it.
@@ -59,21 +61,20 @@ var (
 //     transfer with eth_signTransaction and sends its raw bytes itself, and reads the chain
 //     through the front door (methods it proxies to the node).
 func TestGethExecutesThresholdSignedTransactions(t *testing.T) {
-	mpcsignerBinary(t) // skip before starting a chain
+	harness.Binary(t) // skip before starting a chain
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 
-	rec := recordDefaultTransport(t)
+	rec := harness.RecordDefaultTransport(t)
 	c := startChain(t, ctx)
-	d := startDevnet(t, "--chain-id", fmt.Sprint(chainID), "--eth1-downstream", c.url)
-	if d.info.ChainID != chainID {
-		t.Fatalf("devnet.json says chain_id %d, want %d (started with --chain-id %d)", d.info.ChainID, chainID, chainID)
+	d := harness.Start(t, "--chain-id", fmt.Sprint(chainID), "--eth1-downstream", c.url)
+	if d.Info.ChainID != chainID {
+		t.Fatalf("devnet.json says chain_id %d, want %d (started with --chain-id %d)", d.Info.ChainID, chainID, chainID)
 	}
-	fd := newFrontDoor(t, rec, d.eth1URL(t))
+	fd := newFrontDoor(t, rec, d.Eth1URL(t))
 
-	var key cliKey
 	start := time.Now()
-	d.cliJSON(t, &key, "key", "create", "--scheme", "ecdsa-secp256k1", "--label", "geth-interop")
+	key := d.CreateKey(t, "ecdsa-secp256k1", "geth-interop")
 	pub, err := hex.DecodeString(strings.TrimPrefix(key.PublicKey, "0x"))
 	if err != nil || len(pub) != 33 {
 		t.Fatalf("key create printed %+v: want a secp256k1 key with a 33-byte compressed public key", key)
@@ -275,12 +276,12 @@ func jsonRPC(t *testing.T, ctx context.Context, c *chain, fd *frontDoor, addr co
 
 // frontDoor is the devnet's eth1 URL and the recorder of what clients exchanged with it.
 type frontDoor struct {
-	rec    *recorder
+	rec    *harness.Recorder
 	url    string
 	prefix string // scheme://host of url: which recorded exchanges are the front door's
 }
 
-func newFrontDoor(t *testing.T, rec *recorder, raw string) *frontDoor {
+func newFrontDoor(t *testing.T, rec *harness.Recorder, raw string) *frontDoor {
 	t.Helper()
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
@@ -290,14 +291,14 @@ func newFrontDoor(t *testing.T, rec *recorder, raw string) *frontDoor {
 }
 
 // mark is the point from which a failure shows the exchanges with the front door.
-func (f *frontDoor) mark() int { return f.rec.count() }
+func (f *frontDoor) mark() int { return f.rec.Count() }
 
 // fatalf fails the test, showing every exchange with the front door since mark.
 func (f *frontDoor) fatalf(t *testing.T, mark int, format string, args ...any) {
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, format, args...)
-	exs := f.rec.since(mark, f.prefix)
+	exs := f.rec.Since(mark, f.prefix)
 	if len(exs) == 0 {
 		b.WriteString("\n(no HTTP exchange with the front door since the call began)")
 	}

@@ -6,7 +6,8 @@
 //
 // Versions are exact pins: the module proxy here refuses @latest and some versions.
 // The whole graph below is what go-ethereum v1.17.8 requires, resolved from the proxy by
-// go mod tidy; MVS raised none of go-ethereum's direct requirements, and no replace is needed.
+// go mod tidy; MVS raised none of go-ethereum's direct requirements, and none of it needs a
+// replace (the one at the end is the repository's own harness).
 module github.com/mpcsigner/mpcsigner/interop/ethereum
 
 go 1.26
@@ -14,6 +15,9 @@ go 1.26
 // The release the product's go.mod pins (v1.17.9 and later are not fully served by the proxy
 // here). ethclient/simulated, accounts/external, rpc and ethclient come from it.
 require github.com/ethereum/go-ethereum v1.17.8
+
+// The devnet harness the interop modules share (standard library only; replaced below).
+require github.com/mpcsigner/mpcsigner/interop/harness v0.0.0
 
 require (
 	github.com/DataDog/zstd v1.5.7 // indirect
@@ -110,3 +114,6 @@ require (
 	gopkg.in/natefinch/lumberjack.v2 v2.2.1 // indirect
 	gopkg.in/yaml.v2 v2.4.0 // indirect
 )
+
+// The harness is a module of this repository, never published: use the copy beside this one.
+replace github.com/mpcsigner/mpcsigner/interop/harness => ../harness
