@@ -124,6 +124,14 @@ typedef struct CK_MECHANISM_INFO {
 } CK_MECHANISM_INFO;
 typedef CK_MECHANISM_INFO CK_PTR CK_MECHANISM_INFO_PTR;
 
+/* The parameter of CKM_EDDSA (PKCS#11 3.0); package token decodes it as laid out here. */
+typedef struct CK_EDDSA_PARAMS {
+	CK_BBOOL phFlag;
+	CK_ULONG ulContextDataLen;
+	CK_BYTE_PTR pContextData;
+} CK_EDDSA_PARAMS;
+typedef CK_EDDSA_PARAMS CK_PTR CK_EDDSA_PARAMS_PTR;
+
 typedef CK_RV (CK_PTR CK_NOTIFY)(CK_SESSION_HANDLE hSession, CK_NOTIFICATION event, CK_VOID_PTR pApplication);
 typedef CK_RV (CK_PTR CK_CREATEMUTEX)(CK_VOID_PTR_PTR ppMutex);
 typedef CK_RV (CK_PTR CK_DESTROYMUTEX)(CK_VOID_PTR pMutex);

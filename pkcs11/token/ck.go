@@ -60,7 +60,8 @@ const (
 	CKO_PRIVATE_KEY uint = 3
 	CKO_SECRET_KEY  uint = 4
 
-	CKK_EC uint = 3
+	CKK_EC         uint = 3
+	CKK_EC_EDWARDS uint = 0x40
 )
 
 // Attribute types.
@@ -103,9 +104,11 @@ const (
 
 // Mechanisms.
 const (
-	CKM_EC_KEY_PAIR_GEN uint = 0x1040
-	CKM_ECDSA           uint = 0x1041
-	CKM_ECDSA_SHA256    uint = 0x1044
+	CKM_EC_KEY_PAIR_GEN         uint = 0x1040
+	CKM_ECDSA                   uint = 0x1041
+	CKM_ECDSA_SHA256            uint = 0x1044
+	CKM_EC_EDWARDS_KEY_PAIR_GEN uint = 0x1055
+	CKM_EDDSA                   uint = 0x1057
 )
 
 // Flags.

@@ -4,6 +4,10 @@
 // here and back; everything that decides a CKR_* code lives in this package and is unit tested
 // against a fake native API.
 //
+// Slot 0 shows the cluster's ECDSA keys (secp256k1, P-256; CKM_ECDSA, CKM_ECDSA_SHA256) and slot
+// 1 its Ed25519 keys (CKK_EC_EDWARDS; CKM_EDDSA, plain Ed25519 over the whole message), apart
+// because OpenSSL's libp11 engine fails on a token that holds Ed25519 keys.
+//
 // The module is a thin client of a host's native API (host/api). It must never:
 //   - hold, cache, derive or export a key share or any private key material: objects carry the
 //     public key only, CKA_VALUE of a private key is CKR_ATTRIBUTE_SENSITIVE, and C_WrapKey,

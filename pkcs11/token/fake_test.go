@@ -2,6 +2,7 @@ package token
 
 import (
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/hex"
@@ -29,6 +30,7 @@ type fakeHost struct {
 	signCalls atomic.Int64
 	listCalls atomic.Int64
 	down      atomic.Bool // answer 503 quorum_unavailable
+	tamper    atomic.Bool // return signatures with one bit flipped
 
 	mu   sync.Mutex
 	keys []fakeKey
@@ -38,12 +40,14 @@ type fakeKey struct {
 	api.Key
 	k1   *btcec.PrivateKey
 	p256 *ecdsa.PrivateKey
+	ed   ed25519.PrivateKey
 }
 
 func newFakeHost(t testing.TB) *fakeHost {
 	f := &fakeHost{token: "s3cret-token"}
 	f.add("k1", "btc-hot", "ecdsa-secp256k1")
 	f.add("p1", "legacy", "ecdsa-p256")
+	f.add("e1", "sol-hot", "ed25519")
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/keys", f.list)
 	mux.HandleFunc("POST /v1/keys", f.create)
@@ -70,7 +74,22 @@ func (f *fakeHost) add(id, label, scheme string) fakeKey {
 	case "ecdsa-p256":
 		k.p256, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		k.PublicKey = hex.EncodeToString(elliptic.MarshalCompressed(elliptic.P256(), k.p256.X, k.p256.Y))
+	case "ed25519":
+		_, k.ed, _ = ed25519.GenerateKey(rand.Reader)
+		k.PublicKey = hex.EncodeToString(k.ed.Public().(ed25519.PublicKey))
 	}
+	return f.addKey(k)
+}
+
+// addEd25519 adds an Ed25519 key made from a given seed (an RFC 8032 test key, say).
+func (f *fakeHost) addEd25519(id, label string, seed []byte) fakeKey {
+	k := fakeKey{Key: api.Key{ID: id, Label: label, Scheme: "ed25519", Threshold: 1, Parties: []uint16{1, 2, 3}}}
+	k.ed = ed25519.NewKeyFromSeed(seed)
+	k.PublicKey = hex.EncodeToString(k.ed.Public().(ed25519.PublicKey))
+	return f.addKey(k)
+}
+
+func (f *fakeHost) addKey(k fakeKey) fakeKey {
 	f.mu.Lock()
 	f.keys = append(f.keys, k)
 	f.mu.Unlock()
@@ -149,22 +168,41 @@ func (f *fakeHost) sign(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, 400, "bad_request")
 		return
 	}
-	d, err := hex.DecodeString(req.Digest)
-	if err != nil || len(d) != 32 {
-		writeErr(w, 400, "bad_digest")
+	sig, status, code := k.signature(req)
+	if status != 0 {
+		writeErr(w, status, code)
 		return
 	}
-	var sig []byte
-	if k.k1 != nil {
-		compact := becdsa.SignCompact(k.k1, d, false) // recovery byte || r || s, low-S
-		sig = compact[1:]
-	} else {
-		rr, ss, _ := ecdsa.Sign(rand.Reader, k.p256, d)
-		sig = make([]byte, 64)
-		rr.FillBytes(sig[:32])
-		ss.FillBytes(sig[32:])
+	if f.tamper.Load() {
+		sig[10] ^= 1
 	}
 	json.NewEncoder(w).Encode(api.SignResponse{KeyID: k.ID, Signature: hex.EncodeToString(sig)})
+}
+
+// signature signs a request as the host does: ECDSA keys a 32-byte digest, Ed25519 keys a
+// whole message (up to api.MaxMessageBytes; an empty one is indistinguishable from none). It
+// returns an HTTP status and error code instead when the host would refuse.
+func (k fakeKey) signature(req api.SignRequest) ([]byte, int, string) {
+	if k.ed != nil {
+		msg, err := hex.DecodeString(req.Message)
+		if err != nil || len(msg) == 0 || len(msg) > api.MaxMessageBytes || req.Digest != "" {
+			return nil, 400, "bad_message"
+		}
+		return ed25519.Sign(k.ed, msg), 0, ""
+	}
+	d, err := hex.DecodeString(req.Digest)
+	if err != nil || len(d) != 32 || req.Message != "" {
+		return nil, 400, "bad_digest"
+	}
+	if k.k1 != nil {
+		compact := becdsa.SignCompact(k.k1, d, false) // recovery byte || r || s, low-S
+		return compact[1:], 0, ""
+	}
+	rr, ss, _ := ecdsa.Sign(rand.Reader, k.p256, d)
+	sig := make([]byte, 64)
+	rr.FillBytes(sig[:32])
+	ss.FillBytes(sig[32:])
+	return sig, 0, ""
 }
 
 // writeConfig writes a token file and a configuration for the fake host.

@@ -44,6 +44,11 @@ func FuzzTemplates(f *testing.F) {
 	if err != nil || !ok {
 		f.Fatalf("fixture key: %v", err)
 	}
+	edObj, ok, err := newKeyObject(api.Key{ID: "e", Label: "e", Scheme: "ed25519",
+		PublicKey: "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"})
+	if err != nil || !ok {
+		f.Fatalf("fixture Ed25519 key: %v", err)
+	}
 	f.Fuzz(func(t *testing.T, pubT, privT []byte) {
 		pub, priv := decodeTemplate(pubT), decodeTemplate(privT)
 		if req, err := keygenRequest(pub, priv); err == nil && req.Scheme != "ecdsa-secp256k1" && req.Scheme != "ecdsa-p256" {
@@ -51,6 +56,59 @@ func FuzzTemplates(f *testing.F) {
 		}
 		for _, class := range []uint{CKO_PUBLIC_KEY, CKO_PRIVATE_KEY} {
 			_ = (object{obj, class}).matches(pub)
+			_ = (object{edObj, class}).matches(pub)
+		}
+	})
+}
+
+// FuzzMechanismParams feeds arbitrary parameter blocks to CKM_EDDSA and CKM_ECDSA. Nothing may
+// panic; CKM_ECDSA accepts only none, and CKM_EDDSA accepts only none or a CK_EDDSA_PARAMS of
+// the C size with phFlag false and no context.
+func FuzzMechanismParams(f *testing.F) {
+	f.Add([]byte{})
+	f.Add(eddsaParams(false, 0, 0))
+	f.Add(eddsaParams(true, 0, 0))
+	f.Add(eddsaParams(false, 7, 1))
+	f.Add([]byte{0, 1, 2})
+	f.Fuzz(func(t *testing.T, p []byte) {
+		if checkMechanismParam(Mechanism{Type: CKM_ECDSA, Param: p}) == nil && len(p) != 0 {
+			t.Fatalf("CKM_ECDSA accepted parameter %x", p)
+		}
+		err := checkMechanismParam(Mechanism{Type: CKM_EDDSA, Param: p})
+		if err != nil {
+			if ToCKR(OpOther, err) != CKR_MECHANISM_PARAM_INVALID {
+				t.Fatalf("CKM_EDDSA parameter %x: %v", p, err)
+			}
+			return
+		}
+		if len(p) == 0 {
+			return
+		}
+		ctxLen, _ := ulongValue(p[wordLen : 2*wordLen])
+		if len(p) != eddsaParamsLen || p[0] != 0 || ctxLen != 0 {
+			t.Fatalf("CKM_EDDSA accepted parameter %x", p)
+		}
+	})
+}
+
+// FuzzKeyObject feeds arbitrary public keys from the host to the key decoder: no panic, and an
+// accepted key yields the CKA_EC_POINT content of its curve's size.
+func FuzzKeyObject(f *testing.F) {
+	f.Add("ed25519", "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c")
+	f.Add("ecdsa-p256", "036b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296")
+	f.Add("ecdsa-secp256k1", "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")
+	f.Add("bip340", "00")
+	f.Fuzz(func(t *testing.T, scheme, pubHex string) {
+		ko, ok, err := newKeyObject(api.Key{ID: "k", Scheme: scheme, PublicKey: pubHex})
+		if err != nil || !ok {
+			return
+		}
+		want := 65
+		if ko.curve == Ed25519 {
+			want = 32
+		}
+		if len(ko.point) != want {
+			t.Fatalf("%s key %q gave a %d-byte point", scheme, pubHex, len(ko.point))
 		}
 	})
 }

@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -25,8 +27,9 @@ type Backend interface {
 	Sign(ctx context.Context, key string, req api.SignRequest) (*api.SignResponse, error)
 }
 
-// Slots: ECDSA keys (secp256k1 and P-256) in slot 0; Ed25519 keys will get slot 1 of their own,
-// because OpenSSL's libp11 engine crashes on a token that also holds an Ed25519 key.
+// Slots: ECDSA keys (secp256k1 and P-256) in slot 0; Ed25519 keys in slot 1 of their own,
+// because OpenSSL's libp11 engine crashes on a token that also holds an Ed25519 key. A key is
+// visible in its curve's slot only (Curve.Slot).
 const (
 	SlotECDSA uint = 0
 	SlotEdDSA uint = 1
@@ -66,7 +69,8 @@ type session struct {
 type signOp struct {
 	key     *keyObject
 	mech    uint
-	hash    hash.Hash // CKM_ECDSA_SHA256 only
+	hash    hash.Hash // CKM_ECDSA_SHA256: the running digest of the parts
+	msg     []byte    // CKM_EDDSA: the parts so far (PureEdDSA signs the message, not a hash of it)
 	updated bool      // C_*Update was called: only C_*Final may follow
 }
 
@@ -180,21 +184,34 @@ func (m *Module) GetTokenInfo(slot uint) (TokenInfo, error) {
 // MechanismInfo describes a mechanism.
 type MechanismInfo struct{ MinKeySize, MaxKeySize, Flags uint }
 
-var ecdsaMechanisms = map[uint]MechanismInfo{
-	CKM_EC_KEY_PAIR_GEN: {256, 256, CKF_HW | CKF_GENERATE_KEY_PAIR | CKF_EC_F_P | CKF_EC_OID | CKF_EC_UNCOMPRESS},
-	CKM_ECDSA:           {256, 256, CKF_HW | CKF_SIGN | CKF_VERIFY | CKF_EC_F_P | CKF_EC_OID | CKF_EC_UNCOMPRESS},
-	CKM_ECDSA_SHA256:    {256, 256, CKF_HW | CKF_SIGN | CKF_VERIFY | CKF_EC_F_P | CKF_EC_OID | CKF_EC_UNCOMPRESS},
+// Mechanism is a CK_MECHANISM as the C layer hands it over: the type and the bytes of its
+// parameter block (empty when there is none). Param may view the caller's memory: it is read
+// during the call and never kept.
+type Mechanism struct {
+	Type  uint
+	Param []byte
 }
 
-// MechanismList answers C_GetMechanismList (slot 1 has none until Ed25519 keys exist).
+// slotMechanisms are each slot's mechanisms. CKF_HW because the enclaves sign, not the module
+// (pkcs11-tool, without --allow-sw, only picks a mechanism that has it). Slot 1 cannot
+// generate keys yet: Ed25519 keys are made with the CLI or the native API.
+var slotMechanisms = [numSlots]map[uint]MechanismInfo{
+	SlotECDSA: {
+		CKM_EC_KEY_PAIR_GEN: {256, 256, CKF_HW | CKF_GENERATE_KEY_PAIR | CKF_EC_F_P | CKF_EC_OID | CKF_EC_UNCOMPRESS},
+		CKM_ECDSA:           {256, 256, CKF_HW | CKF_SIGN | CKF_VERIFY | CKF_EC_F_P | CKF_EC_OID | CKF_EC_UNCOMPRESS},
+		CKM_ECDSA_SHA256:    {256, 256, CKF_HW | CKF_SIGN | CKF_VERIFY | CKF_EC_F_P | CKF_EC_OID | CKF_EC_UNCOMPRESS},
+	},
+	SlotEdDSA: {
+		CKM_EDDSA: {256, 256, CKF_HW | CKF_SIGN | CKF_VERIFY},
+	},
+}
+
+// MechanismList answers C_GetMechanismList, in ascending order.
 func MechanismList(slot uint) ([]uint, error) {
-	switch slot {
-	case SlotECDSA:
-		return []uint{CKM_EC_KEY_PAIR_GEN, CKM_ECDSA, CKM_ECDSA_SHA256}, nil
-	case SlotEdDSA:
-		return nil, nil
+	if slot >= numSlots {
+		return nil, ckr(CKR_SLOT_ID_INVALID, "slot %d", slot)
 	}
-	return nil, ckr(CKR_SLOT_ID_INVALID, "slot %d", slot)
+	return slices.Sorted(maps.Keys(slotMechanisms[slot])), nil
 }
 
 // GetMechanismInfo answers C_GetMechanismInfo.
@@ -202,11 +219,23 @@ func GetMechanismInfo(slot, mech uint) (MechanismInfo, error) {
 	if slot >= numSlots {
 		return MechanismInfo{}, ckr(CKR_SLOT_ID_INVALID, "slot %d", slot)
 	}
-	mi, ok := ecdsaMechanisms[mech]
-	if !ok || slot != SlotECDSA {
+	mi, ok := slotMechanisms[slot][mech]
+	if !ok {
 		return MechanismInfo{}, ckr(CKR_MECHANISM_INVALID, "mechanism 0x%X", mech)
 	}
 	return mi, nil
+}
+
+// checkMechanismParam checks a mechanism's parameter block: CKM_EDDSA takes an optional
+// CK_EDDSA_PARAMS, every other mechanism of the module none.
+func checkMechanismParam(mech Mechanism) error {
+	if mech.Type == CKM_EDDSA {
+		return checkEdDSAParams(mech.Param)
+	}
+	if len(mech.Param) != 0 {
+		return ckr(CKR_MECHANISM_PARAM_INVALID, "mechanism 0x%X takes no parameter", mech.Type)
+	}
+	return nil
 }
 
 // OpenSession answers C_OpenSession.
@@ -399,7 +428,7 @@ func (m *Module) refreshKeys() error {
 // keys of the session's slot.
 func (m *Module) object(s *session, loggedIn bool, h uint) (object, error) {
 	id, class, ok := m.handles.lookup(h)
-	if !ok || s.slot != SlotECDSA || (class == CKO_PRIVATE_KEY && !loggedIn) {
+	if !ok || (class == CKO_PRIVATE_KEY && !loggedIn) {
 		return object{}, ckr(CKR_OBJECT_HANDLE_INVALID, "object %d", h)
 	}
 	m.mu.Lock()
@@ -411,6 +440,9 @@ func (m *Module) object(s *session, loggedIn bool, h uint) (object, error) {
 			return object{}, err
 		}
 		ko = k
+	}
+	if ko.curve.Slot != s.slot {
+		return object{}, ckr(CKR_OBJECT_HANDLE_INVALID, "object %d is in slot %d", h, ko.curve.Slot)
 	}
 	return object{key: ko, class: class}, nil
 }
@@ -484,11 +516,11 @@ func (m *Module) FindObjectsInit(h uint, tmpl []Attribute) error {
 		return ckr(CKR_OPERATION_ACTIVE, "a search is active")
 	}
 	found := []uint{}
-	if s.slot == SlotECDSA && mayMatchKeys(tmpl) {
+	if mayMatchKeys(tmpl) {
 		if err := m.refreshKeys(); err != nil {
 			return &Error{RV: ToCKR(OpFind, err), Msg: err.Error()}
 		}
-		found = m.matching(tmpl, in)
+		found = m.matching(s.slot, tmpl, in)
 	}
 	s.find, s.finding = found, true
 	return nil
@@ -505,12 +537,14 @@ func mayMatchKeys(tmpl []Attribute) bool {
 	return true
 }
 
-// matching lists the handles of the cached keys matching a template, in handle order.
-func (m *Module) matching(tmpl []Attribute, loggedIn bool) []uint {
+// matching lists the handles of the cached keys of a slot matching a template, in handle order.
+func (m *Module) matching(slot uint, tmpl []Attribute, loggedIn bool) []uint {
 	m.mu.Lock()
 	keys := make([]*keyObject, 0, len(m.keys))
 	for _, k := range m.keys {
-		keys = append(keys, k)
+		if k.curve.Slot == slot {
+			keys = append(keys, k)
+		}
 	}
 	m.mu.Unlock()
 	var out []uint
@@ -566,10 +600,19 @@ func (m *Module) FindObjectsFinal(h uint) error {
 	return nil
 }
 
-// newOp checks a mechanism and key for C_SignInit / C_VerifyInit.
-func (m *Module) newOp(s *session, in bool, mech, key, wantClass uint) (*signOp, error) {
-	if mech != CKM_ECDSA && mech != CKM_ECDSA_SHA256 {
-		return nil, ckr(CKR_MECHANISM_INVALID, "mechanism 0x%X", mech)
+// newOp checks a mechanism and key for C_SignInit / C_VerifyInit: a mechanism of the session's
+// slot that signs (or verifies), with a parameter block it accepts, and the private (or public)
+// half of a key of that slot.
+func (m *Module) newOp(s *session, in bool, mech Mechanism, key, wantClass uint) (*signOp, error) {
+	use := uint(CKF_SIGN)
+	if wantClass == CKO_PUBLIC_KEY {
+		use = CKF_VERIFY
+	}
+	if mi, ok := slotMechanisms[s.slot][mech.Type]; !ok || mi.Flags&use == 0 {
+		return nil, ckr(CKR_MECHANISM_INVALID, "mechanism 0x%X in slot %d", mech.Type, s.slot)
+	}
+	if err := checkMechanismParam(mech); err != nil {
+		return nil, err
 	}
 	o, err := m.object(s, in, key)
 	if err != nil {
@@ -581,15 +624,18 @@ func (m *Module) newOp(s *session, in bool, mech, key, wantClass uint) (*signOp,
 	if o.class != wantClass {
 		return nil, ckr(CKR_KEY_FUNCTION_NOT_PERMITTED, "key %d cannot do this", key)
 	}
-	op := &signOp{key: o.key, mech: mech}
-	if mech == CKM_ECDSA_SHA256 {
+	if !o.key.curve.allows(mech.Type) {
+		return nil, ckr(CKR_KEY_TYPE_INCONSISTENT, "a %s key cannot use mechanism 0x%X", o.key.curve.Name, mech.Type)
+	}
+	op := &signOp{key: o.key, mech: mech.Type}
+	if mech.Type == CKM_ECDSA_SHA256 {
 		op.hash = sha256.New()
 	}
 	return op, nil
 }
 
 // SignInit answers C_SignInit.
-func (m *Module) SignInit(h, mech, key uint) error {
+func (m *Module) SignInit(h uint, mech Mechanism, key uint) error {
 	s, in, err := m.session(h)
 	if err != nil {
 		return err
@@ -611,8 +657,8 @@ func (m *Module) SignInit(h, mech, key uint) error {
 }
 
 // Sign answers C_Sign. A length query (query true) and a too-small buffer return the
-// signature length without calling the host and keep the operation active; any other outcome
-// ends it.
+// signature length without calling the host and keep the operation active; any other outcome,
+// data the mechanism refuses included, ends it.
 func (m *Module) Sign(h uint, data []byte, capacity int, query bool) ([]byte, error) {
 	s, _, err := m.session(h)
 	if err != nil {
@@ -627,6 +673,14 @@ func (m *Module) Sign(h uint, data []byte, capacity int, query bool) ([]byte, er
 	if op.updated {
 		return nil, ckr(CKR_OPERATION_ACTIVE, "a multi-part signature is active: use C_SignFinal")
 	}
+	payload, err := op.payload(data)
+	if err == nil {
+		err = checkSignable(op.key, payload)
+	}
+	if err != nil {
+		s.sign = nil
+		return nil, err
+	}
 	if query {
 		return nil, nil
 	}
@@ -634,18 +688,21 @@ func (m *Module) Sign(h uint, data []byte, capacity int, query bool) ([]byte, er
 		return nil, ckr(CKR_BUFFER_TOO_SMALL, "a signature is %d bytes", SignatureLen)
 	}
 	s.sign = nil
-	digest, err := op.digest(data)
-	if err != nil {
-		return nil, err
-	}
-	return m.signDigest(op.key, digest)
+	return m.sign(op.key, payload)
 }
 
-// digest returns the 32 bytes to sign for single-part data.
-func (op *signOp) digest(data []byte) ([]byte, error) {
-	if op.mech == CKM_ECDSA_SHA256 {
+// payload returns what the host signs, and what a signature is checked against, for
+// single-part data: a 32-byte digest for ECDSA, the message itself for EdDSA.
+func (op *signOp) payload(data []byte) ([]byte, error) {
+	switch op.mech {
+	case CKM_ECDSA_SHA256:
 		d := sha256.Sum256(data)
 		return d[:], nil
+	case CKM_EDDSA:
+		if err := checkMessageLen(len(data)); err != nil {
+			return nil, err
+		}
+		return data, nil
 	}
 	if len(data) == 0 {
 		return nil, ckr(CKR_DATA_LEN_RANGE, "CKM_ECDSA needs a hash")
@@ -653,7 +710,36 @@ func (op *signOp) digest(data []byte) ([]byte, error) {
 	return ecdsaDigest(data), nil
 }
 
-// SignUpdate answers C_SignUpdate (CKM_ECDSA_SHA256 only).
+// multiPart reports whether the operation's mechanism takes C_*Update and C_*Final.
+func (op *signOp) multiPart() bool { return op.mech != CKM_ECDSA }
+
+// update adds a part to a multi-part operation. CKM_EDDSA copies the part: it may view the
+// caller's memory.
+func (op *signOp) update(part []byte) error {
+	switch op.mech {
+	case CKM_ECDSA_SHA256:
+		op.hash.Write(part)
+	case CKM_EDDSA:
+		if err := checkMessageLen(len(op.msg) + len(part)); err != nil {
+			return err
+		}
+		op.msg = append(op.msg, part...)
+	default:
+		return ckr(CKR_FUNCTION_NOT_SUPPORTED, "CKM_ECDSA is single-part only")
+	}
+	op.updated = true
+	return nil
+}
+
+// finalPayload returns what a multi-part operation signs or checks.
+func (op *signOp) finalPayload() []byte {
+	if op.mech == CKM_EDDSA {
+		return op.msg
+	}
+	return op.hash.Sum(nil)
+}
+
+// SignUpdate answers C_SignUpdate (CKM_ECDSA_SHA256 and CKM_EDDSA).
 func (m *Module) SignUpdate(h uint, part []byte) error {
 	s, _, err := m.session(h)
 	if err != nil {
@@ -664,17 +750,16 @@ func (m *Module) SignUpdate(h uint, part []byte) error {
 	return updateOp(&s.sign, part)
 }
 
+// updateOp feeds a part to the operation in *slot; an error ends the operation.
 func updateOp(slot **signOp, part []byte) error {
 	op := *slot
 	if op == nil {
 		return ckr(CKR_OPERATION_NOT_INITIALIZED, "no operation")
 	}
-	if op.hash == nil {
+	if err := op.update(part); err != nil {
 		*slot = nil
-		return ckr(CKR_FUNCTION_NOT_SUPPORTED, "CKM_ECDSA is single-part only")
+		return err
 	}
-	op.hash.Write(part)
-	op.updated = true
 	return nil
 }
 
@@ -687,39 +772,46 @@ func (m *Module) SignFinal(h uint, capacity int, query bool) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	op := s.sign
-	switch {
-	case op == nil:
+	if op == nil {
 		return nil, ckr(CKR_OPERATION_NOT_INITIALIZED, "no signing operation")
-	case op.hash == nil:
+	}
+	if !op.multiPart() {
 		s.sign = nil
 		return nil, ckr(CKR_FUNCTION_NOT_SUPPORTED, "CKM_ECDSA is single-part only")
-	case query:
+	}
+	payload := op.finalPayload()
+	if err := checkSignable(op.key, payload); err != nil {
+		s.sign = nil
+		return nil, err
+	}
+	if query {
 		return nil, nil
-	case capacity < SignatureLen:
+	}
+	if capacity < SignatureLen {
 		return nil, ckr(CKR_BUFFER_TOO_SMALL, "a signature is %d bytes", SignatureLen)
 	}
 	s.sign = nil
-	return m.signDigest(op.key, op.hash.Sum(nil))
+	return m.sign(op.key, payload)
 }
 
-// signDigest asks the host for a signature, within the call deadline, and checks it against
-// the public key before returning it.
-func (m *Module) signDigest(k *keyObject, digest []byte) ([]byte, error) {
+// sign asks the host for a signature of a payload, within the call deadline, and checks it
+// against the public key before returning it.
+func (m *Module) sign(k *keyObject, payload []byte) ([]byte, error) {
 	ctx, cancel := m.callContext(m.cfg.Timeout)
 	defer cancel()
-	resp, err := m.backend.Sign(ctx, k.id, api.SignRequest{Digest: hex.EncodeToString(digest)})
+	resp, err := m.backend.Sign(ctx, k.id, k.curve.signRequest(payload))
 	if err != nil {
 		return nil, &Error{RV: ToCKR(OpSign, err), Msg: err.Error()}
 	}
 	sig, err := hex.DecodeString(resp.Signature)
-	if err != nil || !k.curve.verify(k.point, digest, sig) {
+	if err != nil || !k.curve.verify(k.point, payload, sig) {
 		return nil, &Error{RV: ToCKR(OpSign, errBackend), Msg: "the host returned a signature that does not verify"}
 	}
 	return sig, nil
 }
 
 // VerifyInit answers C_VerifyInit (local verification with the public key).
-func (m *Module) VerifyInit(h, mech, key uint) error {
+func (m *Module) VerifyInit(h uint, mech Mechanism, key uint) error {
 	s, in, err := m.session(h)
 	if err != nil {
 		return err
@@ -753,24 +845,24 @@ func (m *Module) Verify(h uint, data, sig []byte) error {
 	if op.updated {
 		return ckr(CKR_OPERATION_ACTIVE, "a multi-part verification was active")
 	}
-	digest, err := op.digest(data)
+	payload, err := op.payload(data)
 	if err != nil {
 		return err
 	}
-	return checkSignature(op.key, digest, sig)
+	return checkSignature(op.key, payload, sig)
 }
 
-func checkSignature(k *keyObject, digest, sig []byte) error {
+func checkSignature(k *keyObject, payload, sig []byte) error {
 	if len(sig) != SignatureLen {
 		return ckr(CKR_SIGNATURE_LEN_RANGE, "a signature is %d bytes", SignatureLen)
 	}
-	if !k.curve.verify(k.point, digest, sig) {
+	if !k.curve.verify(k.point, payload, sig) {
 		return ckr(CKR_SIGNATURE_INVALID, "signature invalid")
 	}
 	return nil
 }
 
-// VerifyUpdate answers C_VerifyUpdate (CKM_ECDSA_SHA256 only).
+// VerifyUpdate answers C_VerifyUpdate (CKM_ECDSA_SHA256 and CKM_EDDSA).
 func (m *Module) VerifyUpdate(h uint, part []byte) error {
 	s, _, err := m.session(h)
 	if err != nil {
@@ -794,23 +886,26 @@ func (m *Module) VerifyFinal(h uint, sig []byte) error {
 		return ckr(CKR_OPERATION_NOT_INITIALIZED, "no verification")
 	}
 	s.verify = nil
-	if op.hash == nil {
+	if !op.multiPart() {
 		return ckr(CKR_FUNCTION_NOT_SUPPORTED, "CKM_ECDSA is single-part only")
 	}
-	return checkSignature(op.key, op.hash.Sum(nil), sig)
+	return checkSignature(op.key, op.finalPayload(), sig)
 }
 
 // GenerateKeyPair answers C_GenerateKeyPair: a DKG on the host, bounded by keygen_timeout.
 // CKA_EC_PARAMS (public template) picks the curve; CKA_LABEL (either template) names the key.
 // The object's CKA_ID is always the host's key id: a requested CKA_ID is not stored (the API
 // has no field for it) and only serves as the label, in hex, when no CKA_LABEL is given.
-func (m *Module) GenerateKeyPair(h, mech uint, pub, priv []Attribute) (uint, uint, error) {
+func (m *Module) GenerateKeyPair(h uint, mech Mechanism, pub, priv []Attribute) (uint, uint, error) {
 	s, in, err := m.session(h)
 	if err != nil {
 		return 0, 0, err
 	}
-	if mech != CKM_EC_KEY_PAIR_GEN || s.slot != SlotECDSA {
-		return 0, 0, ckr(CKR_MECHANISM_INVALID, "mechanism 0x%X", mech)
+	if mech.Type != CKM_EC_KEY_PAIR_GEN || s.slot != SlotECDSA {
+		return 0, 0, ckr(CKR_MECHANISM_INVALID, "mechanism 0x%X in slot %d", mech.Type, s.slot)
+	}
+	if err := checkMechanismParam(mech); err != nil {
+		return 0, 0, err
 	}
 	if !in {
 		return 0, 0, ckr(CKR_USER_NOT_LOGGED_IN, "login required")
@@ -853,7 +948,7 @@ func keygenRequest(pub, priv []Attribute) (api.CreateKeyRequest, error) {
 			}
 			switch a.Type {
 			case CKA_EC_PARAMS:
-				if curve = curveByParams(a.Value); curve == nil {
+				if curve = keygenCurveByParams(a.Value); curve == nil {
 					return api.CreateKeyRequest{}, ckr(CKR_CURVE_NOT_SUPPORTED, "only secp256k1 and P-256")
 				}
 			case CKA_LABEL:

@@ -191,7 +191,7 @@ func TestFindAndAttributes(t *testing.T) {
 	wantRV(t, m.FindObjectsInit(h, nil), CKR_DEVICE_ERROR)
 }
 
-func signWith(t *testing.T, f *fakeHost, m *Module, h uint, label string, mech uint, data []byte) ([]byte, uint) {
+func signWith(t *testing.T, f *fakeHost, m *Module, h uint, label string, mech Mechanism, data []byte) ([]byte, uint) {
 	t.Helper()
 	priv := find(t, m, h, Attribute{CKA_CLASS, ulongBytes(CKO_PRIVATE_KEY)}, Attribute{CKA_LABEL, []byte(label)})
 	if err := m.SignInit(h, mech, priv[0]); err != nil {
@@ -219,7 +219,7 @@ func TestSignSecp256k1(t *testing.T) {
 	f, m := openTest(t)
 	h := loggedInSession(t, f, m)
 	msg := []byte("hello custody")
-	sig, priv := signWith(t, f, m, h, "btc-hot", CKM_ECDSA_SHA256, msg)
+	sig, priv := signWith(t, f, m, h, "btc-hot", Mechanism{Type: CKM_ECDSA_SHA256}, msg)
 	k, _ := f.find("k1")
 	var r, s btcec.ModNScalar
 	r.SetByteSlice(sig[:32])
@@ -229,13 +229,13 @@ func TestSignSecp256k1(t *testing.T) {
 		t.Fatal("secp256k1 signature does not verify with btcec")
 	}
 	// Local C_Verify with the public key object.
-	wantRV(t, m.VerifyInit(h, CKM_ECDSA_SHA256, priv-1), CKR_OK)
+	wantRV(t, m.VerifyInit(h, Mechanism{Type: CKM_ECDSA_SHA256}, priv-1), CKR_OK)
 	wantRV(t, m.Verify(h, msg, sig), CKR_OK)
-	wantRV(t, m.VerifyInit(h, CKM_ECDSA_SHA256, priv-1), CKR_OK)
+	wantRV(t, m.VerifyInit(h, Mechanism{Type: CKM_ECDSA_SHA256}, priv-1), CKR_OK)
 	wantRV(t, m.Verify(h, []byte("other"), sig), CKR_SIGNATURE_INVALID)
-	wantRV(t, m.VerifyInit(h, CKM_ECDSA, priv-1), CKR_OK)
+	wantRV(t, m.VerifyInit(h, Mechanism{Type: CKM_ECDSA}, priv-1), CKR_OK)
 	wantRV(t, m.Verify(h, d[:], sig[:10]), CKR_SIGNATURE_LEN_RANGE)
-	wantRV(t, m.VerifyInit(h, CKM_ECDSA, priv), CKR_KEY_FUNCTION_NOT_PERMITTED)
+	wantRV(t, m.VerifyInit(h, Mechanism{Type: CKM_ECDSA}, priv), CKR_KEY_FUNCTION_NOT_PERMITTED)
 }
 
 func TestSignP256MultiPartAndTruncation(t *testing.T) {
@@ -243,12 +243,12 @@ func TestSignP256MultiPartAndTruncation(t *testing.T) {
 	h := loggedInSession(t, f, m)
 	k, _ := f.find("p1")
 	long := bytes.Repeat([]byte{0xAB}, 48) // e.g. a SHA-384 hash: leftmost 32 bytes are signed
-	sig, priv := signWith(t, f, m, h, "legacy", CKM_ECDSA, long)
+	sig, priv := signWith(t, f, m, h, "legacy", Mechanism{Type: CKM_ECDSA}, long)
 	if !ecdsa.Verify(&k.p256.PublicKey, long[:32], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
 		t.Fatal("P-256 signature of a truncated hash does not verify")
 	}
 	short := []byte{1, 2, 3}
-	wantRV(t, m.SignInit(h, CKM_ECDSA, priv), CKR_OK)
+	wantRV(t, m.SignInit(h, Mechanism{Type: CKM_ECDSA}, priv), CKR_OK)
 	sig, err := m.Sign(h, short, 64, false)
 	if err != nil {
 		t.Fatal(err)
@@ -258,8 +258,8 @@ func TestSignP256MultiPartAndTruncation(t *testing.T) {
 	if !ecdsa.Verify(&k.p256.PublicKey, padded, new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
 		t.Fatal("short hash not left-padded")
 	}
-	wantRV(t, m.SignInit(h, CKM_ECDSA_SHA256, priv), CKR_OK)
-	wantRV(t, m.SignInit(h, CKM_ECDSA_SHA256, priv), CKR_OPERATION_ACTIVE)
+	wantRV(t, m.SignInit(h, Mechanism{Type: CKM_ECDSA_SHA256}, priv), CKR_OK)
+	wantRV(t, m.SignInit(h, Mechanism{Type: CKM_ECDSA_SHA256}, priv), CKR_OPERATION_ACTIVE)
 	wantRV(t, m.SignUpdate(h, []byte("part one, ")), CKR_OK)
 	wantRV(t, m.SignUpdate(h, []byte("part two")), CKR_OK)
 	_, err = m.SignFinal(h, 3, false)
@@ -272,16 +272,16 @@ func TestSignP256MultiPartAndTruncation(t *testing.T) {
 	if !ecdsa.Verify(&k.p256.PublicKey, d[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
 		t.Fatal("multi-part signature does not verify")
 	}
-	wantRV(t, m.SignInit(h, CKM_ECDSA, priv-1), CKR_KEY_FUNCTION_NOT_PERMITTED)
-	wantRV(t, m.SignInit(h, CKM_ECDSA, 4242), CKR_KEY_HANDLE_INVALID)
-	wantRV(t, m.SignInit(h, 0x1, priv), CKR_MECHANISM_INVALID)
+	wantRV(t, m.SignInit(h, Mechanism{Type: CKM_ECDSA}, priv-1), CKR_KEY_FUNCTION_NOT_PERMITTED)
+	wantRV(t, m.SignInit(h, Mechanism{Type: CKM_ECDSA}, 4242), CKR_KEY_HANDLE_INVALID)
+	wantRV(t, m.SignInit(h, Mechanism{Type: 0x1}, priv), CKR_MECHANISM_INVALID)
 }
 
 func TestSignErrors(t *testing.T) {
 	f, m := openTest(t)
 	h := loggedInSession(t, f, m)
 	priv := find(t, m, h, Attribute{CKA_CLASS, ulongBytes(CKO_PRIVATE_KEY)}, Attribute{CKA_LABEL, []byte("btc-hot")})[0]
-	wantRV(t, m.SignInit(h, CKM_ECDSA, priv), CKR_OK)
+	wantRV(t, m.SignInit(h, Mechanism{Type: CKM_ECDSA}, priv), CKR_OK)
 	f.down.Store(true)
 	_, err := m.Sign(h, make([]byte, 32), 64, false)
 	wantRV(t, err, CKR_DEVICE_ERROR)
@@ -290,13 +290,13 @@ func TestSignErrors(t *testing.T) {
 	f.mu.Lock()
 	f.keys = f.keys[1:]
 	f.mu.Unlock()
-	wantRV(t, m.SignInit(h, CKM_ECDSA, priv), CKR_OK)
+	wantRV(t, m.SignInit(h, Mechanism{Type: CKM_ECDSA}, priv), CKR_OK)
 	_, err = m.Sign(h, make([]byte, 32), 64, false)
 	wantRV(t, err, CKR_KEY_HANDLE_INVALID)
 	// Not logged in.
 	h2, _ := m.OpenSession(SlotECDSA, CKF_SERIAL_SESSION)
 	m.Logout(h)
-	wantRV(t, m.SignInit(h2, CKM_ECDSA, priv), CKR_USER_NOT_LOGGED_IN)
+	wantRV(t, m.SignInit(h2, Mechanism{Type: CKM_ECDSA}, priv), CKR_USER_NOT_LOGGED_IN)
 }
 
 func TestGenerateKeyPair(t *testing.T) {
@@ -304,38 +304,34 @@ func TestGenerateKeyPair(t *testing.T) {
 	h := loggedInSession(t, f, m)
 	pubT := []Attribute{{CKA_EC_PARAMS, Secp256k1.ECParams}, {CKA_LABEL, []byte("new-key")}, {CKA_TOKEN, []byte{1}}}
 	privT := []Attribute{{CKA_SENSITIVE, []byte{1}}, {CKA_EXTRACTABLE, []byte{0}}, {CKA_ID, []byte{1, 2}}}
-	pub, priv, err := m.GenerateKeyPair(h, CKM_EC_KEY_PAIR_GEN, pubT, privT)
+	pub, priv, err := m.GenerateKeyPair(h, Mechanism{Type: CKM_EC_KEY_PAIR_GEN}, pubT, privT)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if priv != pub+1 || string(attr(t, m, h, priv, CKA_LABEL)) != "new-key" {
 		t.Fatalf("handles %d %d", pub, priv)
 	}
-	sig, _ := signWith(t, f, m, h, "new-key", CKM_ECDSA_SHA256, []byte("x"))
+	sig, _ := signWith(t, f, m, h, "new-key", Mechanism{Type: CKM_ECDSA_SHA256}, []byte("x"))
 	if len(sig) != 64 {
 		t.Fatal(sig)
 	}
-	_, _, err = m.GenerateKeyPair(h, CKM_EC_KEY_PAIR_GEN, []Attribute{{CKA_LABEL, []byte("x")}}, nil)
+	_, _, err = m.GenerateKeyPair(h, Mechanism{Type: CKM_EC_KEY_PAIR_GEN}, []Attribute{{CKA_LABEL, []byte("x")}}, nil)
 	wantRV(t, err, CKR_TEMPLATE_INCOMPLETE)
-	_, _, err = m.GenerateKeyPair(h, CKM_EC_KEY_PAIR_GEN, []Attribute{{CKA_EC_PARAMS, []byte{6, 3, 1, 2, 3}}}, nil)
+	_, _, err = m.GenerateKeyPair(h, Mechanism{Type: CKM_EC_KEY_PAIR_GEN}, []Attribute{{CKA_EC_PARAMS, []byte{6, 3, 1, 2, 3}}}, nil)
 	wantRV(t, err, CKR_CURVE_NOT_SUPPORTED)
-	_, _, err = m.GenerateKeyPair(h, CKM_EC_KEY_PAIR_GEN, pubT, []Attribute{{CKA_EXTRACTABLE, []byte{1}}})
+	_, _, err = m.GenerateKeyPair(h, Mechanism{Type: CKM_EC_KEY_PAIR_GEN}, pubT, []Attribute{{CKA_EXTRACTABLE, []byte{1}}})
 	wantRV(t, err, CKR_TEMPLATE_INCONSISTENT)
 	ro, _ := m.OpenSession(SlotECDSA, CKF_SERIAL_SESSION)
-	_, _, err = m.GenerateKeyPair(ro, CKM_EC_KEY_PAIR_GEN, pubT, nil)
+	_, _, err = m.GenerateKeyPair(ro, Mechanism{Type: CKM_EC_KEY_PAIR_GEN}, pubT, nil)
 	wantRV(t, err, CKR_SESSION_READ_ONLY)
-}
-
-func TestEdDSASlotEmpty(t *testing.T) {
-	f, m := openTest(t)
-	loggedInSession(t, f, m)
-	h, _ := m.OpenSession(SlotEdDSA, CKF_SERIAL_SESSION)
-	if got := find(t, m, h); len(got) != 0 {
-		t.Fatalf("slot 1 shows %v", got)
-	}
-	if l, _ := MechanismList(SlotEdDSA); len(l) != 0 {
-		t.Fatal(l)
-	}
+	// Ed25519 keys are not generated through PKCS#11 (neither by EC params in slot 0 nor in slot 1).
+	_, _, err = m.GenerateKeyPair(h, Mechanism{Type: CKM_EC_KEY_PAIR_GEN}, []Attribute{{CKA_EC_PARAMS, Ed25519.ECParams}}, nil)
+	wantRV(t, err, CKR_CURVE_NOT_SUPPORTED)
+	_, _, err = m.GenerateKeyPair(h, Mechanism{Type: CKM_EC_KEY_PAIR_GEN, Param: []byte{1}}, pubT, nil)
+	wantRV(t, err, CKR_MECHANISM_PARAM_INVALID)
+	ed, _ := m.OpenSession(SlotEdDSA, CKF_SERIAL_SESSION|CKF_RW_SESSION)
+	_, _, err = m.GenerateKeyPair(ed, Mechanism{Type: CKM_EC_EDWARDS_KEY_PAIR_GEN}, []Attribute{{CKA_EC_PARAMS, Ed25519.ECParams}}, nil)
+	wantRV(t, err, CKR_MECHANISM_INVALID)
 }
 
 func TestConcurrentSessions(t *testing.T) {
@@ -350,7 +346,7 @@ func TestConcurrentSessions(t *testing.T) {
 			defer wg.Done()
 			h, err := m.OpenSession(SlotECDSA, CKF_SERIAL_SESSION)
 			if err == nil {
-				err = m.SignInit(h, CKM_ECDSA_SHA256, priv[i%len(priv)])
+				err = m.SignInit(h, Mechanism{Type: CKM_ECDSA_SHA256}, priv[i%len(priv)])
 			}
 			if err == nil {
 				_, err = m.Sign(h, []byte{byte(i)}, 64, false)

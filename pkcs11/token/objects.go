@@ -73,17 +73,17 @@ type keyObject struct {
 	id    string
 	label string
 	curve *Curve
-	point []byte // uncompressed 04||X||Y
+	point []byte // the content of CKA_EC_POINT: 04||X||Y for ECDSA, the 32-byte key for Ed25519
 }
 
-// newKeyObject checks an API key and decodes its public key; ok is false for schemes slot 0
-// does not show.
+// newKeyObject checks an API key and decodes its public key; ok is false for schemes no slot
+// shows.
 func newKeyObject(k api.Key) (*keyObject, bool, error) {
 	c := curveByScheme(k.Scheme)
 	if c == nil {
 		return nil, false, nil
 	}
-	pt, err := c.uncompressedPoint(k.PublicKey)
+	pt, err := c.publicPoint(k.PublicKey)
 	if err != nil {
 		return nil, false, err
 	}
@@ -158,13 +158,17 @@ func (o object) attribute(t uint) ([]byte, error) {
 	case CKA_ID:
 		return []byte(o.key.id), nil
 	case CKA_KEY_TYPE:
-		return ulongBytes(CKK_EC), nil
+		return ulongBytes(o.key.curve.KeyType), nil
 	case CKA_START_DATE, CKA_END_DATE, CKA_SUBJECT:
 		return []byte{}, nil
 	case CKA_KEY_GEN_MECHANISM:
-		return ulongBytes(CKM_EC_KEY_PAIR_GEN), nil
+		return ulongBytes(o.key.curve.keyGen), nil
 	case CKA_ALLOWED_MECHANISMS:
-		return append(ulongBytes(CKM_ECDSA), ulongBytes(CKM_ECDSA_SHA256)...), nil
+		var out []byte
+		for _, m := range o.key.curve.mechanisms {
+			out = append(out, ulongBytes(m)...)
+		}
+		return out, nil
 	case CKA_EC_PARAMS:
 		return bytes.Clone(o.key.curve.ECParams), nil
 	}

@@ -483,15 +483,17 @@ func goFindObjectsFinal(h C.CK_SESSION_HANDLE) (rv C.CK_RV) {
 	return rv
 }
 
-// mechanism reads a CK_MECHANISM; these mechanisms take no parameter.
-func mechanism(p *C.CK_MECHANISM) (uint, C.CK_RV) {
+// mechanism reads a CK_MECHANISM. The parameter block is viewed, not copied: package token
+// reads it during the call (and decides whether the mechanism takes it).
+func mechanism(p *C.CK_MECHANISM) (token.Mechanism, C.CK_RV) {
 	if p == nil {
-		return 0, rvArgsBad
+		return token.Mechanism{}, rvArgsBad
 	}
-	if p.pParameter != nil || p.ulParameterLen != 0 {
-		return 0, C.CK_RV(token.CKR_MECHANISM_PARAM_INVALID)
+	param, ok := goBytes((*C.CK_BYTE)(p.pParameter), p.ulParameterLen)
+	if !ok {
+		return token.Mechanism{}, rvArgsBad
 	}
-	return uint(p.mechanism), rvOK
+	return token.Mechanism{Type: uint(p.mechanism), Param: param}, rvOK
 }
 
 //export goSignInit

@@ -2,7 +2,10 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -55,8 +58,9 @@ func TestSharedLibrary(t *testing.T) {
 	}
 
 	key, _ := btcec.NewPrivateKey()
+	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
 	var signs atomic.Int64
-	host := fakeHost(t, key, &signs)
+	host := fakeHost(t, key, edKey, &signs)
 	token := "tok-123"
 	tokFile := filepath.Join(dir, "token")
 	os.WriteFile(tokFile, []byte(token), 0o600)
@@ -80,9 +84,10 @@ func TestSharedLibrary(t *testing.T) {
 		t.Log(line)
 		tag, val, _ := strings.Cut(line, " ")
 		lines[tag] = val
-		if tag == "QUERIES-DONE" {
-			if n := signs.Load(); n != 0 {
-				t.Errorf("length query / short buffer reached the host (%d sign requests)", n)
+		// Each length query is followed by a pause, so the host's count is exact here.
+		if want, ok := map[string]int64{"QUERIES-DONE": 0, "EDDSA-QUERIES-DONE": 1}[tag]; ok {
+			if n := signs.Load(); n != want {
+				t.Errorf("%s: %d sign requests, want %d: a length query or short buffer reached the host", tag, n, want)
 			}
 			stdin.Write([]byte("\n"))
 		}
@@ -96,8 +101,8 @@ func TestSharedLibrary(t *testing.T) {
 	if _, ok := lines["FORK-OK"]; !ok {
 		t.Fatal("fork check did not run")
 	}
-	if signs.Load() != 1 {
-		t.Errorf("%d sign requests, want 1", signs.Load())
+	if signs.Load() != 2 {
+		t.Errorf("%d sign requests, want 2", signs.Load())
 	}
 	point, _ := hex.DecodeString(lines["POINT"])
 	sig, _ := hex.DecodeString(lines["SIG"])
@@ -112,23 +117,61 @@ func TestSharedLibrary(t *testing.T) {
 	if !becdsa.NewSignature(&r, &s).Verify(d, key.PubKey()) {
 		t.Fatal("signature from C_Sign does not verify with btcec")
 	}
+	checkEd25519(t, lines, edKey.Public().(ed25519.PublicKey))
 }
 
-// fakeHost serves /v1/keys and /v1/keys/{key}/sign for one secp256k1 key.
-func fakeHost(t *testing.T, key *btcec.PrivateKey, signs *atomic.Int64) string {
-	k := api.Key{ID: "k1", Label: "btc-hot", Scheme: "ecdsa-secp256k1", PublicKey: hex.EncodeToString(key.PubKey().SerializeCompressed())}
+// checkEd25519 checks what the client read from slot 1: the public key as a DER OCTET STRING,
+// the id-Ed25519 OID (06 03 2b 65 70, RFC 8410) as CKA_EC_PARAMS, and a multi-part CKM_EDDSA
+// signature that crypto/ed25519 verifies over the joined parts.
+func checkEd25519(t *testing.T, lines map[string]string, pub ed25519.PublicKey) {
+	t.Helper()
+	point, _ := hex.DecodeString(lines["EDPOINT"])
+	if want := append([]byte{0x04, 0x20}, pub...); !bytes.Equal(point, want) {
+		t.Fatalf("Ed25519 CKA_EC_POINT %x, want %x", point, want)
+	}
+	if lines["EDPARAMS"] != "06032b6570" {
+		t.Fatalf("Ed25519 CKA_EC_PARAMS %s", lines["EDPARAMS"])
+	}
+	sig, _ := hex.DecodeString(lines["EDSIG"])
+	if !ed25519.Verify(pub, []byte("pay 1 SOL to cold"), sig) {
+		t.Fatalf("CKM_EDDSA signature %x does not verify with crypto/ed25519", sig)
+	}
+}
+
+// fakeHost serves /v1/keys and /v1/keys/{key}/sign for one secp256k1 key ("k1", which signs
+// digests) and one Ed25519 key ("e1", which signs whole messages).
+func fakeHost(t *testing.T, key *btcec.PrivateKey, edKey ed25519.PrivateKey, signs *atomic.Int64) string {
+	keys := []api.Key{
+		{ID: "k1", Label: "btc-hot", Scheme: "ecdsa-secp256k1", PublicKey: hex.EncodeToString(key.PubKey().SerializeCompressed())},
+		{ID: "e1", Label: "sol-hot", Scheme: "ed25519", PublicKey: hex.EncodeToString(edKey.Public().(ed25519.PublicKey))},
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/keys", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(api.KeyList{Keys: []api.Key{k}})
+		json.NewEncoder(w).Encode(api.KeyList{Keys: keys})
 	})
-	mux.HandleFunc("GET /v1/keys/{key}", func(w http.ResponseWriter, r *http.Request) { json.NewEncoder(w).Encode(k) })
+	mux.HandleFunc("GET /v1/keys/{key}", func(w http.ResponseWriter, r *http.Request) {
+		for _, k := range keys {
+			if k.ID == r.PathValue("key") {
+				json.NewEncoder(w).Encode(k)
+				return
+			}
+		}
+		w.WriteHeader(http.StatusNotFound)
+	})
 	mux.HandleFunc("POST /v1/keys/{key}/sign", func(w http.ResponseWriter, r *http.Request) {
 		signs.Add(1)
 		var req api.SignRequest
 		json.NewDecoder(r.Body).Decode(&req)
-		d, _ := hex.DecodeString(req.Digest)
-		sig := becdsa.SignCompact(key, d, false)[1:]
-		json.NewEncoder(w).Encode(api.SignResponse{KeyID: "k1", Signature: hex.EncodeToString(sig)})
+		var sig []byte
+		switch r.PathValue("key") {
+		case "k1":
+			d, _ := hex.DecodeString(req.Digest)
+			sig = becdsa.SignCompact(key, d, false)[1:]
+		case "e1":
+			msg, _ := hex.DecodeString(req.Message)
+			sig = ed25519.Sign(edKey, msg)
+		}
+		json.NewEncoder(w).Encode(api.SignResponse{KeyID: r.PathValue("key"), Signature: hex.EncodeToString(sig)})
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

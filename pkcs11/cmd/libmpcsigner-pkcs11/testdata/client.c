@@ -147,6 +147,56 @@ int main(int argc, char **argv) {
 	RV(f->C_Sign(s, msg, 9, sig, &sl), 0x91 /* CKR_OPERATION_NOT_INITIALIZED */);
 	RV(f->C_VerifyInit(s, &m, priv - 1), CKR_OK);
 	RV(f->C_Verify(s, msg, 9, sig, 64), CKR_OK);
+
+	// Ed25519 in slot 1: its objects, CK_EDDSA_PARAMS as the C compiler lays it out, a length
+	// query that must not reach the host, and a multi-part signature of the whole message.
+	CK_SESSION_HANDLE s1;
+	RV(f->C_OpenSession(1, 4, NULL, NULL, &s1), CKR_OK);
+	n = 8;
+	RV(f->C_GetMechanismList(1, mechs, &n), CKR_OK);
+	CHECK(n == 1 && mechs[0] == 0x1057 /* CKM_EDDSA */);
+	RV(f->C_GetMechanismInfo(1, 0x1057, &mi), CKR_OK);
+	CHECK((mi.flags & 0x2800) == 0x2800 && mi.ulMinKeySize == 256 && mi.ulMaxKeySize == 256);
+	CK_ATTRIBUTE et[] = {{0x0, &cls, sizeof cls}, {0x3, "sol-hot", 7}};
+	RV(f->C_FindObjectsInit(s1, et, 2), CKR_OK);
+	RV(f->C_FindObjects(s1, objs, 4, &n), CKR_OK);
+	CHECK(n == 1);
+	RV(f->C_FindObjectsFinal(s1), CKR_OK);
+	CK_OBJECT_HANDLE edpriv = objs[0];
+	CK_BYTE epoint[40], eparams[16];
+	CK_ULONG kt = 0;
+	CK_ATTRIBUTE eq[] = {{0x181, epoint, sizeof epoint}, {0x180, eparams, sizeof eparams}, {0x100, &kt, sizeof kt}};
+	RV(f->C_GetAttributeValue(s1, edpriv - 1, eq, 3), CKR_OK);
+	CHECK(kt == 0x40 /* CKK_EC_EDWARDS */);
+	hex("EDPOINT", epoint, eq[0].ulValueLen);
+	hex("EDPARAMS", eparams, eq[1].ulValueLen);
+	RV(f->C_GetAttributeValue(s, edpriv - 1, eq, 1), 0x82 /* CKR_OBJECT_HANDLE_INVALID: not in slot 0 */);
+	CK_EDDSA_PARAMS prehash = {CK_TRUE, 0, NULL};
+	CK_MECHANISM em = {0x1057, &prehash, sizeof prehash};
+	RV(f->C_SignInit(s1, &em, edpriv), 0x71 /* CKR_MECHANISM_PARAM_INVALID */);
+	CK_BYTE context[] = "ctx";
+	CK_EDDSA_PARAMS withctx = {CK_FALSE, 3, context};
+	em.pParameter = &withctx;
+	RV(f->C_SignInit(s1, &em, edpriv), 0x71 /* CKR_MECHANISM_PARAM_INVALID */);
+	CK_EDDSA_PARAMS pure = {CK_FALSE, 0, NULL};
+	em.pParameter = &pure;
+	RV(f->C_SignInit(s1, &em, edpriv), CKR_OK);
+	CK_BYTE part1[] = "pay 1 SOL ", part2[] = "to cold";
+	RV(f->C_SignUpdate(s1, part1, 10), CKR_OK);
+	RV(f->C_SignUpdate(s1, part2, 7), CKR_OK);
+	sl = 0;
+	RV(f->C_SignFinal(s1, NULL, &sl), CKR_OK);
+	CHECK(sl == 64);
+	printf("EDDSA-QUERIES-DONE\n");
+	fflush(stdout);
+	getchar(); // the test checks that the length query did not reach the host
+	RV(f->C_SignFinal(s1, sig, &sl), CKR_OK);
+	CHECK(sl == 64);
+	hex("EDSIG", sig, sl);
+	CK_MECHANISM plain = {0x1057, NULL, 0};
+	RV(f->C_VerifyInit(s1, &plain, edpriv - 1), CKR_OK);
+	RV(f->C_Verify(s1, (CK_BYTE_PTR) "pay 1 SOL to cold", 17, sig, 64), CKR_OK);
+	RV(f->C_CloseSession(s1), CKR_OK);
 	RV(f->C_WrapKey(s, &m, 0, priv, NULL, &n), CKR_FUNCTION_NOT_SUPPORTED);
 	CK_BYTE rnd[16];
 	RV(f->C_GenerateRandom(s, rnd, sizeof rnd), CKR_OK);
