@@ -7,7 +7,16 @@ import (
 	"net/http"
 
 	"github.com/mpcsigner/mpcsigner/chains"
+	"github.com/mpcsigner/mpcsigner/chains/aptos"
+	"github.com/mpcsigner/mpcsigner/chains/bitcoin"
+	"github.com/mpcsigner/mpcsigner/chains/cosmos"
 	"github.com/mpcsigner/mpcsigner/chains/ethereum"
+	"github.com/mpcsigner/mpcsigner/chains/litecoin"
+	"github.com/mpcsigner/mpcsigner/chains/solana"
+	"github.com/mpcsigner/mpcsigner/chains/stellar"
+	"github.com/mpcsigner/mpcsigner/chains/sui"
+	"github.com/mpcsigner/mpcsigner/chains/tron"
+	"github.com/mpcsigner/mpcsigner/chains/xrpl"
 	"github.com/mpcsigner/mpcsigner/host/api"
 	"github.com/mpcsigner/mpcsigner/protocol"
 	"github.com/mpcsigner/mpcsigner/protocol/wire"
@@ -16,7 +25,16 @@ import (
 // chainRegistry is every chain the native API signs for.
 func chainRegistry() *chains.Registry {
 	r, err := chains.NewRegistry(
+		bitcoin.Bitcoin(),
+		litecoin.Chain(),
 		ethereum.Chain(),
+		solana.Chain(),
+		aptos.Chain(),
+		sui.Chain(),
+		stellar.Chain(),
+		cosmos.Chain(),
+		tron.Chain(),
+		xrpl.Chain(),
 	)
 	if err != nil {
 		panic(err) // the list above is fixed: a duplicate is a programming error, caught by every test

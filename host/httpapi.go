@@ -17,9 +17,9 @@ import (
 	"github.com/mpcsigner/mpcsigner/host/api"
 )
 
-// maxBody caps a request body: room for a 256 KiB transaction (chains.MaxTransactionBytes) or a
-// 64 KiB message in hex, with the JSON around it.
-const maxBody = 600 << 10
+// maxBody caps a request body: room for a 1 MiB PSBT in base64 (the PSBT endpoint's limit),
+// with the JSON around it. Every decoder behind it has its own, tighter limits.
+const maxBody = 1500 << 10
 
 // apiServer serves the native API. Every route but health needs the bearer token.
 func (h *Host) apiServer() *http.Server {
@@ -35,6 +35,7 @@ func (h *Host) apiServer() *http.Server {
 	mux.Handle("GET "+api.PathChains, h.authed("chains", h.handleChains))
 	mux.Handle("GET "+api.PathAddress, h.authed("address", h.handleAddress))
 	mux.Handle("POST "+api.PathChainSign, h.authed("sign_transaction", h.handleChainSign))
+	mux.Handle("POST "+api.PathPSBT, h.authed("sign_psbt", h.handlePSBT))
 	mux.Handle("GET "+api.PathHighWatermark, h.authed("high_watermark", h.handleHighWatermark))
 	mux.Handle("PUT "+api.PathHighWatermark, h.authed("high_watermark", h.handleHighWatermark))
 	mux.Handle("DELETE "+api.PathHighWatermark, h.authed("high_watermark", h.handleHighWatermark))

@@ -217,8 +217,10 @@ type SignParams struct {
 	SessionNonce []byte // 32 bytes, identical at every signer, unique per run
 }
 
-// MaxMessageBytes caps SignParams.Message; it leaves room within one protocol frame.
-const MaxMessageBytes = 64 << 10
+// MaxMessageBytes caps SignParams.Message: room for the largest Aptos signing message (a
+// 64 KiB transaction after a 32-byte prefix), well within one protocol frame. It equals
+// host/api.MaxMessageBytes.
+const MaxMessageBytes = 80 << 10
 
 // DigestOnly returns an error when p carries a Message, for engines whose scheme signs a
 // 32-byte digest: signing a message there would need a hash the scheme does not define.

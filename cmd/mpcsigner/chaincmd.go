@@ -112,3 +112,50 @@ func runSignTx(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintf(stdout, "signature:   %s\n", signed.Signature)
 	return nil
 }
+
+func runPSBT(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("psbt", stderr)
+	var cf clientFlags
+	cf.register(fs)
+	in := fs.String("psbt", "", "the PSBT in base64, or - to read it from standard input (required)")
+	chain := fs.String("chain", "bitcoin", "bitcoin or litecoin")
+	network := fs.String("network", "", "mainnet (default), testnet, signet or regtest")
+	keys := fs.String("keys", "", "comma-separated keys (ids or labels) to sign with (default: every key)")
+	finalize := fs.Bool("finalize", false, "finalize fully signed inputs, and print the transaction when all are")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *in == "" {
+		return &usageError{"--psbt is required"}
+	}
+	text := *in
+	if text == "-" {
+		b, err := io.ReadAll(io.LimitReader(os.Stdin, maxSignerStdin))
+		if err != nil {
+			return err
+		}
+		text = strings.TrimSpace(string(b))
+	}
+	req := api.PSBTRequest{PSBT: text, Chain: *chain, Network: *network, Finalize: *finalize}
+	if *keys != "" {
+		req.Keys = strings.Split(*keys, ",")
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
+	defer cancel()
+	resp, err := c.SignPSBT(ctx, req)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return json.NewEncoder(stdout).Encode(resp)
+	}
+	fmt.Fprintf(stdout, "psbt:          %s\nsigned inputs: %v\ncomplete:      %v\n", resp.PSBT, resp.SignedInputs, resp.Complete)
+	if resp.Transaction != "" {
+		fmt.Fprintf(stdout, "transaction:   %s\n", resp.Transaction)
+	}
+	return nil
+}

@@ -39,6 +39,8 @@ func commands() []command {
 		{"address", "a key's address on a chain", runAddress},
 		{"chains", "list the chains the cluster signs transactions for", runChains},
 		{"sign-tx", "sign an unsigned transaction of a chain with a key", runSignTx},
+		{"psbt", "sign the inputs of a Bitcoin or Litecoin PSBT that belong to the cluster's keys", runPSBT},
+		{"bitcoin-signer", "a Bitcoin Core external signer (bitcoind -signer=...)", runExternalSigner},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			fmt.Fprintln(out, "mpcsigner", version)
 			return nil

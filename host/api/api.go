@@ -154,8 +154,10 @@ type CreateKeyRequest struct {
 	Label  string `json:"label"`
 }
 
-// MaxMessageBytes caps a message given to SignRequest.Message (Aptos transactions reach 64 KiB).
-const MaxMessageBytes = 64 << 10
+// MaxMessageBytes caps a message given to SignRequest.Message: room for the largest Aptos
+// signing message (a 64 KiB transaction after a 32-byte prefix). It equals
+// protocol.MaxMessageBytes, which the enclaves enforce.
+const MaxMessageBytes = 80 << 10
 
 // SignRequest is the body of POST /v1/keys/{key}/sign: exactly one of Digest and Message.
 type SignRequest struct {
