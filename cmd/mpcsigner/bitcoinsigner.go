@@ -37,9 +37,7 @@ var signerCoreChains = map[string]string{
 const maxSignerStdin = 2 << 20
 
 func runExternalSigner(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bitcoin-signer", stderr)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newClientFlags("bitcoin-signer", stderr)
 	fingerprint := fs.String("fingerprint", "", "the signer (key) to use, as enumerate prints it")
 	chain := fs.String("chain", "main", "Bitcoin Core's chain: main, test, testnet4, signet or regtest")
 	coin := fs.String("coin", "bitcoin", "bitcoin, or litecoin for Litecoin addresses")

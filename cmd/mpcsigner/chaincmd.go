@@ -15,9 +15,7 @@ import (
 // unsigned transaction of one of them.
 
 func runAddress(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("address", stderr)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newClientFlags("address", stderr)
 	key := fs.String("key", "", "key id or label (required)")
 	chain := fs.String("chain", "", "chain name, e.g. bitcoin, ethereum, solana (required; 'mpcsigner chains' lists them)")
 	network := fs.String("network", "", "the chain's network (default: its main network)")
@@ -27,11 +25,10 @@ func runAddress(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *key == "" || *chain == "" {
 		return &usageError{"--key and --chain are required"}
 	}
-	c, err := cf.client()
+	c, ctx, cancel, err := cf.connect(ctx)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
 	a, err := c.Address(ctx, *key, *chain, *network)
 	if err != nil {
@@ -45,17 +42,14 @@ func runAddress(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 func runChains(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("chains", stderr)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newClientFlags("chains", stderr)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	c, err := cf.client()
+	c, ctx, cancel, err := cf.connect(ctx)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
 	list, err := c.Chains(ctx)
 	if err != nil {
@@ -71,9 +65,7 @@ func runChains(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func runSignTx(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("sign-tx", stderr)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newClientFlags("sign-tx", stderr)
 	key := fs.String("key", "", "key id or label (required)")
 	chain := fs.String("chain", "", "chain name (required; 'mpcsigner chains' lists them)")
 	network := fs.String("network", "", "the chain's network (default: its main network)")
@@ -92,11 +84,10 @@ func runSignTx(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		text = strings.TrimSpace(string(b))
 	}
-	c, err := cf.client()
+	c, ctx, cancel, err := cf.connect(ctx)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
 	signed, err := c.SignTransaction(ctx, *chain, api.ChainSignRequest{Key: *key, Transaction: text, Network: *network})
 	if err != nil {
@@ -114,9 +105,7 @@ func runSignTx(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func runPSBT(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("psbt", stderr)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newClientFlags("psbt", stderr)
 	in := fs.String("psbt", "", "the PSBT in base64, or - to read it from standard input (required)")
 	chain := fs.String("chain", "bitcoin", "bitcoin or litecoin")
 	network := fs.String("network", "", "mainnet (default), testnet, signet or regtest")
@@ -140,11 +129,10 @@ func runPSBT(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *keys != "" {
 		req.Keys = strings.Split(*keys, ",")
 	}
-	c, err := cf.client()
+	c, ctx, cancel, err := cf.connect(ctx)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
 	resp, err := c.SignPSBT(ctx, req)
 	if err != nil {

@@ -43,6 +43,24 @@ func envOr(name, def string) string {
 	return def
 }
 
+// newClientFlags is the flag set of a client verb, with the flags every client verb shares.
+func newClientFlags(name string, stderr io.Writer) (*flag.FlagSet, *clientFlags) {
+	fs := newFlags(name, stderr)
+	cf := &clientFlags{}
+	cf.register(fs)
+	return fs, cf
+}
+
+// connect returns the API client and a context bounded by --timeout; call cancel when done.
+func (c *clientFlags) connect(ctx context.Context) (*api.Client, context.Context, context.CancelFunc, error) {
+	client, err := c.client()
+	if err != nil {
+		return nil, ctx, func() {}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	return client, ctx, cancel, nil
+}
+
 func (c *clientFlags) client() (*api.Client, error) {
 	url, tok := c.api, c.tokenFile
 	if url == "" || tok == "" {
@@ -78,9 +96,7 @@ func runKey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 func runKeyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("key create", stderr)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newClientFlags("key create", stderr)
 	scheme := fs.String("scheme", "ecdsa-secp256k1", "signature scheme")
 	label := fs.String("label", "", "a unique label for the key (required)")
 	if err := parse(fs, args); err != nil {
@@ -89,11 +105,10 @@ func runKeyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *label == "" {
 		return &usageError{"--label is required"}
 	}
-	c, err := cf.client()
+	c, ctx, cancel, err := cf.connect(ctx)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
 	req := api.CreateKeyRequest{Scheme: *scheme, Label: *label}
 	for {
@@ -117,17 +132,14 @@ func runKeyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 func runKeyList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("key list", stderr)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newClientFlags("key list", stderr)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	c, err := cf.client()
+	c, ctx, cancel, err := cf.connect(ctx)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
 	keys, err := c.ListKeys(ctx)
 	if err != nil {
@@ -151,9 +163,7 @@ func runKeyList(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 func runKeyShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("key show", stderr)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newClientFlags("key show", stderr)
 	// Accept the key before or after the flags: "key show demo --json" reads naturally.
 	var ref string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -167,11 +177,10 @@ func runKeyShow(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	} else if ref == "" || fs.NArg() > 0 {
 		return &usageError{"key show takes exactly one key id or label"}
 	}
-	c, err := cf.client()
+	c, ctx, cancel, err := cf.connect(ctx)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
 	key, err := c.GetKey(ctx, ref)
 	if err != nil {
@@ -215,9 +224,7 @@ func signPayloadFlags(digest, message, messageFile string) (api.SignRequest, err
 }
 
 func runSign(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("sign", stderr)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newClientFlags("sign", stderr)
 	key := fs.String("key", "", "key id or label (required)")
 	digest := fs.String("digest", "", "32-byte digest to sign, as 64 hex digits")
 	message := fs.String("message", "", "a whole message to sign, in hex (Ed25519 keys only)")
@@ -242,11 +249,10 @@ func runSign(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			req.Parties = append(req.Parties, uint16(n))
 		}
 	}
-	c, err := cf.client()
+	c, ctx, cancel, err := cf.connect(ctx)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
 	sig, err := c.Sign(ctx, *key, req)
 	if err != nil {

@@ -20,9 +20,7 @@ func runEth2(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // runHighWatermark shows, sets or clears the high watermark every enclave enforces: no block at
 // or beyond --slot and no attestation with a source or target at or beyond --epoch is signed.
 func runHighWatermark(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("eth2 high-watermark", stderr)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newClientFlags("eth2 high-watermark", stderr)
 	slot := fs.Uint64("slot", 0, "refuse blocks at or beyond this slot")
 	epoch := fs.Uint64("epoch", 0, "refuse attestations whose source or target is at or beyond this epoch")
 	clearIt := fs.Bool("clear", false, "remove the high watermark")
@@ -36,11 +34,10 @@ func runHighWatermark(ctx context.Context, args []string, stdout, stderr io.Writ
 	if set && *clearIt {
 		return &usageError{"--clear takes no --slot or --epoch"}
 	}
-	c, err := cf.client()
+	c, ctx, cancel, err := cf.connect(ctx)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
 	var hw *api.HighWatermark
 	if set {

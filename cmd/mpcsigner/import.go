@@ -22,9 +22,7 @@ import (
 // policy, and seals the keystore and its password to the X25519 key that document attests. The
 // dealer opens it, checks the password, splits the key into shares for every party and erases it.
 func runKeyImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("key import", stderr)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newClientFlags("key import", stderr)
 	keystorePath := fs.String("keystore", "", "EIP-2335 keystore file (required)")
 	passwordFile := fs.String("password-file", "", "file holding the keystore's password (required; a trailing newline is ignored)")
 	label := fs.String("label", "", "a unique label for the key (default: validator-<first 16 hex digits of the public key>)")
@@ -66,11 +64,10 @@ func runKeyImport(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	c, err := cf.client()
+	c, ctx, cancel, err := cf.connect(ctx)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
 	id, err := c.Identity(ctx)
 	if err != nil {
