@@ -306,8 +306,8 @@ func TestRFC9591VectorsIndependently(t *testing.T) {
 }
 
 // TestEngineSignsWithRFC9591Key runs this engine's signing over the vector's key shares: the
-// signature (over a 32-byte digest; the engine signs nothing else) verifies with
-// crypto/ed25519 under the vector's group key, for every pair of signers.
+// signature over a 32-byte digest verifies with crypto/ed25519 under the vector's group key, for
+// every pair of signers, and so does one over the vector's own message.
 func TestEngineSignsWithRFC9591Key(t *testing.T) {
 	v := rfc9591
 	pk := vecElement(t, v.groupPublicKey)
@@ -330,5 +330,21 @@ func TestEngineSignsWithRFC9591Key(t *testing.T) {
 	}
 	for _, signers := range combinations(parties, 2) {
 		signOnce(t, fx, signers, protocoltest.DigestOf("RFC 9591 key"))
+	}
+	// And over the vector's own message (4 bytes), as a whole message.
+	msg := unhex(t, v.message)
+	nonce := newNonce(t)
+	runs := map[protocol.PartyID]protocol.Run{}
+	for _, p := range protocoltest.IDs(1, 3) {
+		r, err := Engine{}.Sign(protocol.SignParams{Self: p, Signers: protocoltest.IDs(1, 3), Share: fx.shares[p], Message: msg, SessionNonce: nonce})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs[p] = r
+	}
+	for p, res := range execute(t, runs, nil) {
+		if res.Err != nil || res.Signature == nil || !ed25519.Verify(fx.publicKey, msg, res.Signature.Encoded) {
+			t.Fatalf("%s: signing the RFC 9591 message %q: %+v (crypto/ed25519 must accept it)", p, msg, res)
+		}
 	}
 }
