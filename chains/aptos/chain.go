@@ -4,13 +4,15 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 
 	"golang.org/x/crypto/sha3"
 
 	"github.com/mpcsigner/mpcsigner/chains"
+	"github.com/mpcsigner/mpcsigner/chains/internal/chainbase"
+	"github.com/mpcsigner/mpcsigner/chains/internal/chainkey"
+	"github.com/mpcsigner/mpcsigner/chains/internal/txtext"
 	"github.com/mpcsigner/mpcsigner/protocol"
 )
 
@@ -38,15 +40,11 @@ var (
 	transactionPrefix    = sha3.Sum256([]byte("APTOS::Transaction"))
 )
 
-// Chain is Aptos: single-Ed25519 account addresses, hex BCS RawTransactions (see the package
-// doc).
-func Chain() chains.Chain { return chain{} }
+// info names Aptos and its networks, in the order of networks.
+var info = chainbase.New("aptos", []protocol.Scheme{protocol.SchemeEd25519}, networkNames()...)
 
-type chain struct{}
-
-func (chain) Name() string               { return "aptos" }
-func (chain) Schemes() []protocol.Scheme { return []protocol.Scheme{protocol.SchemeEd25519} }
-func (chain) Networks() []string {
+// networkNames lists the names of networks, in order.
+func networkNames() []string {
 	out := make([]string, len(networks))
 	for i, n := range networks {
 		out[i] = n.name
@@ -54,11 +52,14 @@ func (chain) Networks() []string {
 	return out
 }
 
+// Chain is Aptos: single-Ed25519 account addresses, hex BCS RawTransactions (see the package
+// doc).
+func Chain() chains.Chain { return chain{info} }
+
+type chain struct{ chainbase.Info }
+
 func (c chain) Address(scheme protocol.Scheme, pub []byte, network string) (string, error) {
-	if err := chains.CheckScheme(c, scheme); err != nil {
-		return "", err
-	}
-	if _, err := chains.CheckNetwork(c, network); err != nil {
+	if _, err := chainbase.Check(c, scheme, network); err != nil {
 		return "", err
 	}
 	addr, err := Address(pub)
@@ -71,8 +72,8 @@ func (c chain) Address(scheme protocol.Scheme, pub []byte, network string) (stri
 // Address is the address of the account whose authentication key is the single Ed25519 key
 // pub: sha3-256(pub || 0x00), as long as the key was never rotated.
 func Address(pub []byte) ([AddressSize]byte, error) {
-	if len(pub) != KeySize {
-		return [AddressSize]byte{}, chains.Invalid("aptos: public key is %d bytes, want %d", len(pub), KeySize)
+	if err := chainkey.CheckEd25519("aptos", pub); err != nil {
+		return [AddressSize]byte{}, err
 	}
 	return sha3.Sum256(append(append([]byte(nil), pub...), ed25519Scheme)), nil
 }
@@ -80,10 +81,7 @@ func Address(pub []byte) ([AddressSize]byte, error) {
 // Sign signs a hex BCS RawTransaction whose sender is the key's address and returns the hex
 // BCS SignedTransaction with an Ed25519 authenticator.
 func (c chain) Sign(ctx context.Context, s chains.Signer, req chains.SignRequest) (*chains.Signed, error) {
-	if err := chains.CheckScheme(c, s.Scheme()); err != nil {
-		return nil, err
-	}
-	if _, err := chains.CheckNetwork(c, req.Network); err != nil {
+	if _, err := chainbase.Check(c, s.Scheme(), req.Network); err != nil {
 		return nil, err
 	}
 	pub := s.PublicKey()
@@ -110,8 +108,8 @@ func (c chain) Sign(ctx context.Context, s chains.Signer, req chains.SignRequest
 	if err != nil {
 		return nil, fmt.Errorf("aptos: signing: %w", err)
 	}
-	if len(sig.Sig) != SignatureSize || !ed25519.Verify(pub, msg, sig.Sig) {
-		return nil, errors.New("aptos: the signer's signature does not verify under the key")
+	if err := chainkey.VerifyEd25519("aptos", pub, msg, sig.Sig); err != nil {
+		return nil, err
 	}
 	signed := SignedTransaction(raw, pub, sig.Sig)
 	hash := TransactionHash(signed)
@@ -124,14 +122,7 @@ func (c chain) Sign(ctx context.Context, s chains.Signer, req chains.SignRequest
 
 // decodeText decodes the hex text of a transaction, with or without a 0x prefix.
 func decodeText(text string) ([]byte, error) {
-	if len(text) > chains.MaxTransactionBytes {
-		return nil, chains.Invalid("aptos: transaction text is %d bytes, more than %d", len(text), chains.MaxTransactionBytes)
-	}
-	raw, err := hex.DecodeString(strings.TrimPrefix(text, "0x"))
-	if err != nil {
-		return nil, chains.Invalid("aptos: transaction is not hex: %v", err)
-	}
-	return raw, nil
+	return txtext.Hex("aptos", "a BCS RawTransaction", strings.TrimPrefix(text, "0x"))
 }
 
 // checkChainID refuses a transaction for another network than the one named (a known one);

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
-	"errors"
 	"strings"
 	"testing"
 
@@ -26,15 +25,7 @@ func TestAddressVector(t *testing.T) {
 			t.Errorf("network %q: Address = %q, %v; want %q", network, got, err, want)
 		}
 	}
-	for name, call := range map[string]func() (string, error){
-		"31-byte key":     func() (string, error) { return Chain().Address(protocol.SchemeEd25519, pub[:31], "") },
-		"secp256k1 key":   func() (string, error) { return Chain().Address(protocol.SchemeECDSASecp256k1, pub, "") },
-		"unknown network": func() (string, error) { return Chain().Address(protocol.SchemeEd25519, pub, "betanet") },
-	} {
-		if _, err := call(); !errors.Is(err, chains.ErrInvalid) {
-			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
-		}
-	}
+	chaintest.AddressRefusals(t, Chain(), pub, "betanet")
 }
 
 // keyAddress derives the address in the test, from the formula in the Aptos docs.
@@ -102,28 +93,12 @@ func TestSignRefuses(t *testing.T) {
 		"odd-length hex":              {Transaction: mine.hex() + "0"},
 		"larger than any text":        {Transaction: strings.Repeat("0", chains.MaxTransactionBytes+2)},
 	} {
-		t.Run(name, func(t *testing.T) {
-			before := s.Calls
-			if _, err := Chain().Sign(context.Background(), s, req); !errors.Is(err, chains.ErrInvalid) {
-				t.Fatalf("err = %v, want ErrInvalid", err)
-			}
-			if s.Calls != before {
-				t.Fatal("the signer was asked to sign a refused transaction")
-			}
-		})
+		t.Run(name, func(t *testing.T) { chaintest.SignRefused(t, Chain(), s, req) })
 	}
 	t.Run("secp256k1 key", func(t *testing.T) {
-		_, err := Chain().Sign(context.Background(), chaintest.Secp256k1("aptos"), chains.SignRequest{Transaction: mine.hex()})
-		if !errors.Is(err, chains.ErrInvalid) {
-			t.Fatalf("err = %v, want ErrInvalid", err)
-		}
+		chaintest.SignRefused(t, Chain(), chaintest.Secp256k1("aptos"), chains.SignRequest{Transaction: mine.hex()}, "does not use")
 	})
 	t.Run("tampered signature", func(t *testing.T) {
-		bad := chaintest.Ed25519("aptos")
-		bad.Tamper = true
-		_, err := Chain().Sign(context.Background(), bad, chains.SignRequest{Transaction: mine.hex()})
-		if err == nil || errors.Is(err, chains.ErrInvalid) {
-			t.Fatalf("err = %v, want a signer error that is not ErrInvalid", err)
-		}
+		chaintest.SignTampered(t, Chain(), chaintest.Ed25519("aptos"), chains.SignRequest{Transaction: mine.hex()})
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/mpcsigner/mpcsigner/chains"
+	"github.com/mpcsigner/mpcsigner/chains/internal/bcs"
 )
 
 const (
@@ -82,38 +83,38 @@ func DecodeRawTransaction(b []byte) (*RawTransaction, error) {
 	if len(b) > MaxTransactionBytes {
 		return nil, chains.Invalid("aptos: transaction is %d bytes, more than %d", len(b), MaxTransactionBytes)
 	}
-	r := &reader{b: b}
+	r := bcs.NewReader("aptos", b)
 	tx := &RawTransaction{}
 	var err error
-	if tx.Sender, err = r.address("sender"); err != nil {
+	if tx.Sender, err = r.Bytes32("sender"); err != nil {
 		return nil, err
 	}
-	if tx.SequenceNumber, err = r.u64("sequence_number"); err != nil {
+	if tx.SequenceNumber, err = r.U64("sequence_number"); err != nil {
 		return nil, err
 	}
 	if tx.Payload, err = payload(r); err != nil {
 		return nil, err
 	}
-	if tx.MaxGasAmount, err = r.u64("max_gas_amount"); err != nil {
+	if tx.MaxGasAmount, err = r.U64("max_gas_amount"); err != nil {
 		return nil, err
 	}
-	if tx.GasUnitPrice, err = r.u64("gas_unit_price"); err != nil {
+	if tx.GasUnitPrice, err = r.U64("gas_unit_price"); err != nil {
 		return nil, err
 	}
-	if tx.ExpirationTimestampSecs, err = r.u64("expiration_timestamp_secs"); err != nil {
+	if tx.ExpirationTimestampSecs, err = r.U64("expiration_timestamp_secs"); err != nil {
 		return nil, err
 	}
-	if tx.ChainID, err = r.u8("chain_id"); err != nil {
+	if tx.ChainID, err = r.U8("chain_id"); err != nil {
 		return nil, err
 	}
-	if r.left() != 0 {
-		return nil, chains.Invalid("aptos: %d trailing bytes after the raw transaction", r.left())
+	if err := r.End("the raw transaction"); err != nil {
+		return nil, err
 	}
 	return tx, nil
 }
 
-func payload(r *reader) (Payload, error) {
-	v, err := r.variant("payload")
+func payload(r *bcs.Reader) (Payload, error) {
+	v, err := r.Variant("payload")
 	if err != nil {
 		return Payload{}, err
 	}
@@ -136,18 +137,18 @@ func payload(r *reader) (Payload, error) {
 }
 
 // multisig reads Multisig { multisig_address, transaction_payload: Option<EntryFunction> }.
-func multisig(r *reader, p *Payload) error {
-	addr, err := r.address("payload.multisig.multisig_address")
+func multisig(r *bcs.Reader, p *Payload) error {
+	addr, err := r.Bytes32("payload.multisig.multisig_address")
 	if err != nil {
 		return err
 	}
 	p.MultisigAddress = &addr
-	some, err := r.flag("payload.multisig.transaction_payload option")
+	some, err := r.Flag("payload.multisig.transaction_payload option")
 	if err != nil || !some {
 		return err
 	}
 	// MultisigTransactionPayload has one variant, EntryFunction.
-	if v, err := r.variant("payload.multisig.transaction_payload"); err != nil {
+	if v, err := r.Variant("payload.multisig.transaction_payload"); err != nil {
 		return err
 	} else if v != 0 {
 		return chains.Invalid("aptos: payload.multisig.transaction_payload: variant %d is not entry function (0)", v)
@@ -157,13 +158,13 @@ func multisig(r *reader, p *Payload) error {
 }
 
 // payloadV1 reads TransactionPayloadInner::V1 { executable, extra_config }.
-func payloadV1(r *reader, p *Payload) error {
-	if v, err := r.variant("payload.inner"); err != nil {
+func payloadV1(r *bcs.Reader, p *Payload) error {
+	if v, err := r.Variant("payload.inner"); err != nil {
 		return err
 	} else if v != 0 {
 		return chains.Invalid("aptos: payload.inner: variant %d is not V1 (0)", v)
 	}
-	v, err := r.variant("payload.inner.executable")
+	v, err := r.Variant("payload.inner.executable")
 	if err != nil {
 		return err
 	}
@@ -184,26 +185,26 @@ func payloadV1(r *reader, p *Payload) error {
 
 // extraConfig reads TransactionExtraConfig::V1 { multisig_address: Option<address>,
 // replay_protection_nonce: Option<u64> }.
-func extraConfig(r *reader, p *Payload) error {
+func extraConfig(r *bcs.Reader, p *Payload) error {
 	const where = "payload.inner.extra_config"
-	if v, err := r.variant(where); err != nil {
+	if v, err := r.Variant(where); err != nil {
 		return err
 	} else if v != 0 {
 		return chains.Invalid("aptos: %s: variant %d is not V1 (0)", where, v)
 	}
-	if some, err := r.flag(where + ".multisig_address option"); err != nil {
+	if some, err := r.Flag(where + ".multisig_address option"); err != nil {
 		return err
 	} else if some {
-		addr, err := r.address(where + ".multisig_address")
+		addr, err := r.Bytes32(where + ".multisig_address")
 		if err != nil {
 			return err
 		}
 		p.MultisigAddress = &addr
 	}
-	if some, err := r.flag(where + ".replay_protection_nonce option"); err != nil {
+	if some, err := r.Flag(where + ".replay_protection_nonce option"); err != nil {
 		return err
 	} else if some {
-		n, err := r.u64(where + ".replay_protection_nonce")
+		n, err := r.U64(where + ".replay_protection_nonce")
 		if err != nil {
 			return err
 		}
@@ -213,10 +214,10 @@ func extraConfig(r *reader, p *Payload) error {
 }
 
 // entryFunction reads EntryFunction { module: ModuleId, function, ty_args, args }.
-func entryFunction(r *reader, where string) (*EntryFunction, error) {
+func entryFunction(r *bcs.Reader, where string) (*EntryFunction, error) {
 	f := &EntryFunction{}
 	var err error
-	if f.ModuleAddress, err = r.address(where + ".module.address"); err != nil {
+	if f.ModuleAddress, err = r.Bytes32(where + ".module.address"); err != nil {
 		return nil, err
 	}
 	if f.Module, err = identifier(r, where+".module.name"); err != nil {
@@ -228,13 +229,13 @@ func entryFunction(r *reader, where string) (*EntryFunction, error) {
 	if err = typeTags(r, where+".ty_args", 0); err != nil {
 		return nil, err
 	}
-	n, err := r.length(where+".args", 1)
+	n, err := r.Length(where+".args", 1)
 	if err != nil {
 		return nil, err
 	}
 	f.Args = make([][]byte, n)
 	for i := range f.Args {
-		if f.Args[i], err = r.bytes(fmt.Sprintf("%s.args[%d]", where, i)); err != nil {
+		if f.Args[i], err = r.Bytes(fmt.Sprintf("%s.args[%d]", where, i)); err != nil {
 			return nil, err
 		}
 	}
@@ -242,23 +243,15 @@ func entryFunction(r *reader, where string) (*EntryFunction, error) {
 }
 
 // script reads Script { code, ty_args, args: Vec<TransactionArgument> }.
-func script(r *reader, where string) error {
-	if _, err := r.bytes(where + ".code"); err != nil {
+func script(r *bcs.Reader, where string) error {
+	if _, err := r.Bytes(where + ".code"); err != nil {
 		return err
 	}
 	if err := typeTags(r, where+".ty_args", 0); err != nil {
 		return err
 	}
-	n, err := r.length(where+".args", 2)
-	if err != nil {
-		return err
-	}
-	for i := range n {
-		if err := transactionArgument(r, fmt.Sprintf("%s.args[%d]", where, i)); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := r.Sequence(where+".args", 2, func(at string) error { return transactionArgument(r, at) })
+	return err
 }
 
 // argumentSizes are the fixed sizes of TransactionArgument's variants by index; -1 marks the
@@ -269,8 +262,8 @@ var argumentSizes = [...]int{
 	1, 2, 4, 8, 16, 32, // I8 I16 I32 I64 I128 I256
 }
 
-func transactionArgument(r *reader, where string) error {
-	v, err := r.variant(where)
+func transactionArgument(r *bcs.Reader, where string) error {
+	v, err := r.Variant(where)
 	if err != nil {
 		return err
 	}
@@ -279,26 +272,18 @@ func transactionArgument(r *reader, where string) error {
 	}
 	switch size := argumentSizes[v]; size {
 	case -1:
-		_, err = r.bytes(where)
+		_, err = r.Bytes(where)
 	case -2:
-		_, err = r.flag(where + " bool")
+		_, err = r.Flag(where + " bool")
 	default:
-		_, err = r.take(size, where)
+		_, err = r.Take(size, where)
 	}
 	return err
 }
 
-func typeTags(r *reader, where string, depth int) error {
-	n, err := r.length(where, 1)
-	if err != nil {
-		return err
-	}
-	for i := range n {
-		if err := typeTag(r, fmt.Sprintf("%s[%d]", where, i), depth); err != nil {
-			return err
-		}
-	}
-	return nil
+func typeTags(r *bcs.Reader, where string, depth int) error {
+	_, err := r.Sequence(where, 1, func(at string) error { return typeTag(r, at, depth) })
+	return err
 }
 
 // TypeTag's variants: 0-5 bool u8 u64 u128 address signer, 6 vector, 7 struct, 8-10 u16
@@ -311,8 +296,8 @@ const (
 )
 
 // typeTag reads a TypeTag; depth counts the vector, struct and function tags around it.
-func typeTag(r *reader, where string, depth int) error {
-	v, err := r.variant(where)
+func typeTag(r *bcs.Reader, where string, depth int) error {
+	v, err := r.Variant(where)
 	if err != nil {
 		return err
 	}
@@ -336,8 +321,8 @@ func typeTag(r *reader, where string, depth int) error {
 }
 
 // structTag reads StructTag { address, module, name, type_args }.
-func structTag(r *reader, where string, depth int) error {
-	if _, err := r.address(where + ".address"); err != nil {
+func structTag(r *bcs.Reader, where string, depth int) error {
+	if _, err := r.Bytes32(where + ".address"); err != nil {
 		return err
 	}
 	if _, err := identifier(r, where+".module"); err != nil {
@@ -350,26 +335,13 @@ func structTag(r *reader, where string, depth int) error {
 }
 
 // functionTag reads FunctionTag { args, results: Vec<FunctionParamOrReturnTag>, abilities }.
-func functionTag(r *reader, where string, depth int) error {
+func functionTag(r *bcs.Reader, where string, depth int) error {
 	for _, list := range []string{".args", ".results"} {
-		n, err := r.length(where+list, 2)
-		if err != nil {
+		if _, err := r.Sequence(where+list, 2, func(at string) error { return functionParam(r, at, depth) }); err != nil {
 			return err
 		}
-		for i := range n {
-			// FunctionParamOrReturnTag: Reference, MutableReference or Value, each a TypeTag.
-			at := fmt.Sprintf("%s%s[%d]", where, list, i)
-			if v, err := r.variant(at); err != nil {
-				return err
-			} else if v > 2 {
-				return chains.Invalid("aptos: %s: variant %d is not reference (0), mutable reference (1) or value (2)", at, v)
-			}
-			if err := typeTag(r, at, depth); err != nil {
-				return err
-			}
-		}
 	}
-	abilities, err := r.u8(where + ".abilities")
+	abilities, err := r.U8(where + ".abilities")
 	if err != nil {
 		return err
 	}
@@ -379,10 +351,21 @@ func functionTag(r *reader, where string, depth int) error {
 	return nil
 }
 
+// functionParam reads a FunctionParamOrReturnTag: Reference, MutableReference or Value, each
+// a TypeTag.
+func functionParam(r *bcs.Reader, at string, depth int) error {
+	if v, err := r.Variant(at); err != nil {
+		return err
+	} else if v > 2 {
+		return chains.Invalid("aptos: %s: variant %d is not reference (0), mutable reference (1) or value (2)", at, v)
+	}
+	return typeTag(r, at, depth)
+}
+
 // identifier reads a Move identifier: ASCII letters, digits, '_' and '$', starting with a
 // letter, or with '_' or '$' followed by at least one more character.
-func identifier(r *reader, where string) (string, error) {
-	s, err := r.string(where)
+func identifier(r *bcs.Reader, where string) (string, error) {
+	s, err := r.Text(where)
 	if err != nil {
 		return "", err
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mpcsigner/mpcsigner/chains"
+	"github.com/mpcsigner/mpcsigner/chains/chaintest"
 )
 
 var sender = [AddressSize]byte{0: 0xaa, AddressSize - 1: 0xbb}
@@ -18,40 +19,40 @@ func TestDecodeRawTransaction(t *testing.T) {
 	transfer := &EntryFunction{ModuleAddress: one, Module: "aptos_account", Function: "transfer", Args: [][]byte{make([]byte, 32), {0xe8, 3, 0, 0, 0, 0, 0, 0}}}
 	cases := []struct {
 		name    string
-		payload func(*bcsWriter)
+		payload func(*chaintest.BCS)
 		want    Payload
 	}{
 		{"entry function", transferPayload, Payload{Kind: PayloadEntryFunction, EntryFunction: transfer}},
 		{"entry function with a struct type argument", coinTransferPayload, Payload{Kind: PayloadEntryFunction, EntryFunction: &EntryFunction{
 			ModuleAddress: one, Module: "coin", Function: "transfer", Args: transfer.Args}}},
-		{"script with every argument kind", func(w *bcsWriter) {
-			w.uleb(0).bytes([]byte{0xa1, 0x1c, 0xeb, 0x0b}) // code
-			w.uleb(2).uleb(1)                               // ty_args: u8,
+		{"script with every argument kind", func(w *chaintest.BCS) {
+			w.ULEB(0).Bytes([]byte{0xa1, 0x1c, 0xeb, 0x0b}) // code
+			w.ULEB(2).ULEB(1)                               // ty_args: u8,
 			nestedVectors(w, maxTypeTagNesting)             // and vector^8<u8>
-			w.uleb(16)
-			w.uleb(0).raw(1).uleb(1).u64(2).uleb(2).raw(make([]byte, 16)...).uleb(3).raw(one[:]...)
-			w.uleb(4).bytes([]byte("abc")).uleb(5).raw(1).uleb(6).raw(1, 2).uleb(7).raw(1, 2, 3, 4)
-			w.uleb(8).raw(make([]byte, 32)...).uleb(9).bytes([]byte{1}).uleb(10).raw(0xff).uleb(11).raw(1, 2)
-			w.uleb(12).raw(1, 2, 3, 4).uleb(13).u64(5).uleb(14).raw(make([]byte, 16)...).uleb(15).raw(make([]byte, 32)...)
+			w.ULEB(16)
+			w.ULEB(0).Raw(1).ULEB(1).U64(2).ULEB(2).Raw(make([]byte, 16)...).ULEB(3).Raw(one[:]...)
+			w.ULEB(4).Bytes([]byte("abc")).ULEB(5).Raw(1).ULEB(6).Raw(1, 2).ULEB(7).Raw(1, 2, 3, 4)
+			w.ULEB(8).Raw(make([]byte, 32)...).ULEB(9).Bytes([]byte{1}).ULEB(10).Raw(0xff).ULEB(11).Raw(1, 2)
+			w.ULEB(12).Raw(1, 2, 3, 4).ULEB(13).U64(5).ULEB(14).Raw(make([]byte, 16)...).ULEB(15).Raw(make([]byte, 32)...)
 		}, Payload{Kind: PayloadScript}},
-		{"multisig with a payload", func(w *bcsWriter) {
-			w.uleb(3).raw(multisigAddr[:]...).raw(1).uleb(0)
+		{"multisig with a payload", func(w *chaintest.BCS) {
+			w.ULEB(3).Raw(multisigAddr[:]...).Raw(1).ULEB(0)
 			writeEntryFunction(w, "aptos_account", "transfer")
 		}, Payload{Kind: PayloadMultisig, MultisigAddress: &multisigAddr, EntryFunction: transfer}},
-		{"multisig without a payload", func(w *bcsWriter) { w.uleb(3).raw(multisigAddr[:]...).raw(0) },
+		{"multisig without a payload", func(w *chaintest.BCS) { w.ULEB(3).Raw(multisigAddr[:]...).Raw(0) },
 			Payload{Kind: PayloadMultisig, MultisigAddress: &multisigAddr}},
-		{"v1 entry function, orderless", func(w *bcsWriter) {
-			w.uleb(4).uleb(0).uleb(1)
+		{"v1 entry function, orderless", func(w *chaintest.BCS) {
+			w.ULEB(4).ULEB(0).ULEB(1)
 			writeEntryFunction(w, "aptos_account", "transfer")
-			w.uleb(0).raw(0).raw(1).u64(nonce)
+			w.ULEB(0).Raw(0).Raw(1).U64(nonce)
 		}, Payload{Kind: PayloadV1, EntryFunction: transfer, ReplayProtectionNonce: &nonce}},
-		{"v1 empty executable for a multisig account", func(w *bcsWriter) {
-			w.uleb(4).uleb(0).uleb(2).uleb(0).raw(1).raw(multisigAddr[:]...).raw(0)
+		{"v1 empty executable for a multisig account", func(w *chaintest.BCS) {
+			w.ULEB(4).ULEB(0).ULEB(2).ULEB(0).Raw(1).Raw(multisigAddr[:]...).Raw(0)
 		}, Payload{Kind: PayloadV1, MultisigAddress: &multisigAddr}},
-		{"function type tag", func(w *bcsWriter) {
-			w.uleb(0).bytes([]byte{1}).uleb(1)
-			w.uleb(11).uleb(1).uleb(0).uleb(2).uleb(1).uleb(2).uleb(6).uleb(1).raw(0x0f) // |&u64| (vector<u8>) has copy+drop+store+key
-			w.uleb(0)
+		{"function type tag", func(w *chaintest.BCS) {
+			w.ULEB(0).Bytes([]byte{1}).ULEB(1)
+			w.ULEB(11).ULEB(1).ULEB(0).ULEB(2).ULEB(1).ULEB(2).ULEB(6).ULEB(1).Raw(0x0f) // |&u64| (vector<u8>) has copy+drop+store+key
+			w.ULEB(0)
 		}, Payload{Kind: PayloadScript}},
 	}
 	for _, c := range cases {
@@ -69,41 +70,41 @@ func TestDecodeRawTransaction(t *testing.T) {
 }
 
 func TestDecodeRawTransactionRefuses(t *testing.T) {
-	cases := map[string]func(*bcsWriter){
-		"module bundle":         func(w *bcsWriter) { w.uleb(1).u64(0) },
-		"unknown payload":       func(w *bcsWriter) { w.uleb(5) },
-		"non-canonical ULEB128": func(w *bcsWriter) { w.raw(0x82, 0x00) },
-		"ULEB128 over 32 bits":  func(w *bcsWriter) { w.raw(0xff, 0xff, 0xff, 0xff, 0x1f) },
-		"ULEB128 over 5 bytes":  func(w *bcsWriter) { w.raw(0x80, 0x80, 0x80, 0x80, 0x80, 0x00) },
-		"bad identifier": func(w *bcsWriter) {
+	cases := map[string]func(*chaintest.BCS){
+		"module bundle":         func(w *chaintest.BCS) { w.ULEB(1).U64(0) },
+		"unknown payload":       func(w *chaintest.BCS) { w.ULEB(5) },
+		"non-canonical ULEB128": func(w *chaintest.BCS) { w.Raw(0x82, 0x00) },
+		"ULEB128 over 32 bits":  func(w *chaintest.BCS) { w.Raw(0xff, 0xff, 0xff, 0xff, 0x1f) },
+		"ULEB128 over 5 bytes":  func(w *chaintest.BCS) { w.Raw(0x80, 0x80, 0x80, 0x80, 0x80, 0x00) },
+		"bad identifier": func(w *chaintest.BCS) {
 			one := [AddressSize]byte{AddressSize - 1: 1}
-			w.uleb(2).raw(one[:]...).str("1coin").str("transfer").uleb(0).uleb(0)
+			w.ULEB(2).Raw(one[:]...).Str("1coin").Str("transfer").ULEB(0).ULEB(0)
 		},
-		"identifier not UTF-8": func(w *bcsWriter) {
-			w.uleb(2).raw(make([]byte, 32)...).bytes([]byte{0xff}).str("f").uleb(0).uleb(0)
+		"identifier not UTF-8": func(w *chaintest.BCS) {
+			w.ULEB(2).Raw(make([]byte, 32)...).Bytes([]byte{0xff}).Str("f").ULEB(0).ULEB(0)
 		},
-		"lone underscore identifier": func(w *bcsWriter) {
-			w.uleb(2).raw(make([]byte, 32)...).str("_").str("f").uleb(0).uleb(0)
+		"lone underscore identifier": func(w *chaintest.BCS) {
+			w.ULEB(2).Raw(make([]byte, 32)...).Str("_").Str("f").ULEB(0).ULEB(0)
 		},
-		"type tags nested too deep": func(w *bcsWriter) {
-			w.uleb(0).bytes([]byte{1}).uleb(1)
+		"type tags nested too deep": func(w *chaintest.BCS) {
+			w.ULEB(0).Bytes([]byte{1}).ULEB(1)
 			nestedVectors(w, maxTypeTagNesting+1)
-			w.uleb(0)
+			w.ULEB(0)
 		},
-		"unknown type tag":        func(w *bcsWriter) { w.uleb(0).bytes([]byte{1}).uleb(1).uleb(18).uleb(0) },
-		"unknown transaction arg": func(w *bcsWriter) { w.uleb(0).bytes([]byte{1}).uleb(0).uleb(1).uleb(16) },
-		"bool arg is 2":           func(w *bcsWriter) { w.uleb(0).bytes([]byte{1}).uleb(0).uleb(1).uleb(5).raw(2) },
-		"option tag is 2":         func(w *bcsWriter) { w.uleb(3).raw(make([]byte, 32)...).raw(2) },
-		"unknown ability":         func(w *bcsWriter) { w.uleb(0).bytes([]byte{1}).uleb(1).uleb(11).uleb(0).uleb(0).raw(0x10).uleb(0) },
-		"unknown reference kind": func(w *bcsWriter) {
-			w.uleb(0).bytes([]byte{1}).uleb(1).uleb(11).uleb(1).uleb(3).uleb(1).uleb(0).raw(0).uleb(0)
+		"unknown type tag":        func(w *chaintest.BCS) { w.ULEB(0).Bytes([]byte{1}).ULEB(1).ULEB(18).ULEB(0) },
+		"unknown transaction arg": func(w *chaintest.BCS) { w.ULEB(0).Bytes([]byte{1}).ULEB(0).ULEB(1).ULEB(16) },
+		"bool arg is 2":           func(w *chaintest.BCS) { w.ULEB(0).Bytes([]byte{1}).ULEB(0).ULEB(1).ULEB(5).Raw(2) },
+		"option tag is 2":         func(w *chaintest.BCS) { w.ULEB(3).Raw(make([]byte, 32)...).Raw(2) },
+		"unknown ability":         func(w *chaintest.BCS) { w.ULEB(0).Bytes([]byte{1}).ULEB(1).ULEB(11).ULEB(0).ULEB(0).Raw(0x10).ULEB(0) },
+		"unknown reference kind": func(w *chaintest.BCS) {
+			w.ULEB(0).Bytes([]byte{1}).ULEB(1).ULEB(11).ULEB(1).ULEB(3).ULEB(1).ULEB(0).Raw(0).ULEB(0)
 		},
-		"multisig payload variant 1":  func(w *bcsWriter) { w.uleb(3).raw(make([]byte, 32)...).raw(1).uleb(1) },
-		"v1 inner variant 1":          func(w *bcsWriter) { w.uleb(4).uleb(1) },
-		"v1 executable variant 3":     func(w *bcsWriter) { w.uleb(4).uleb(0).uleb(3) },
-		"v1 extra config variant 1":   func(w *bcsWriter) { w.uleb(4).uleb(0).uleb(2).uleb(1) },
-		"length past the end":         func(w *bcsWriter) { w.uleb(0).uleb(1 << 20) },
-		"argument count past the end": func(w *bcsWriter) { w.uleb(0).bytes(nil).uleb(0).uleb(1 << 14) },
+		"multisig payload variant 1":  func(w *chaintest.BCS) { w.ULEB(3).Raw(make([]byte, 32)...).Raw(1).ULEB(1) },
+		"v1 inner variant 1":          func(w *chaintest.BCS) { w.ULEB(4).ULEB(1) },
+		"v1 executable variant 3":     func(w *chaintest.BCS) { w.ULEB(4).ULEB(0).ULEB(3) },
+		"v1 extra config variant 1":   func(w *chaintest.BCS) { w.ULEB(4).ULEB(0).ULEB(2).ULEB(1) },
+		"length past the end":         func(w *chaintest.BCS) { w.ULEB(0).ULEB(1 << 20) },
+		"argument count past the end": func(w *chaintest.BCS) { w.ULEB(0).Bytes(nil).ULEB(0).ULEB(1 << 14) },
 	}
 	for name, payload := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -130,7 +131,7 @@ func TestDecodeRawTransactionRefuses(t *testing.T) {
 // wraps ErrInvalid, and that an accepted transaction stays accepted when its chain id byte
 // changes (the decoder reads the whole input, so it found the true end of the payload).
 func FuzzDecodeRawTransaction(f *testing.F) {
-	for _, p := range []func(*bcsWriter){transferPayload, coinTransferPayload} {
+	for _, p := range []func(*chaintest.BCS){transferPayload, coinTransferPayload} {
 		f.Add(testTx{sender: sender, chainID: 1, payload: p}.encode())
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

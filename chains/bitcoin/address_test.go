@@ -41,7 +41,7 @@ var taprootKeyPathVectors = []struct {
 func TestTaprootKeyPathVectors(t *testing.T) {
 	for _, v := range taprootKeyPathVectors {
 		t.Run(v.source, func(t *testing.T) {
-			q, err := TaprootOutputKey(mustHex(t, v.internalKey))
+			q, err := TaprootOutputKey(chaintest.MustHex(t, v.internalKey))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,7 +71,7 @@ func TestTaprootKeyPathVectors(t *testing.T) {
 // tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx on testnet (bitcoin/bips bip-0173.mediawiki).
 // Signet shares testnet's prefix; regtest's bcrt is checked by decoding with btcutil.
 func TestP2WPKHAddress(t *testing.T) {
-	pub := mustHex(t, "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")
+	pub := chaintest.MustHex(t, "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")
 	spk, err := P2WPKHScript(pub)
 	if err != nil {
 		t.Fatal(err)
@@ -99,26 +99,26 @@ func TestP2WPKHAddress(t *testing.T) {
 }
 
 func TestAddressRefusals(t *testing.T) {
-	uncompressed := mustHex(t, "0479be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8")
+	uncompressed := chaintest.MustHex(t, "0479be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8")
 	notOnCurve := append([]byte{0x02}, make([]byte, 32)...)
 	for name, pub := range map[string][]byte{"uncompressed": uncompressed, "32 bytes": uncompressed[1:33], "not on the curve": notOnCurve, "empty": nil} {
 		t.Run("ECDSA key "+name, func(t *testing.T) {
 			_, err := P2WPKHAddress(Mainnet, pub)
-			wantInvalid(t, err, "public key")
+			chaintest.WantInvalid(t, err, "public key")
 			_, err = P2WPKHScript(pub)
-			wantInvalid(t, err, "public key")
+			chaintest.WantInvalid(t, err, "public key")
 			_, err = WPKHDescriptor(pub, nil)
-			wantInvalid(t, err, "public key")
+			chaintest.WantInvalid(t, err, "public key")
 		})
 	}
 	for name, key := range map[string][]byte{"33 bytes": uncompressed[:33], "not on the curve": make([]byte, 32), "empty": nil} {
 		t.Run("x-only key "+name, func(t *testing.T) {
 			_, err := P2TRAddress(Mainnet, key)
-			wantInvalid(t, err, "output key")
+			chaintest.WantInvalid(t, err, "output key")
 			_, err = TaprootOutputKey(key)
-			wantInvalid(t, err, "internal key")
+			chaintest.WantInvalid(t, err, "internal key")
 			_, err = TRDescriptor(key, nil)
-			wantInvalid(t, err, "internal key")
+			chaintest.WantInvalid(t, err, "internal key")
 		})
 	}
 }
@@ -146,7 +146,7 @@ func TestChainAddress(t *testing.T) {
 		}
 	}
 	_, err := c.Address(protocol.SchemeEd25519, make([]byte, 32), "")
-	wantInvalid(t, err, "does not use")
+	chaintest.WantInvalid(t, err, "does not use")
 	_, err = c.Address(protocol.SchemeECDSASecp256k1, ec.PublicKey(), "testnet4")
-	wantInvalid(t, err, "no network")
+	chaintest.WantInvalid(t, err, "no network")
 }

@@ -4,48 +4,21 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/btcsuite/btcd/btcutil/psbt"
 	"github.com/btcsuite/btcd/wire"
 
-	"github.com/mpcsigner/mpcsigner/chains"
 	"github.com/mpcsigner/mpcsigner/chains/chaintest"
 )
-
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatalf("bad hex in test: %v", err)
-	}
-	return b
-}
-
-// wantInvalid fails unless err wraps chains.ErrInvalid and mentions every fragment.
-func wantInvalid(t *testing.T, err error, fragments ...string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("accepted; want an error mentioning %q", fragments)
-	}
-	if !errors.Is(err, chains.ErrInvalid) {
-		t.Fatalf("error does not wrap chains.ErrInvalid: %v", err)
-	}
-	for _, f := range fragments {
-		if !strings.Contains(err.Error(), f) {
-			t.Fatalf("error %q does not mention %q", err, f)
-		}
-	}
-}
 
 func TestParsePSBTRefusesBIPInvalidVectors(t *testing.T) {
 	for _, set := range [][]psbtVector{bip174Invalid, bip174SignerChecks, bip371Invalid} {
 		for _, v := range set {
 			t.Run(v.name, func(t *testing.T) {
-				_, err := ParsePSBT(mustHex(t, v.hex))
-				wantInvalid(t, err)
+				_, err := ParsePSBT(chaintest.MustHex(t, v.hex))
+				chaintest.WantInvalid(t, err)
 				t.Log(err)
 			})
 		}
@@ -56,7 +29,7 @@ func TestParsePSBTAcceptsBIPValidVectors(t *testing.T) {
 	for _, set := range [][]psbtVector{bip174Valid, bip371Valid} {
 		for _, v := range set {
 			t.Run(v.name, func(t *testing.T) {
-				raw := mustHex(t, v.hex)
+				raw := chaintest.MustHex(t, v.hex)
 				pkt, err := ParsePSBT(raw)
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -141,8 +114,8 @@ func TestParsePSBTErrorsNameTheField(t *testing.T) {
 			if !ok {
 				t.Fatalf("no vector named %q", c.vector)
 			}
-			_, err := ParsePSBT(mustHex(t, h))
-			wantInvalid(t, err, c.fragments...)
+			_, err := ParsePSBT(chaintest.MustHex(t, h))
+			chaintest.WantInvalid(t, err, c.fragments...)
 		})
 	}
 }
@@ -153,7 +126,7 @@ func validPSBT(t *testing.T) []byte {
 	t.Helper()
 	for _, v := range bip174Valid {
 		if strings.HasPrefix(v.name, "PSBT with one P2WSH input of a 2-of-2 multisig") {
-			return mustHex(t, v.hex)
+			return chaintest.MustHex(t, v.hex)
 		}
 	}
 	t.Fatal("vector missing")
@@ -180,7 +153,7 @@ func TestParsePSBTRefusals(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := ParsePSBT(c.raw)
-			wantInvalid(t, err, c.fragments...)
+			chaintest.WantInvalid(t, err, c.fragments...)
 		})
 	}
 }
@@ -215,14 +188,14 @@ func TestParsePSBTBoundsWhatBtcdAllocates(t *testing.T) {
 			pkt := spendPSBT(t, prev, 0)
 			pkt.Inputs[0].Unknowns = []*psbt.Unknown{{Key: c.key, Value: c.value}}
 			_, err := ParsePSBT(rawPSBT(t, pkt))
-			wantInvalid(t, err, c.fragments...)
+			chaintest.WantInvalid(t, err, c.fragments...)
 		})
 	}
 
 	t.Run("unsigned transaction with 2^32-1 inputs", func(t *testing.T) {
 		raw := append(append([]byte(nil), psbtMagic...), 0x01, 0x00, 0x09, 2, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 0xff, 0x00)
 		_, err := ParsePSBT(raw)
-		wantInvalid(t, err, "PSBT_GLOBAL_UNSIGNED_TX", "input count")
+		chaintest.WantInvalid(t, err, "PSBT_GLOBAL_UNSIGNED_TX", "input count")
 	})
 	t.Run("unsigned transaction over the input limit", func(t *testing.T) {
 		many := fundingTx(8)
@@ -234,18 +207,18 @@ func TestParsePSBTBoundsWhatBtcdAllocates(t *testing.T) {
 			indices[i] = uint32(i)
 		}
 		_, err := ParsePSBT(rawPSBT(t, spendPSBT(t, many, indices...)))
-		wantInvalid(t, err, "PSBT_GLOBAL_UNSIGNED_TX", "over the limits")
+		chaintest.WantInvalid(t, err, "PSBT_GLOBAL_UNSIGNED_TX", "over the limits")
 	})
 	t.Run("one output spent twice", func(t *testing.T) {
 		_, err := ParsePSBT(rawPSBT(t, spendPSBT(t, prev, 0, 0)))
-		wantInvalid(t, err, "inputs 0 and 1 both spend")
+		chaintest.WantInvalid(t, err, "inputs 0 and 1 both spend")
 	})
 	t.Run("previous transaction with fewer outputs than the index", func(t *testing.T) {
 		pkt := spendPSBT(t, prev, 0)
 		pkt.UnsignedTx.TxIn[0].PreviousOutPoint.Index = 5
 		pkt.Inputs[0].NonWitnessUtxo = prev
 		_, err := ParsePSBT(rawPSBT(t, pkt))
-		wantInvalid(t, err, "input 0", "has 1 outputs; the input spends output 5")
+		chaintest.WantInvalid(t, err, "input 0", "has 1 outputs; the input spends output 5")
 	})
 }
 
@@ -298,9 +271,9 @@ func TestDecodePSBT(t *testing.T) {
 	}
 	for text, want := range refusals {
 		_, err := DecodePSBT(text)
-		wantInvalid(t, err, want)
+		chaintest.WantInvalid(t, err, want)
 	}
 	big := append(append([]byte(nil), psbtMagic...), make([]byte, MaxPSBTBytes)...)
 	_, err := DecodePSBT(base64.StdEncoding.EncodeToString(big))
-	wantInvalid(t, err, "limit")
+	chaintest.WantInvalid(t, err, "limit")
 }

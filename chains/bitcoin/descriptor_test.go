@@ -2,6 +2,8 @@ package bitcoin
 
 import (
 	"testing"
+
+	"github.com/mpcsigner/mpcsigner/chains/chaintest"
 )
 
 // The checksum examples of BIP380 ("Test Vectors", bitcoin/bips bip-0380.mediawiki).
@@ -25,7 +27,7 @@ func TestDescriptorChecksumBIP380(t *testing.T) {
 		"wpkh(02ab)#n9g43y4k#abcd": "4 characters",
 	}
 	for desc, want := range invalid {
-		wantInvalid(t, CheckDescriptorChecksum(desc), want)
+		chaintest.WantInvalid(t, CheckDescriptorChecksum(desc), want)
 	}
 }
 
@@ -33,7 +35,7 @@ func TestDescriptorChecksumBIP380(t *testing.T) {
 // answer recorded in btcd's rpcclient/example_test.go (ExampleClient_GetDescriptorInfo);
 // the others were computed with BIP380's reference Python (descsum_create) for this test.
 func TestDescriptors(t *testing.T) {
-	g := mustHex(t, "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")
+	g := chaintest.MustHex(t, "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")
 	if got, _ := AddDescriptorChecksum("wpkh([d34db33f/84'/0'/0']0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798)"); got != "wpkh([d34db33f/84'/0'/0']0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798)#n9g43y4k" {
 		t.Errorf("Bitcoin Core's example: %s", got)
 	}
@@ -48,11 +50,11 @@ func TestDescriptors(t *testing.T) {
 		{"wpkh with origin", func() (string, error) { return WPKHDescriptor(g, origin) },
 			"wpkh([d34db33f/84h/0h/0h]0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798)#5fp02c75"},
 		{"tr (BIP86 internal key)", func() (string, error) {
-			return TRDescriptor(mustHex(t, "cc8a4bc64d897bddc5fbc2f670f7a8ba0b386779106cf1223c6fc5d7cd6fc115"), nil)
+			return TRDescriptor(chaintest.MustHex(t, "cc8a4bc64d897bddc5fbc2f670f7a8ba0b386779106cf1223c6fc5d7cd6fc115"), nil)
 		}, "tr(cc8a4bc64d897bddc5fbc2f670f7a8ba0b386779106cf1223c6fc5d7cd6fc115)#7s05a9nk"},
 		{"tr with origin", func() (string, error) {
 			o := &KeyOrigin{Fingerprint: [4]byte{0x73, 0xc5, 0xda, 0x0a}, Path: []uint32{86 + hardened, hardened, hardened, 0, 0}}
-			return TRDescriptor(mustHex(t, "cc8a4bc64d897bddc5fbc2f670f7a8ba0b386779106cf1223c6fc5d7cd6fc115"), o)
+			return TRDescriptor(chaintest.MustHex(t, "cc8a4bc64d897bddc5fbc2f670f7a8ba0b386779106cf1223c6fc5d7cd6fc115"), o)
 		}, "tr([73c5da0a/86h/0h/0h/0/0]cc8a4bc64d897bddc5fbc2f670f7a8ba0b386779106cf1223c6fc5d7cd6fc115)#4ep8ajzf"},
 	}
 	for _, c := range cases {

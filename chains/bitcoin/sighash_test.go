@@ -11,12 +11,14 @@ import (
 	"github.com/btcsuite/btcd/btcutil/psbt"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
+
+	"github.com/mpcsigner/mpcsigner/chains/chaintest"
 )
 
 func decodeTx(t *testing.T, h string) *wire.MsgTx {
 	t.Helper()
 	tx := new(wire.MsgTx)
-	if err := tx.Deserialize(bytes.NewReader(mustHex(t, h))); err != nil {
+	if err := tx.Deserialize(bytes.NewReader(chaintest.MustHex(t, h))); err != nil {
 		t.Fatalf("decode tx: %v", err)
 	}
 	return tx
@@ -77,7 +79,7 @@ func TestTaprootDigestBIP341(t *testing.T) {
 	tx := decodeTx(t, v.rawUnsignedTx)
 	pkt := &psbt.Packet{UnsignedTx: tx, Inputs: make([]psbt.PInput, len(tx.TxIn))}
 	for i, u := range v.utxosSpent {
-		pkt.Inputs[i].WitnessUtxo = wire.NewTxOut(u.amountSats, mustHex(t, u.scriptPubKey))
+		pkt.Inputs[i].WitnessUtxo = wire.NewTxOut(u.amountSats, chaintest.MustHex(t, u.scriptPubKey))
 	}
 	prevs := collectPrevOutputs(pkt)
 	if len(prevs.missing) != 0 {
@@ -92,12 +94,12 @@ func TestTaprootDigestBIP341(t *testing.T) {
 		if hex.EncodeToString(got[:]) != in.sigHash {
 			t.Errorf("input %d, hash type %#x: digest %x, want %s", in.txinIndex, in.hashType, got, in.sigHash)
 		}
-		witness := mustHex(t, in.witness)
+		witness := chaintest.MustHex(t, in.witness)
 		sig, err := schnorr.ParseSignature(witness[:64])
 		if err != nil {
 			t.Fatal(err)
 		}
-		key, err := schnorr.ParsePubKey(mustHex(t, v.utxosSpent[in.txinIndex].scriptPubKey)[2:])
+		key, err := schnorr.ParsePubKey(chaintest.MustHex(t, v.utxosSpent[in.txinIndex].scriptPubKey)[2:])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,7 +114,7 @@ func TestTaprootDigestBIP341(t *testing.T) {
 // output is not given, which a v0 digest does not need.
 func TestWitnessV0DigestBIP143(t *testing.T) {
 	tx := decodeTx(t, "0100000002fff7f7881a8099afa6940d42d1e7f6362bec38171ea3edf433541db4e4ad969f0000000000eeffffffef51e1b804cc89d182d279655c3aa89e815b1b309fe287d9b2b55d57b90ec68a0100000000ffffffff02202cb206000000001976a9148280b37df378db99f66f85c95a783a76ac7a6d5988ac9093510d000000001976a9143bde42dbee7e4dbe6a21b2d50ce2f0167faa815988ac11000000")
-	prevOut := wire.NewTxOut(600000000, mustHex(t, "00141d0f172a0ecb48aee1be1f2687d2963ae33f71a1"))
+	prevOut := wire.NewTxOut(600000000, chaintest.MustHex(t, "00141d0f172a0ecb48aee1be1f2687d2963ae33f71a1"))
 	pkt := &psbt.Packet{UnsignedTx: tx, Inputs: make([]psbt.PInput, 2)}
 	pkt.Inputs[1].WitnessUtxo = prevOut
 	prevs := collectPrevOutputs(pkt)
@@ -124,11 +126,11 @@ func TestWitnessV0DigestBIP143(t *testing.T) {
 	if hex.EncodeToString(got[:]) != want {
 		t.Fatalf("digest %x, want %s", got, want)
 	}
-	sig, err := ecdsa.ParseDERSignature(mustHex(t, "304402203609e17b84f6a7d30c80bfa610b5b4542f32a8a0d5447a12fb1366d7f01cc44a0220573a954c4518331561406f90300e8f3358f51928d43c212a8caed02de67eebee"))
+	sig, err := ecdsa.ParseDERSignature(chaintest.MustHex(t, "304402203609e17b84f6a7d30c80bfa610b5b4542f32a8a0d5447a12fb1366d7f01cc44a0220573a954c4518331561406f90300e8f3358f51928d43c212a8caed02de67eebee"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := btcec.ParsePubKey(mustHex(t, "025476c2e83188368da1ff3e292e7acafcdb3566bb0ad253f62fc70f07aeee6357"))
+	pub, err := btcec.ParsePubKey(chaintest.MustHex(t, "025476c2e83188368da1ff3e292e7acafcdb3566bb0ad253f62fc70f07aeee6357"))
 	if err != nil {
 		t.Fatal(err)
 	}

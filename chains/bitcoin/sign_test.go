@@ -274,7 +274,7 @@ func TestSignPSBTRefusals(t *testing.T) {
 			if res != nil {
 				t.Fatalf("returned a result with the error %v", err)
 			}
-			wantInvalid(t, err, c.fragments...)
+			chaintest.WantInvalid(t, err, c.fragments...)
 			if alice.Calls+bob.Calls != 0 {
 				t.Fatalf("the signer was asked %d times for a PSBT that is refused", alice.Calls+bob.Calls)
 			}
@@ -362,7 +362,7 @@ func TestSignPSBTKeyRefusals(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			_, err := SignPSBT(context.Background(), Mainnet, c.keys, raw, SignOptions{})
-			wantInvalid(t, err, c.fragments...)
+			chaintest.WantInvalid(t, err, c.fragments...)
 		})
 	}
 	if _, err := SignPSBT(context.Background(), nil, []Key{{ID: "bob", Signer: bob}}, raw, SignOptions{}); err == nil {
@@ -380,7 +380,7 @@ func TestSignPSBTGarbage(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := SignPSBT(context.Background(), Mainnet, keys, raw, SignOptions{})
-			wantInvalid(t, err)
+			chaintest.WantInvalid(t, err)
 		})
 	}
 }
@@ -410,14 +410,14 @@ func TestChainSign(t *testing.T) {
 
 	// A PSBT that does not spend the key's address is refused.
 	_, err = Bitcoin().Sign(context.Background(), chaintest.Secp256k1("bob"), req)
-	wantInvalid(t, err, "no input")
+	chaintest.WantInvalid(t, err, "no input")
 	_, err = Bitcoin().Sign(context.Background(), chaintest.Ed25519("ed"), req)
-	wantInvalid(t, err, "does not use")
+	chaintest.WantInvalid(t, err, "does not use")
 	req.Network = "litecoin"
 	_, err = Bitcoin().Sign(context.Background(), alice, req)
-	wantInvalid(t, err, "no network")
+	chaintest.WantInvalid(t, err, "no network")
 	_, err = Bitcoin().Sign(context.Background(), alice, chains.SignRequest{Transaction: string(make([]byte, chains.MaxTransactionBytes+1))})
-	wantInvalid(t, err, "limit")
+	chaintest.WantInvalid(t, err, "limit")
 }
 
 func TestChainSchemes(t *testing.T) {

@@ -1,6 +1,9 @@
 // Package chaintest gives chain packages' unit tests a Signer backed by one ordinary local key,
-// so that each chain's encoding can be tested quickly without a cluster. The threshold path is
-// tested end to end elsewhere (cmd/mpcsigner, interop/chains).
+// so that each chain's encoding can be tested quickly without a cluster, and the checks and
+// input writers those tests share: the refusal checks every chain must pass (SignRefused,
+// SignTampered, AddressRefusals, WantInvalid), MustHex for vectors, and writers of the binary
+// formats the chains decode (BCS, PBBytes, PBVarint, Cat). The threshold path is tested end
+// to end elsewhere (cmd/mpcsigner, interop/chains).
 //
 // It is for tests only: it holds whole private keys, which the product never does. Nothing
 // outside _test.go files may import it.

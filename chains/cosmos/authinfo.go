@@ -6,6 +6,8 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/mpcsigner/mpcsigner/chains"
+	"github.com/mpcsigner/mpcsigner/chains/internal/chainkey"
+	"github.com/mpcsigner/mpcsigner/chains/internal/pbwire"
 )
 
 // Field numbers of the AuthInfo messages read here (cosmos-sdk proto/cosmos/tx/v1beta1/tx.proto,
@@ -53,25 +55,25 @@ func checkSigner(authInfo, pub []byte) error {
 // framing only: fee and tip do not decide who signs.
 func signerInfos(authInfo []byte) ([][]byte, error) {
 	const what = "cosmos: AuthInfo"
-	fields, err := readFields(what, authInfo)
+	fields, err := pbwire.ReadFields(what, authInfo)
 	if err != nil {
 		return nil, err
 	}
 	var infos [][]byte
 	seen := singular{}
 	for _, f := range fields {
-		switch f.num {
+		switch f.Num {
 		case authInfoSignerInfos:
 			if err := seen.take(what, f, protowire.BytesType, true); err != nil {
 				return nil, err
 			}
-			infos = append(infos, f.bytes)
+			infos = append(infos, f.Bytes)
 		case authInfoFee, authInfoTip:
 			if err := seen.take(what, f, protowire.BytesType, false); err != nil {
 				return nil, err
 			}
 		default:
-			return nil, chains.Invalid("%s: unknown field %d", what, f.num)
+			return nil, chains.Invalid("%s: unknown field %d", what, f.Num)
 		}
 	}
 	return infos, nil
@@ -80,24 +82,24 @@ func signerInfos(authInfo []byte) ([][]byte, error) {
 // checkSignerInfo checks one SignerInfo: public_key is our key, mode_info is single DIRECT.
 func checkSignerInfo(info, pub []byte) error {
 	const what = "cosmos: SignerInfo"
-	fields, err := readFields(what, info)
+	fields, err := pbwire.ReadFields(what, info)
 	if err != nil {
 		return err
 	}
 	var key, mode []byte
 	seen := singular{}
 	for _, f := range fields {
-		switch f.num {
+		switch f.Num {
 		case signerInfoPublicKey:
-			key = f.bytes
+			key = f.Bytes
 			err = seen.take(what, f, protowire.BytesType, false)
 		case signerInfoModeInfo:
-			mode = f.bytes
+			mode = f.Bytes
 			err = seen.take(what, f, protowire.BytesType, false)
 		case signerInfoSequence:
 			err = seen.take(what, f, protowire.VarintType, false)
 		default:
-			err = chains.Invalid("%s: unknown field %d", what, f.num)
+			err = chains.Invalid("%s: unknown field %d", what, f.Num)
 		}
 		if err != nil {
 			return err
@@ -115,7 +117,7 @@ func checkSignerInfo(info, pub []byte) error {
 // checkPubKeyAny checks that an Any holds a /cosmos.crypto.secp256k1.PubKey equal to pub.
 func checkPubKeyAny(anyBytes, pub []byte) error {
 	const what = "cosmos: SignerInfo.public_key"
-	fields, err := readFields(what, anyBytes)
+	fields, err := pbwire.ReadFields(what, anyBytes)
 	if err != nil {
 		return err
 	}
@@ -123,7 +125,7 @@ func checkPubKeyAny(anyBytes, pub []byte) error {
 	var value []byte
 	seen := singular{}
 	for _, f := range fields {
-		switch f.num {
+		switch f.Num {
 		case anyTypeURL:
 			if err := seen.take(what, f, protowire.BytesType, false); err != nil {
 				return err
@@ -132,10 +134,10 @@ func checkPubKeyAny(anyBytes, pub []byte) error {
 				return err
 			}
 		case anyValue:
-			value = f.bytes
+			value = f.Bytes
 			err = seen.take(what, f, protowire.BytesType, false)
 		default:
-			err = chains.Invalid("%s: unknown field %d", what, f.num)
+			err = chains.Invalid("%s: unknown field %d", what, f.Num)
 		}
 		if err != nil {
 			return err
@@ -157,23 +159,23 @@ func checkPubKeyAny(anyBytes, pub []byte) error {
 // pubKeyBytes returns the key of a cosmos.crypto.secp256k1.PubKey message.
 func pubKeyBytes(msg []byte) ([]byte, error) {
 	const what = "cosmos: secp256k1.PubKey"
-	fields, err := readFields(what, msg)
+	fields, err := pbwire.ReadFields(what, msg)
 	if err != nil {
 		return nil, err
 	}
 	var key []byte
 	seen := singular{}
 	for _, f := range fields {
-		if f.num != pubKeyKey {
-			return nil, chains.Invalid("%s: unknown field %d", what, f.num)
+		if f.Num != pubKeyKey {
+			return nil, chains.Invalid("%s: unknown field %d", what, f.Num)
 		}
 		if err := seen.take(what, f, protowire.BytesType, false); err != nil {
 			return nil, err
 		}
-		key = f.bytes
+		key = f.Bytes
 	}
-	if len(key) != compressedKeyLen {
-		return nil, chains.Invalid("%s: key is %d bytes, want %d", what, len(key), compressedKeyLen)
+	if len(key) != chainkey.Secp256k1KeySize {
+		return nil, chains.Invalid("%s: key is %d bytes, want %d", what, len(key), chainkey.Secp256k1KeySize)
 	}
 	return key, nil
 }
@@ -182,21 +184,21 @@ func pubKeyBytes(msg []byte) ([]byte, error) {
 // sign bytes are the SignDoc.
 func checkModeDirect(modeInfo []byte) error {
 	const what = "cosmos: SignerInfo.mode_info"
-	fields, err := readFields(what, modeInfo)
+	fields, err := pbwire.ReadFields(what, modeInfo)
 	if err != nil {
 		return err
 	}
 	var single []byte
 	seen := singular{}
 	for _, f := range fields {
-		switch f.num {
+		switch f.Num {
 		case modeInfoSingle:
-			single = f.bytes
+			single = f.Bytes
 			err = seen.take(what, f, protowire.BytesType, false)
 		case modeInfoMulti:
 			err = chains.Invalid("%s: multisig mode is not supported: the key signs alone", what)
 		default:
-			err = chains.Invalid("%s: unknown field %d", what, f.num)
+			err = chains.Invalid("%s: unknown field %d", what, f.Num)
 		}
 		if err != nil {
 			return err
@@ -218,20 +220,20 @@ func checkModeDirect(modeInfo []byte) error {
 // singleSignMode returns the mode of a ModeInfo.Single (0, SIGN_MODE_UNSPECIFIED, if absent).
 func singleSignMode(msg []byte) (uint64, error) {
 	const what = "cosmos: ModeInfo.Single"
-	fields, err := readFields(what, msg)
+	fields, err := pbwire.ReadFields(what, msg)
 	if err != nil {
 		return 0, err
 	}
 	var mode uint64
 	seen := singular{}
 	for _, f := range fields {
-		if f.num != singleMode {
-			return 0, chains.Invalid("%s: unknown field %d", what, f.num)
+		if f.Num != singleMode {
+			return 0, chains.Invalid("%s: unknown field %d", what, f.Num)
 		}
 		if err := seen.take(what, f, protowire.VarintType, false); err != nil {
 			return 0, err
 		}
-		mode = f.varint
+		mode = f.Varint
 	}
 	return mode, nil
 }

@@ -9,26 +9,23 @@ import (
 	"strings"
 
 	"github.com/mpcsigner/mpcsigner/chains"
+	"github.com/mpcsigner/mpcsigner/chains/internal/chainbase"
+	"github.com/mpcsigner/mpcsigner/chains/internal/chainkey"
 	"github.com/mpcsigner/mpcsigner/protocol"
 )
 
 // Name is the chain's name in the API and the CLI.
 const Name = "cosmos"
 
+// info's networks are common bech32 prefixes, DefaultPrefix first. Address and Sign accept any
+// valid prefix, not only these (see the package doc), so they check the network with
+// prefixFor, not chainbase.Check.
+var info = chainbase.New(Name, []protocol.Scheme{protocol.SchemeECDSASecp256k1}, commonPrefixes...)
+
 // Chain returns the Cosmos SDK chain.
-func Chain() chains.Chain { return chain{} }
+func Chain() chains.Chain { return chain{info} }
 
-type chain struct{}
-
-func (chain) Name() string { return Name }
-
-func (chain) Schemes() []protocol.Scheme {
-	return []protocol.Scheme{protocol.SchemeECDSASecp256k1}
-}
-
-// Networks lists common bech32 prefixes, DefaultPrefix first. Address and Sign accept any
-// valid prefix, not only these (see the package doc).
-func (chain) Networks() []string { return append([]string(nil), commonPrefixes...) }
+type chain struct{ chainbase.Info }
 
 func (c chain) Address(scheme protocol.Scheme, pub []byte, network string) (string, error) {
 	if err := chains.CheckScheme(c, scheme); err != nil {
@@ -38,7 +35,7 @@ func (c chain) Address(scheme protocol.Scheme, pub []byte, network string) (stri
 	if err != nil {
 		return "", err
 	}
-	if _, err := parseKey(pub); err != nil {
+	if _, err := chainkey.ParseSecp256k1(Name, pub); err != nil {
 		return "", err
 	}
 	return encodeAddress(prefix, pub)
@@ -54,7 +51,7 @@ func (c chain) Sign(ctx context.Context, s chains.Signer, req chains.SignRequest
 		return nil, err
 	}
 	pub := s.PublicKey()
-	key, err := parseKey(pub)
+	key, err := chainkey.ParseSecp256k1(Name, pub)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +67,9 @@ func (c chain) Sign(ctx context.Context, s chains.Signer, req chains.SignRequest
 	if err != nil {
 		return nil, fmt.Errorf("cosmos: signing: %w", err)
 	}
-	if err := verify(key, digest, sig.Sig); err != nil {
+	// Checked as the SDK checks it before it is returned, low s included: the SDK refuses the
+	// malleable high-s twin.
+	if _, err := chainkey.VerifySecp256k1(Name, key, digest, sig.Sig); err != nil {
 		return nil, err
 	}
 	tx := doc.txRaw(sig.Sig)

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"strings"
 	"testing"
 
@@ -61,7 +60,7 @@ func TestAddressRefusals(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Chain().Address(tc.scheme, tc.pub, tc.network)
-			wantInvalid(t, err, tc.want)
+			chaintest.WantInvalid(t, err, tc.want)
 		})
 	}
 	if _, err := Chain().Address(protocol.SchemeECDSASecp256k1, pub, strings.Repeat("a", 51)); err != nil {
@@ -142,24 +141,24 @@ func TestSignRefusals(t *testing.T) {
 		{"another signer", b64(signDocBytes(authInfo(signerInfo(pubKeyAny(other), direct, 7)), "cosmoshub-4", 1)), "", "not this key"},
 		{"two signers", b64(signDocBytes(authInfo(ours, signerInfo(pubKeyAny(other), direct, 0)), "cosmoshub-4", 1)), "", "2 signer_infos"},
 		{"no signer", b64(signDocBytes(authInfo(), "cosmoshub-4", 1)), "", "0 signer_infos"},
-		{"no public key", b64(signDocBytes(authInfo(cat(pbBytes(2, direct), pbVarint(3, 7))), "cosmoshub-4", 1)), "", "no public_key"},
-		{"ed25519 key type", b64(signDocBytes(authInfo(signerInfo(anyOf("/cosmos.crypto.ed25519.PubKey", pbBytes(1, pub)), direct, 7)), "c", 1)), "", "want \"/cosmos.crypto.secp256k1.PubKey\""},
+		{"no public key", b64(signDocBytes(authInfo(chaintest.Cat(chaintest.PBBytes(2, direct), chaintest.PBVarint(3, 7))), "cosmoshub-4", 1)), "", "no public_key"},
+		{"ed25519 key type", b64(signDocBytes(authInfo(signerInfo(anyOf("/cosmos.crypto.ed25519.PubKey", chaintest.PBBytes(1, pub)), direct, 7)), "c", 1)), "", "want \"/cosmos.crypto.secp256k1.PubKey\""},
 		{"amino json mode", b64(signDocBytes(authInfo(signerInfo(pubKeyAny(pub), modeSingle(127), 7)), "c", 1)), "", "sign mode 127"},
 		{"no mode", b64(signDocBytes(authInfo(signerInfo(pubKeyAny(pub), nil, 7)), "c", 1)), "", "no single mode"},
-		{"multisig mode", b64(signDocBytes(authInfo(signerInfo(pubKeyAny(pub), pbBytes(2, nil), 7)), "c", 1)), "", "multisig"},
-		{"two public keys", b64(signDocBytes(authInfo(cat(pbBytes(1, pubKeyAny(pub)), ours)), "c", 1)), "", "field 1 appears twice"},
-		{"unknown AuthInfo field", b64(signDocBytes(append(authInfo(ours), pbVarint(9, 1)...), "c", 1)), "", "AuthInfo: unknown field 9"},
-		{"explicit zero account number", b64(append(signDocBytes(authInfo(ours), "c", 0), pbVarint(4, 0)...)), "", "canonical"},
-		{"fields out of order", b64(cat(pbBytes(2, authInfo(ours)), pbBytes(1, body), pbString(3, "c"))), "", "canonical"},
-		{"duplicate body", b64(cat(pbBytes(1, body), pbBytes(1, body), pbBytes(2, authInfo(ours)), pbString(3, "c"))), "", "field 1 appears twice"},
-		{"unknown SignDoc field", b64(append(good, pbVarint(5, 1)...)), "", "unknown field 5"},
+		{"multisig mode", b64(signDocBytes(authInfo(signerInfo(pubKeyAny(pub), chaintest.PBBytes(2, nil), 7)), "c", 1)), "", "multisig"},
+		{"two public keys", b64(signDocBytes(authInfo(chaintest.Cat(chaintest.PBBytes(1, pubKeyAny(pub)), ours)), "c", 1)), "", "field 1 appears twice"},
+		{"unknown AuthInfo field", b64(signDocBytes(append(authInfo(ours), chaintest.PBVarint(9, 1)...), "c", 1)), "", "AuthInfo: unknown field 9"},
+		{"explicit zero account number", b64(append(signDocBytes(authInfo(ours), "c", 0), chaintest.PBVarint(4, 0)...)), "", "canonical"},
+		{"fields out of order", b64(chaintest.Cat(chaintest.PBBytes(2, authInfo(ours)), chaintest.PBBytes(1, body), pbString(3, "c"))), "", "canonical"},
+		{"duplicate body", b64(chaintest.Cat(chaintest.PBBytes(1, body), chaintest.PBBytes(1, body), chaintest.PBBytes(2, authInfo(ours)), pbString(3, "c"))), "", "field 1 appears twice"},
+		{"unknown SignDoc field", b64(append(good, chaintest.PBVarint(5, 1)...)), "", "unknown field 5"},
 		{"trailing byte", b64(append(good, 0x0a)), "", "field 1"},
 		{"group wire type", b64(append(good, 0x2b)), "", "wire type 3"},
-		{"non-minimal varint", b64(cat(pbBytes(1, body), pbBytes(2, authInfo(ours)), pbString(3, "c"), []byte{0x20, 0x81, 0x00})), "", "non-minimal varint"},
+		{"non-minimal varint", b64(chaintest.Cat(chaintest.PBBytes(1, body), chaintest.PBBytes(2, authInfo(ours)), pbString(3, "c"), []byte{0x20, 0x81, 0x00})), "", "non-minimal varint"},
 		{"no chain id", b64(signDocBytes(authInfo(ours), "", 1)), "", "no chain_id"},
 		{"long chain id", b64(signDocBytes(authInfo(ours), strings.Repeat("c", 51), 1)), "", "more than CometBFT's 50"},
 		{"bad UTF-8 chain id", b64(signDocBytes(authInfo(ours), "\xff", 1)), "", "not valid UTF-8"},
-		{"no body", b64(cat(pbBytes(2, authInfo(ours)), pbString(3, "c"))), "", "no body_bytes"},
+		{"no body", b64(chaintest.Cat(chaintest.PBBytes(2, authInfo(ours)), pbString(3, "c"))), "", "no body_bytes"},
 		{"not base64", "not base64!", "", "base64"},
 		{"unpadded base64", strings.TrimRight(b64(good), "="), "", "base64"},
 		{"hex instead of base64", hex.EncodeToString(good), "", ""},
@@ -168,12 +167,7 @@ func TestSignRefusals(t *testing.T) {
 		{"bad network", b64(good), "OSMO", "upper case"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := s.Calls
-			_, err := Chain().Sign(context.Background(), s, chains.SignRequest{Transaction: tc.tx, Network: tc.network})
-			wantInvalid(t, err, tc.want)
-			if s.Calls != before {
-				t.Fatal("the signer was asked to sign a refused transaction")
-			}
+			chaintest.SignRefused(t, Chain(), s, chains.SignRequest{Transaction: tc.tx, Network: tc.network}, tc.want)
 		})
 	}
 }
@@ -181,21 +175,13 @@ func TestSignRefusals(t *testing.T) {
 // TestSignWrongScheme refuses a key of another scheme.
 func TestSignWrongScheme(t *testing.T) {
 	s := chaintest.Ed25519("cosmos")
-	_, err := Chain().Sign(context.Background(), s, chains.SignRequest{Transaction: b64(directSignDoc(make([]byte, 33)))})
-	wantInvalid(t, err, "does not use ed25519 keys")
+	chaintest.SignRefused(t, Chain(), s, chains.SignRequest{Transaction: b64(directSignDoc(make([]byte, 33)))}, "does not use ed25519 keys")
 }
 
 // TestSignTampered checks that a wrong signature from the signer is never returned.
 func TestSignTampered(t *testing.T) {
 	s := chaintest.Secp256k1("cosmos")
-	s.Tamper = true
-	signed, err := Chain().Sign(context.Background(), s, chains.SignRequest{Transaction: b64(directSignDoc(s.PublicKey()))})
-	if err == nil {
-		t.Fatalf("returned %+v for a tampered signature", signed)
-	}
-	if !errors.Is(err, chains.ErrSignature) || errors.Is(err, chains.ErrInvalid) {
-		t.Fatalf("a bad signature from the signer must be chains.ErrSignature, not an input error: %v", err)
-	}
+	chaintest.SignTampered(t, Chain(), s, chains.SignRequest{Transaction: b64(directSignDoc(s.PublicKey()))})
 }
 
 func TestChainShape(t *testing.T) {

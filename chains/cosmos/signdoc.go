@@ -2,11 +2,12 @@ package cosmos
 
 import (
 	"bytes"
-	"encoding/base64"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/mpcsigner/mpcsigner/chains"
+	"github.com/mpcsigner/mpcsigner/chains/internal/pbwire"
+	"github.com/mpcsigner/mpcsigner/chains/internal/txtext"
 )
 
 // Field numbers of cosmos.tx.v1beta1.SignDoc and TxRaw (cosmos-sdk proto/cosmos/tx/v1beta1/tx.proto).
@@ -31,12 +32,9 @@ type signDoc struct {
 
 // decodeRequest decodes the base64 text of a SignDoc and returns it with its bytes.
 func decodeRequest(text string) (*signDoc, []byte, error) {
-	if len(text) > chains.MaxTransactionBytes {
-		return nil, nil, chains.Invalid("cosmos: transaction is %d characters, more than the %d allowed", len(text), chains.MaxTransactionBytes)
-	}
-	raw, err := base64.StdEncoding.Strict().DecodeString(text)
+	raw, err := txtext.Base64("cosmos", "a SignDoc", text)
 	if err != nil {
-		return nil, nil, chains.Invalid("cosmos: transaction is not standard padded base64 of a SignDoc: %v", err)
+		return nil, nil, err
 	}
 	doc, err := decodeSignDoc(raw)
 	if err != nil {
@@ -50,7 +48,7 @@ func decodeRequest(text string) (*signDoc, []byte, error) {
 // account number and verify against that encoding. A SignDoc in any other encoding
 // (reordered fields, zero values written out) would yield a signature no node accepts.
 func decodeSignDoc(b []byte) (*signDoc, error) {
-	fields, err := readFields("cosmos: SignDoc", b)
+	fields, err := pbwire.ReadFields("cosmos: SignDoc", b)
 	if err != nil {
 		return nil, err
 	}
@@ -71,14 +69,14 @@ func decodeSignDoc(b []byte) (*signDoc, error) {
 }
 
 // set stores one SignDoc field.
-func (d *signDoc) set(seen singular, f field) error {
+func (d *signDoc) set(seen singular, f pbwire.Field) error {
 	const what = "cosmos: SignDoc"
-	switch f.num {
+	switch f.Num {
 	case fieldBodyBytes:
-		d.bodyBytes = f.bytes
+		d.bodyBytes = f.Bytes
 		return seen.take(what, f, protowire.BytesType, false)
 	case fieldAuthInfoBytes:
-		d.authInfoBytes = f.bytes
+		d.authInfoBytes = f.Bytes
 		return seen.take(what, f, protowire.BytesType, false)
 	case fieldChainID:
 		if err := seen.take(what, f, protowire.BytesType, false); err != nil {
@@ -88,10 +86,10 @@ func (d *signDoc) set(seen singular, f field) error {
 		d.chainID = id
 		return err
 	case fieldAccountNumber:
-		d.accountNumber = f.varint
+		d.accountNumber = f.Varint
 		return seen.take(what, f, protowire.VarintType, false)
 	default:
-		return chains.Invalid("%s: unknown field %d", what, f.num)
+		return chains.Invalid("%s: unknown field %d", what, f.Num)
 	}
 }
 

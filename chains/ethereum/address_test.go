@@ -10,6 +10,8 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mpcsigner/mpcsigner/chains/chaintest"
 )
 
 // TestAddress derives addresses of keys whose addresses are published: the sender of the
@@ -66,9 +68,9 @@ func TestAddressRefuses(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Address(tc.pub)
-			wantInvalid(t, err, tc.want)
+			chaintest.WantInvalid(t, err, tc.want)
 			_, err = UncompressedPublicKey(tc.pub)
-			wantInvalid(t, err, tc.want)
+			chaintest.WantInvalid(t, err, tc.want)
 		})
 	}
 }
@@ -100,8 +102,8 @@ func TestEIP55(t *testing.T) {
 				}
 			}
 			_, err := ParseTxArgs([]byte(`{"from":"` + flipCase(v) + `"}`))
-			wantInvalid(t, err, "from: ")
-			wantInvalid(t, err, "EIP-55")
+			chaintest.WantInvalid(t, err, "from: ")
+			chaintest.WantInvalid(t, err, "EIP-55")
 		})
 	}
 }

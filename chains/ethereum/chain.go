@@ -12,10 +12,14 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/mpcsigner/mpcsigner/chains"
+	"github.com/mpcsigner/mpcsigner/chains/internal/chainbase"
 	"github.com/mpcsigner/mpcsigner/protocol"
 )
 
-// wellKnownChainIDs are listed by Networks; any other positive chain id is accepted too.
+// info lists wellKnownChainIDs as the networks; any other positive chain id is accepted too.
+var info = chainbase.New("ethereum", []protocol.Scheme{protocol.SchemeECDSASecp256k1}, wellKnownChainIDs...)
+
+// wellKnownChainIDs are the chain ids Networks lists.
 var wellKnownChainIDs = []string{
 	"1",        // Ethereum mainnet (the default)
 	"11155111", // Sepolia
@@ -34,13 +38,10 @@ var wellKnownChainIDs = []string{
 // types.Transaction.MarshalBinary writes it with a zero signature: a legacy RLP list or an
 // EIP-2718 typed envelope (types 1 to 4). The signed transaction is the same, signed, ready
 // for eth_sendRawTransaction.
-func Chain() chains.Chain { return evm{} }
+func Chain() chains.Chain { return evm{info} }
 
-type evm struct{}
+type evm struct{ chainbase.Info }
 
-func (evm) Name() string               { return "ethereum" }
-func (evm) Schemes() []protocol.Scheme { return []protocol.Scheme{protocol.SchemeECDSASecp256k1} }
-func (evm) Networks() []string         { return append([]string(nil), wellKnownChainIDs...) }
 func (c evm) Address(scheme protocol.Scheme, pub []byte, network string) (string, error) {
 	if err := chains.CheckScheme(c, scheme); err != nil {
 		return "", err

@@ -3,7 +3,6 @@ package ethereum
 import (
 	"context"
 	"crypto/ecdsa"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -89,19 +88,5 @@ func btcecVerify(t testing.TB, pubCompressed []byte, digest []byte, rsv []byte) 
 	}
 	if !rec.IsEqual(pub) {
 		t.Fatalf("btcec: recovery id %d recovers another key", rsv[64])
-	}
-}
-
-// wantInvalid asserts err is an input error whose message contains want.
-func wantInvalid(t testing.TB, err error, want string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("accepted, want an error containing %q", want)
-	}
-	if !errors.Is(err, ErrInvalid) {
-		t.Fatalf("error %q does not wrap ErrInvalid", err)
-	}
-	if !strings.Contains(err.Error(), want) {
-		t.Fatalf("error %q does not contain %q", err, want)
 	}
 }

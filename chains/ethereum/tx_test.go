@@ -16,6 +16,8 @@ import (
 	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/google/go-cmp/cmp"
 	"github.com/holiman/uint256"
+
+	"github.com/mpcsigner/mpcsigner/chains/chaintest"
 )
 
 // The example of the EIP-155 text. (The signing hash is the one of the current EIP text; the
@@ -334,7 +336,7 @@ func TestDecodeRawTransactionRefuses(t *testing.T) {
 			if tx != nil {
 				t.Errorf("returned a transaction alongside the error")
 			}
-			wantInvalid(t, err, tc.want)
+			chaintest.WantInvalid(t, err, tc.want)
 		})
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mpcsigner/mpcsigner/chains/chaintest"
 )
 
 // cmpBig compares hexutil.Big values by value (big.Int has unexported fields).
@@ -109,7 +111,7 @@ func TestParseTxArgsRefuses(t *testing.T) {
 			if a != nil {
 				t.Errorf("returned args alongside the error")
 			}
-			wantInvalid(t, err, tc.want)
+			chaintest.WantInvalid(t, err, tc.want)
 		})
 	}
 }
@@ -163,7 +165,7 @@ func TestTransactionRefuses(t *testing.T) {
 			if tx != nil {
 				t.Errorf("returned a transaction alongside the error")
 			}
-			wantInvalid(t, err, tc.want)
+			chaintest.WantInvalid(t, err, tc.want)
 		})
 	}
 }
@@ -219,7 +221,7 @@ func TestTransactionChecksGoValues(t *testing.T) {
 			if tx != nil {
 				t.Errorf("returned a transaction alongside the error")
 			}
-			wantInvalid(t, err, tc.want)
+			chaintest.WantInvalid(t, err, tc.want)
 		})
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mpcsigner/mpcsigner/chains/chaintest"
 )
 
 // mailJSON is the example of the EIP-712 text.
@@ -216,7 +218,7 @@ func TestParseTypedDataRefuses(t *testing.T) {
 			if td != nil {
 				t.Errorf("returned a document alongside the error")
 			}
-			wantInvalid(t, err, tc.want)
+			chaintest.WantInvalid(t, err, tc.want)
 		})
 	}
 }
@@ -267,9 +269,9 @@ func TestTypedDataDigestChecksGoValues(t *testing.T) {
 	td.Message["bcc"] = "eve"
 	delete(td.Message, "contents")
 	_, err = TypedDataDigest(td)
-	wantInvalid(t, err, "message.bcc: not a field of type Mail")
+	chaintest.WantInvalid(t, err, "message.bcc: not a field of type Mail")
 	_, err = SignTypedData(context.Background(), common.Address{}, td, newKeySigner(t).sign)
-	wantInvalid(t, err, "message.bcc: not a field of type Mail")
+	chaintest.WantInvalid(t, err, "message.bcc: not a field of type Mail")
 }
 
 // chainTypedData is a document whose types form a chain of n struct types (A0 -> A1 -> ...)

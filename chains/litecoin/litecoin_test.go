@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"reflect"
 	"testing"
@@ -21,15 +20,6 @@ import (
 	"github.com/mpcsigner/mpcsigner/chains/chaintest"
 	"github.com/mpcsigner/mpcsigner/protocol"
 )
-
-func mustHex(t *testing.T, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func TestChain(t *testing.T) {
 	c := Chain()
@@ -58,8 +48,8 @@ func TestChain(t *testing.T) {
 //   - trustwallet/trust-core Tests/Litecoin/LitecoinTests.swift: the bech32 address of the
 //     key of the mainnet WIF T5w6v6Rp...f2xA.
 func TestAddressVectors(t *testing.T) {
-	g := mustHex(t, "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")
-	bip86 := mustHex(t, "a60869f0dbcf1dc659c9cecbaf8050135ea9e8cdc487053f1dc6880949dc684c")
+	g := chaintest.MustHex(t, "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")
+	bip86 := chaintest.MustHex(t, "a60869f0dbcf1dc659c9cecbaf8050135ea9e8cdc487053f1dc6880949dc684c")
 	cases := []struct {
 		scheme  protocol.Scheme
 		pub     []byte

@@ -2,59 +2,53 @@ package solana
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 
+	"github.com/btcsuite/btcd/btcutil/base58"
+
 	"github.com/mpcsigner/mpcsigner/chains"
+	"github.com/mpcsigner/mpcsigner/chains/internal/chainbase"
+	"github.com/mpcsigner/mpcsigner/chains/internal/chainkey"
+	"github.com/mpcsigner/mpcsigner/chains/internal/txtext"
 	"github.com/mpcsigner/mpcsigner/protocol"
 )
 
-// networks are Solana's public clusters, the default first. The signed bytes do not depend
-// on them.
-var networks = []string{"mainnet-beta", "devnet", "testnet"}
+// info names Solana and its public clusters, the default first. The signed bytes do not
+// depend on the cluster.
+var info = chainbase.New("solana", []protocol.Scheme{protocol.SchemeEd25519}, "mainnet-beta", "devnet", "testnet")
 
 // Chain is Solana: base58 addresses and base64 wire transactions (see the package doc).
-func Chain() chains.Chain { return chain{} }
+func Chain() chains.Chain { return chain{info} }
 
-type chain struct{}
-
-func (chain) Name() string               { return "solana" }
-func (chain) Schemes() []protocol.Scheme { return []protocol.Scheme{protocol.SchemeEd25519} }
-func (chain) Networks() []string         { return append([]string(nil), networks...) }
+type chain struct{ chainbase.Info }
 
 func (c chain) Address(scheme protocol.Scheme, pub []byte, network string) (string, error) {
-	if err := chains.CheckScheme(c, scheme); err != nil {
-		return "", err
-	}
-	if _, err := chains.CheckNetwork(c, network); err != nil {
+	if _, err := chainbase.Check(c, scheme, network); err != nil {
 		return "", err
 	}
 	return Address(pub)
 }
 
-// Address is the Solana address of an Ed25519 public key: its base58 encoding.
+// Address is the Solana address of an Ed25519 public key: its base58 encoding (Bitcoin's
+// alphabet).
 func Address(pub []byte) (string, error) {
-	if len(pub) != KeySize {
-		return "", chains.Invalid("solana: public key is %d bytes, want %d", len(pub), KeySize)
+	if err := chainkey.CheckEd25519("solana", pub); err != nil {
+		return "", err
 	}
-	return base58(pub), nil
+	return base58.Encode(pub), nil
 }
 
 // Sign signs the message of a base64 wire transaction with s, whose key must be one of the
 // transaction's signers and whose signature slot must still be empty.
 func (c chain) Sign(ctx context.Context, s chains.Signer, req chains.SignRequest) (*chains.Signed, error) {
-	if err := chains.CheckScheme(c, s.Scheme()); err != nil {
-		return nil, err
-	}
-	if _, err := chains.CheckNetwork(c, req.Network); err != nil {
+	if _, err := chainbase.Check(c, s.Scheme(), req.Network); err != nil {
 		return nil, err
 	}
 	pub := s.PublicKey()
-	if len(pub) != KeySize {
-		return nil, chains.Invalid("solana: public key is %d bytes, want %d", len(pub), KeySize)
+	if err := chainkey.CheckEd25519("solana", pub); err != nil {
+		return nil, err
 	}
 	tx, err := decodeText(req.Transaction)
 	if err != nil {
@@ -62,10 +56,10 @@ func (c chain) Sign(ctx context.Context, s chains.Signer, req chains.SignRequest
 	}
 	slot, ok := tx.SignerIndex([KeySize]byte(pub))
 	if !ok {
-		return nil, chains.Invalid("solana: the key's address %s is not one of the transaction's %d signers", base58(pub), tx.Header.NumRequiredSignatures)
+		return nil, chains.Invalid("solana: the key's address %s is not one of the transaction's %d signers", base58.Encode(pub), tx.Header.NumRequiredSignatures)
 	}
 	if tx.Signatures[slot] != ([SignatureSize]byte{}) {
-		return nil, chains.Invalid("solana: signature slot %d of the key's address %s is already filled", slot, base58(pub))
+		return nil, chains.Invalid("solana: signature slot %d of the key's address %s is already filled", slot, base58.Encode(pub))
 	}
 	sig, err := signMessage(ctx, s, pub, tx.Message)
 	if err != nil {
@@ -81,12 +75,9 @@ func (c chain) Sign(ctx context.Context, s chains.Signer, req chains.SignRequest
 
 // decodeText decodes the base64 text of a wire transaction.
 func decodeText(text string) (*Transaction, error) {
-	if len(text) > chains.MaxTransactionBytes {
-		return nil, chains.Invalid("solana: transaction text is %d bytes, more than %d", len(text), chains.MaxTransactionBytes)
-	}
-	wire, err := base64.StdEncoding.Strict().DecodeString(text)
+	wire, err := txtext.Base64("solana", "a wire transaction", text)
 	if err != nil {
-		return nil, chains.Invalid("solana: transaction is not standard padded base64: %v", err)
+		return nil, err
 	}
 	return DecodeTransaction(wire)
 }
@@ -98,8 +89,8 @@ func signMessage(ctx context.Context, s chains.Signer, pub, msg []byte) ([Signat
 	if err != nil {
 		return [SignatureSize]byte{}, fmt.Errorf("solana: signing: %w", err)
 	}
-	if len(sig.Sig) != SignatureSize || !ed25519.Verify(pub, msg, sig.Sig) {
-		return [SignatureSize]byte{}, errors.New("solana: the signer's signature does not verify under the key")
+	if err := chainkey.VerifyEd25519("solana", pub, msg, sig.Sig); err != nil {
+		return [SignatureSize]byte{}, err
 	}
 	return [SignatureSize]byte(sig.Sig), nil
 }
@@ -110,5 +101,5 @@ func txID(tx *Transaction) string {
 	if tx.Signatures[0] == ([SignatureSize]byte{}) {
 		return ""
 	}
-	return base58(tx.Signatures[0][:])
+	return base58.Encode(tx.Signatures[0][:])
 }

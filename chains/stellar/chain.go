@@ -2,22 +2,23 @@ package stellar
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 
 	"github.com/mpcsigner/mpcsigner/chains"
+	"github.com/mpcsigner/mpcsigner/chains/internal/chainbase"
+	"github.com/mpcsigner/mpcsigner/chains/internal/chainkey"
+	"github.com/mpcsigner/mpcsigner/chains/internal/txtext"
 	"github.com/mpcsigner/mpcsigner/protocol"
 )
 
-// networks are the networks Sign knows, the default first; passphrases are their network
-// passphrases, which the signature payload hashes.
+// info names Stellar and the networks Sign knows, the default first; passphrases are their
+// network passphrases, which the signature payload hashes.
 var (
-	networks    = []string{"public", "testnet"}
+	info        = chainbase.New("stellar", []protocol.Scheme{protocol.SchemeEd25519}, "public", "testnet")
 	passphrases = map[string]string{
 		"public":  "Public Global Stellar Network ; September 2015",
 		"testnet": "Test SDF Network ; September 2015",
@@ -26,19 +27,12 @@ var (
 
 // Chain is Stellar: StrKey account ids and base64 XDR transaction envelopes (see the package
 // doc).
-func Chain() chains.Chain { return chain{} }
+func Chain() chains.Chain { return chain{info} }
 
-type chain struct{}
-
-func (chain) Name() string               { return "stellar" }
-func (chain) Schemes() []protocol.Scheme { return []protocol.Scheme{protocol.SchemeEd25519} }
-func (chain) Networks() []string         { return append([]string(nil), networks...) }
+type chain struct{ chainbase.Info }
 
 func (c chain) Address(scheme protocol.Scheme, pub []byte, network string) (string, error) {
-	if err := chains.CheckScheme(c, scheme); err != nil {
-		return "", err
-	}
-	if _, err := chains.CheckNetwork(c, network); err != nil {
+	if _, err := chainbase.Check(c, scheme, network); err != nil {
 		return "", err
 	}
 	return Address(pub)
@@ -46,8 +40,8 @@ func (c chain) Address(scheme protocol.Scheme, pub []byte, network string) (stri
 
 // Address is the StrKey account id (G...) of an ed25519 public key.
 func Address(pub []byte) (string, error) {
-	if len(pub) != KeySize {
-		return "", chains.Invalid("stellar: public key is %d bytes, want %d", len(pub), KeySize)
+	if err := chainkey.CheckEd25519("stellar", pub); err != nil {
+		return "", err
 	}
 	return strKey(pub), nil
 }
@@ -55,16 +49,13 @@ func Address(pub []byte) (string, error) {
 // Sign signs a base64 XDR v1 envelope with no signatures whose source account is the key,
 // and returns the envelope with the key's DecoratedSignature.
 func (c chain) Sign(ctx context.Context, s chains.Signer, req chains.SignRequest) (*chains.Signed, error) {
-	if err := chains.CheckScheme(c, s.Scheme()); err != nil {
-		return nil, err
-	}
-	passphrase, err := networkPassphrase(req.Network)
+	network, err := chainbase.Check(c, s.Scheme(), req.Network)
 	if err != nil {
 		return nil, err
 	}
 	pub := s.PublicKey()
-	if len(pub) != KeySize {
-		return nil, chains.Invalid("stellar: public key is %d bytes, want %d", len(pub), KeySize)
+	if err := chainkey.CheckEd25519("stellar", pub); err != nil {
+		return nil, err
 	}
 	env, err := decodeText(req.Transaction)
 	if err != nil {
@@ -76,13 +67,13 @@ func (c chain) Sign(ctx context.Context, s chains.Signer, req chains.SignRequest
 	if env.SourceAccount != [KeySize]byte(pub) {
 		return nil, chains.Invalid("stellar: the transaction's source account %s is not the key's %s", strKey(env.SourceAccount[:]), strKey(pub))
 	}
-	payload := SignaturePayload(passphrase, env.Transaction)
+	payload := SignaturePayload(passphrases[network], env.Transaction)
 	sig, err := s.SignDigest(ctx, payload)
 	if err != nil {
 		return nil, fmt.Errorf("stellar: signing: %w", err)
 	}
-	if len(sig.Sig) != SignatureSize || !ed25519.Verify(pub, payload[:], sig.Sig) {
-		return nil, errors.New("stellar: the signer's signature does not verify under the key")
+	if err := chainkey.VerifyEd25519("stellar", pub, payload[:], sig.Sig); err != nil {
+		return nil, err
 	}
 	return &chains.Signed{
 		Transaction: base64.StdEncoding.EncodeToString(SignedEnvelope(env.Transaction, pub, sig.Sig)),
@@ -91,22 +82,11 @@ func (c chain) Sign(ctx context.Context, s chains.Signer, req chains.SignRequest
 	}, nil
 }
 
-func networkPassphrase(network string) (string, error) {
-	name, err := chains.CheckNetwork(chain{}, network)
-	if err != nil {
-		return "", err
-	}
-	return passphrases[name], nil
-}
-
 // decodeText decodes the base64 text of an envelope.
 func decodeText(text string) (*Envelope, error) {
-	if len(text) > chains.MaxTransactionBytes {
-		return nil, chains.Invalid("stellar: transaction text is %d bytes, more than %d", len(text), chains.MaxTransactionBytes)
-	}
-	b, err := base64.StdEncoding.Strict().DecodeString(text)
+	b, err := txtext.Base64("stellar", "an XDR transaction envelope", text)
 	if err != nil {
-		return nil, chains.Invalid("stellar: transaction is not standard padded base64: %v", err)
+		return nil, err
 	}
 	return DecodeEnvelope(b)
 }

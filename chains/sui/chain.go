@@ -3,14 +3,16 @@ package sui
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 
+	"github.com/btcsuite/btcd/btcutil/base58"
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/mpcsigner/mpcsigner/chains"
+	"github.com/mpcsigner/mpcsigner/chains/internal/chainbase"
+	"github.com/mpcsigner/mpcsigner/chains/internal/chainkey"
+	"github.com/mpcsigner/mpcsigner/chains/internal/txtext"
 	"github.com/mpcsigner/mpcsigner/protocol"
 )
 
@@ -27,24 +29,17 @@ const (
 // transactionIntent is Intent { scope: TransactionData (0), version: V0 (0), app_id: Sui (0) }.
 var transactionIntent = [3]byte{0, 0, 0}
 
-// networks are Sui's public networks, the default first. The signed bytes do not depend on
-// them (a ValidDuring expiration names its chain inside the transaction).
-var networks = []string{"mainnet", "testnet", "devnet", "localnet"}
+// info names Sui and its public networks, the default first. The signed bytes do not depend
+// on the network (a ValidDuring expiration names its chain inside the transaction).
+var info = chainbase.New("sui", []protocol.Scheme{protocol.SchemeEd25519}, "mainnet", "testnet", "devnet", "localnet")
 
 // Chain is Sui: blake2b addresses and base64 BCS TransactionData (see the package doc).
-func Chain() chains.Chain { return chain{} }
+func Chain() chains.Chain { return chain{info} }
 
-type chain struct{}
-
-func (chain) Name() string               { return "sui" }
-func (chain) Schemes() []protocol.Scheme { return []protocol.Scheme{protocol.SchemeEd25519} }
-func (chain) Networks() []string         { return append([]string(nil), networks...) }
+type chain struct{ chainbase.Info }
 
 func (c chain) Address(scheme protocol.Scheme, pub []byte, network string) (string, error) {
-	if err := chains.CheckScheme(c, scheme); err != nil {
-		return "", err
-	}
-	if _, err := chains.CheckNetwork(c, network); err != nil {
+	if _, err := chainbase.Check(c, scheme, network); err != nil {
 		return "", err
 	}
 	addr, err := Address(pub)
@@ -56,8 +51,8 @@ func (c chain) Address(scheme protocol.Scheme, pub []byte, network string) (stri
 
 // Address is the Sui address of an Ed25519 public key: blake2b-256(0x00 || pub).
 func Address(pub []byte) ([AddressSize]byte, error) {
-	if len(pub) != KeySize {
-		return [AddressSize]byte{}, chains.Invalid("sui: public key is %d bytes, want %d", len(pub), KeySize)
+	if err := chainkey.CheckEd25519("sui", pub); err != nil {
+		return [AddressSize]byte{}, err
 	}
 	return blake2b.Sum256(append([]byte{ed25519Flag}, pub...)), nil
 }
@@ -65,10 +60,7 @@ func Address(pub []byte) ([AddressSize]byte, error) {
 // Sign signs base64 BCS TransactionData whose sender is the key's address. The signed
 // transaction is the same bytes; the signature is the serialized Sui signature in hex.
 func (c chain) Sign(ctx context.Context, s chains.Signer, req chains.SignRequest) (*chains.Signed, error) {
-	if err := chains.CheckScheme(c, s.Scheme()); err != nil {
-		return nil, err
-	}
-	if _, err := chains.CheckNetwork(c, req.Network); err != nil {
+	if _, err := chainbase.Check(c, s.Scheme(), req.Network); err != nil {
 		return nil, err
 	}
 	pub := s.PublicKey()
@@ -92,27 +84,20 @@ func (c chain) Sign(ctx context.Context, s chains.Signer, req chains.SignRequest
 	if err != nil {
 		return nil, fmt.Errorf("sui: signing: %w", err)
 	}
-	if len(sig.Sig) != SignatureSize || !ed25519.Verify(pub, digest[:], sig.Sig) {
-		return nil, errors.New("sui: the signer's signature does not verify under the key")
+	if err := chainkey.VerifyEd25519("sui", pub, digest[:], sig.Sig); err != nil {
+		return nil, err
 	}
 	id := TransactionDigest(raw)
 	return &chains.Signed{
 		Transaction: req.Transaction,
-		TxID:        base58(id[:]),
+		TxID:        base58.Encode(id[:]),
 		Signature:   hex.EncodeToString(SerializedSignature(sig.Sig, pub)),
 	}, nil
 }
 
 // decodeText decodes the base64 text of a transaction.
 func decodeText(text string) ([]byte, error) {
-	if len(text) > chains.MaxTransactionBytes {
-		return nil, chains.Invalid("sui: transaction text is %d bytes, more than %d", len(text), chains.MaxTransactionBytes)
-	}
-	raw, err := base64.StdEncoding.Strict().DecodeString(text)
-	if err != nil {
-		return nil, chains.Invalid("sui: transaction is not standard padded base64: %v", err)
-	}
-	return raw, nil
+	return txtext.Base64("sui", "BCS TransactionData", text)
 }
 
 // SigningDigest is what an Ed25519 key signs for a transaction: blake2b-256 of the intent

@@ -5,10 +5,10 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"strings"
 	"testing"
 
+	"github.com/btcsuite/btcd/btcutil/base58"
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/mpcsigner/mpcsigner/chains"
@@ -56,15 +56,7 @@ func TestSignedVector(t *testing.T) {
 }
 
 func TestAddressRefuses(t *testing.T) {
-	for name, call := range map[string]func() (string, error){
-		"31-byte key":     func() (string, error) { return Chain().Address(protocol.SchemeEd25519, make([]byte, 31), "") },
-		"secp256k1 key":   func() (string, error) { return Chain().Address(protocol.SchemeECDSASecp256k1, make([]byte, 33), "") },
-		"unknown network": func() (string, error) { return Chain().Address(protocol.SchemeEd25519, make([]byte, 32), "betanet") },
-	} {
-		if _, err := call(); !errors.Is(err, chains.ErrInvalid) {
-			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
-		}
-	}
+	chaintest.AddressRefusals(t, Chain(), make([]byte, 32), "betanet")
 }
 
 func keyAddress(s *chaintest.Signer) [AddressSize]byte {
@@ -75,7 +67,7 @@ func TestSign(t *testing.T) {
 	s := chaintest.Ed25519("sui")
 	for name, tx := range map[string]testTx{
 		"transfer SUI":       {sender: keyAddress(s), ptb: transferSui},
-		"every command kind": {sender: keyAddress(s), ptb: everyCommand, expiry: func(w *bcsWriter) { w.uleb(1).u64(400) }},
+		"every command kind": {sender: keyAddress(s), ptb: everyCommand, expiry: func(w *chaintest.BCS) { w.ULEB(1).U64(400) }},
 	} {
 		t.Run(name, func(t *testing.T) {
 			signed, err := Chain().Sign(context.Background(), s, chains.SignRequest{Transaction: tx.base64(), Network: "testnet"})
@@ -95,7 +87,7 @@ func TestSign(t *testing.T) {
 				t.Fatal("the signature does not verify over blake2b(intent message)")
 			}
 			id := blake2b.Sum256(append([]byte("TransactionData::"), tx.encode()...))
-			if signed.TxID != base58(id[:]) {
+			if signed.TxID != base58.Encode(id[:]) {
 				t.Fatalf("TxID %s", signed.TxID)
 			}
 		})
@@ -116,28 +108,12 @@ func TestSignRefuses(t *testing.T) {
 		"unpadded base64":           {Transaction: strings.TrimRight(base64.StdEncoding.EncodeToString(append(mine.encode(), 0)), "=")},
 		"larger than any text":      {Transaction: strings.Repeat("A", chains.MaxTransactionBytes+4)},
 	} {
-		t.Run(name, func(t *testing.T) {
-			before := s.Calls
-			if _, err := Chain().Sign(context.Background(), s, req); !errors.Is(err, chains.ErrInvalid) {
-				t.Fatalf("err = %v, want ErrInvalid", err)
-			}
-			if s.Calls != before {
-				t.Fatal("the signer was asked to sign a refused transaction")
-			}
-		})
+		t.Run(name, func(t *testing.T) { chaintest.SignRefused(t, Chain(), s, req) })
 	}
 	t.Run("secp256k1 key", func(t *testing.T) {
-		_, err := Chain().Sign(context.Background(), chaintest.Secp256k1("sui"), chains.SignRequest{Transaction: mine.base64()})
-		if !errors.Is(err, chains.ErrInvalid) {
-			t.Fatalf("err = %v, want ErrInvalid", err)
-		}
+		chaintest.SignRefused(t, Chain(), chaintest.Secp256k1("sui"), chains.SignRequest{Transaction: mine.base64()}, "does not use")
 	})
 	t.Run("tampered signature", func(t *testing.T) {
-		bad := chaintest.Ed25519("sui")
-		bad.Tamper = true
-		_, err := Chain().Sign(context.Background(), bad, chains.SignRequest{Transaction: mine.base64()})
-		if err == nil || errors.Is(err, chains.ErrInvalid) {
-			t.Fatalf("err = %v, want a signer error that is not ErrInvalid", err)
-		}
+		chaintest.SignTampered(t, Chain(), chaintest.Ed25519("sui"), chains.SignRequest{Transaction: mine.base64()})
 	})
 }

@@ -2,52 +2,37 @@ package sui
 
 import (
 	"encoding/base64"
-	"encoding/binary"
+
+	"github.com/mpcsigner/mpcsigner/chains/chaintest"
 )
 
-// bcsWriter writes the BCS the tests feed the decoder, independently of it (the interop tests
-// check both against sui-go-sdk).
-type bcsWriter []byte
+// The tests write the BCS they feed the decoder with chaintest.BCS, independently of it (the
+// interop tests check both against sui-go-sdk).
 
-func (w *bcsWriter) raw(b ...byte) *bcsWriter { *w = append(*w, b...); return w }
-
-func (w *bcsWriter) uleb(v uint32) *bcsWriter {
-	for v >= 0x80 {
-		*w = append(*w, byte(v)|0x80)
-		v >>= 7
-	}
-	return w.raw(byte(v))
-}
-
-func (w *bcsWriter) u64(v uint64) *bcsWriter { *w = binary.LittleEndian.AppendUint64(*w, v); return w }
-
-func (w *bcsWriter) bytes(b []byte) *bcsWriter { return w.uleb(uint32(len(b))).raw(b...) }
-
-func (w *bcsWriter) str(s string) *bcsWriter { return w.bytes([]byte(s)) }
-
-func (w *bcsWriter) objectRef(id byte) *bcsWriter {
-	w.raw(make([]byte, AddressSize-1)...).raw(id).u64(5)
+// writeObjectRef writes an ObjectRef whose id and digest are made from id.
+func writeObjectRef(w *chaintest.BCS, id byte) *chaintest.BCS {
+	w.Raw(make([]byte, AddressSize-1)...).Raw(id).U64(5)
 	digest := make([]byte, DigestSize)
 	digest[0] = id
-	return w.bytes(digest)
+	return w.Bytes(digest)
 }
 
 // testTx is TransactionData::V1 with a programmable transaction written by ptb, a sender, one
 // gas coin owned by the sender, and an expiration written by expiry (None when nil).
 type testTx struct {
 	sender [AddressSize]byte
-	ptb    func(*bcsWriter)
-	expiry func(*bcsWriter)
+	ptb    func(*chaintest.BCS)
+	expiry func(*chaintest.BCS)
 }
 
 func (tx testTx) encode() []byte {
-	w := &bcsWriter{}
-	w.uleb(0).uleb(0) // V1, ProgrammableTransaction
+	w := &chaintest.BCS{}
+	w.ULEB(0).ULEB(0) // V1, ProgrammableTransaction
 	tx.ptb(w)
-	w.raw(tx.sender[:]...)
-	w.uleb(1).objectRef(0x9a).raw(tx.sender[:]...).u64(1000).u64(10_000_000)
+	w.Raw(tx.sender[:]...)
+	writeObjectRef(w.ULEB(1), 0x9a).Raw(tx.sender[:]...).U64(1000).U64(10_000_000)
 	if tx.expiry == nil {
-		w.uleb(0)
+		w.ULEB(0)
 	} else {
 		tx.expiry(w)
 	}
@@ -58,45 +43,45 @@ func (tx testTx) base64() string { return base64.StdEncoding.EncodeToString(tx.e
 
 // transferSui is what the SDKs build to send SUI: split the amount off the gas coin and
 // transfer the new coin.
-func transferSui(w *bcsWriter) {
+func transferSui(w *chaintest.BCS) {
 	recipient := make([]byte, AddressSize)
 	recipient[0] = 0x42
-	w.uleb(2).uleb(0).bytes([]byte{0x40, 0x42, 0x0f, 0, 0, 0, 0, 0}).uleb(0).bytes(recipient) // Pure(1e6), Pure(address)
-	w.uleb(2)
-	w.uleb(2).uleb(0).uleb(1).uleb(1).raw(0, 0)                 // SplitCoins(GasCoin, [Input(0)])
-	w.uleb(1).uleb(1).uleb(3).raw(0, 0, 0, 0).uleb(1).raw(1, 0) // TransferObjects([NestedResult(0,0)], Input(1))
+	w.ULEB(2).ULEB(0).Bytes([]byte{0x40, 0x42, 0x0f, 0, 0, 0, 0, 0}).ULEB(0).Bytes(recipient) // Pure(1e6), Pure(address)
+	w.ULEB(2)
+	w.ULEB(2).ULEB(0).ULEB(1).ULEB(1).Raw(0, 0)                 // SplitCoins(GasCoin, [Input(0)])
+	w.ULEB(1).ULEB(1).ULEB(3).Raw(0, 0, 0, 0).ULEB(1).Raw(1, 0) // TransferObjects([NestedResult(0,0)], Input(1))
 }
 
 // everyCommand is a programmable transaction with every input kind and every command kind.
-func everyCommand(w *bcsWriter) {
+func everyCommand(w *chaintest.BCS) {
 	two := [AddressSize]byte{AddressSize - 1: 2}
-	w.uleb(6)
-	w.uleb(0).bytes([]byte{1})                                // Pure
-	w.uleb(1).uleb(0).objectRef(1)                            // ImmOrOwnedObject
-	w.uleb(1).uleb(1).raw(make([]byte, 32)...).u64(1).uleb(2) // SharedObject, NonExclusiveWrite
-	w.uleb(1).uleb(2).objectRef(3)                            // Receiving
-	w.uleb(2).uleb(1).u64(10).uleb(0).uleb(7).raw(two[:]...).str("sui").str("SUI").uleb(0).uleb(1)
+	w.ULEB(6)
+	w.ULEB(0).Bytes([]byte{1})                                // Pure
+	writeObjectRef(w.ULEB(1).ULEB(0), 1)                      // ImmOrOwnedObject
+	w.ULEB(1).ULEB(1).Raw(make([]byte, 32)...).U64(1).ULEB(2) // SharedObject, NonExclusiveWrite
+	writeObjectRef(w.ULEB(1).ULEB(2), 3)                      // Receiving
+	w.ULEB(2).ULEB(1).U64(10).ULEB(0).ULEB(7).Raw(two[:]...).Str("sui").Str("SUI").ULEB(0).ULEB(1)
 	// ^ FundsWithdrawal(MaxAmountU64(10), Balance<0x2::sui::SUI>, Sponsor)
-	w.uleb(2).uleb(0).uleb(0).uleb(2).uleb(0) // FundsWithdrawal(EntireBalance, Balance<u64>, Sender)
-	w.uleb(7)
-	w.uleb(0).raw(two[:]...).str("pay").str("split").uleb(2).uleb(6).uleb(1).uleb(7).raw(two[:]...).str("sui").str("SUI").uleb(0)
-	w.uleb(2).uleb(0).uleb(2).raw(0, 0) // MoveCall 0x2::pay::split<vector<u8>, 0x2::sui::SUI>(GasCoin, Result(0))
-	w.uleb(1).uleb(1).uleb(0).uleb(1).raw(0, 0)
-	w.uleb(2).uleb(1).raw(1, 0).uleb(0)
-	w.uleb(3).uleb(1).raw(1, 0).uleb(1).uleb(1).raw(2, 0)
-	w.uleb(4).uleb(1).bytes([]byte{0xa1, 0x1c}).uleb(1).raw(two[:]...)
-	w.uleb(5).raw(1).uleb(2).uleb(1).uleb(3).raw(0, 0, 1, 0)
-	w.uleb(6).uleb(1).bytes([]byte{0xa1}).uleb(0).raw(two[:]...).uleb(2).raw(4, 0)
+	w.ULEB(2).ULEB(0).ULEB(0).ULEB(2).ULEB(0) // FundsWithdrawal(EntireBalance, Balance<u64>, Sender)
+	w.ULEB(7)
+	w.ULEB(0).Raw(two[:]...).Str("pay").Str("split").ULEB(2).ULEB(6).ULEB(1).ULEB(7).Raw(two[:]...).Str("sui").Str("SUI").ULEB(0)
+	w.ULEB(2).ULEB(0).ULEB(2).Raw(0, 0) // MoveCall 0x2::pay::split<vector<u8>, 0x2::sui::SUI>(GasCoin, Result(0))
+	w.ULEB(1).ULEB(1).ULEB(0).ULEB(1).Raw(0, 0)
+	w.ULEB(2).ULEB(1).Raw(1, 0).ULEB(0)
+	w.ULEB(3).ULEB(1).Raw(1, 0).ULEB(1).ULEB(1).Raw(2, 0)
+	w.ULEB(4).ULEB(1).Bytes([]byte{0xa1, 0x1c}).ULEB(1).Raw(two[:]...)
+	w.ULEB(5).Raw(1).ULEB(2).ULEB(1).ULEB(3).Raw(0, 0, 1, 0)
+	w.ULEB(6).ULEB(1).Bytes([]byte{0xa1}).ULEB(0).Raw(two[:]...).ULEB(2).Raw(4, 0)
 }
 
 // nestedVectors is a MoveCall with one type argument of n nested vectors around u8.
-func nestedVectors(n int) func(*bcsWriter) {
-	return func(w *bcsWriter) {
+func nestedVectors(n int) func(*chaintest.BCS) {
+	return func(w *chaintest.BCS) {
 		two := [AddressSize]byte{AddressSize - 1: 2}
-		w.uleb(0).uleb(1).uleb(0).raw(two[:]...).str("m").str("f").uleb(1)
+		w.ULEB(0).ULEB(1).ULEB(0).Raw(two[:]...).Str("m").Str("f").ULEB(1)
 		for range n {
-			w.uleb(6)
+			w.ULEB(6)
 		}
-		w.uleb(1).uleb(0)
+		w.ULEB(1).ULEB(0)
 	}
 }

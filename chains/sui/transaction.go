@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/mpcsigner/mpcsigner/chains"
+	"github.com/mpcsigner/mpcsigner/chains/internal/bcs"
 )
 
 const (
@@ -86,13 +87,13 @@ func DecodeTransactionData(b []byte) (*TransactionData, error) {
 	if len(b) > MaxTransactionBytes {
 		return nil, chains.Invalid("sui: transaction is %d bytes, more than %d", len(b), MaxTransactionBytes)
 	}
-	r := &reader{b: b}
-	if v, err := r.variant("TransactionData"); err != nil {
+	r := bcs.NewReader("sui", b)
+	if v, err := r.Variant("TransactionData"); err != nil {
 		return nil, err
 	} else if v != 0 {
 		return nil, chains.Invalid("sui: TransactionData: variant %d is not V1 (0)", v)
 	}
-	if v, err := r.variant("kind"); err != nil {
+	if v, err := r.Variant("kind"); err != nil {
 		return nil, err
 	} else if v != 0 {
 		return nil, chains.Invalid("sui: kind: variant %d is not ProgrammableTransaction (0): the other kinds are system transactions", v)
@@ -105,7 +106,7 @@ func DecodeTransactionData(b []byte) (*TransactionData, error) {
 	if tx.Commands, err = commands(r); err != nil {
 		return nil, err
 	}
-	if tx.Sender, err = r.address("sender"); err != nil {
+	if tx.Sender, err = r.Bytes32("sender"); err != nil {
 		return nil, err
 	}
 	if err := tx.gasData(r); err != nil {
@@ -114,45 +115,40 @@ func DecodeTransactionData(b []byte) (*TransactionData, error) {
 	if err := tx.expiration(r); err != nil {
 		return nil, err
 	}
-	if r.left() != 0 {
-		return nil, chains.Invalid("sui: %d trailing bytes after the transaction data", r.left())
+	if err := r.End("the transaction data"); err != nil {
+		return nil, err
 	}
 	return tx, nil
 }
 
 // inputs reads the programmable transaction's Vec<CallArg> and returns its length.
-func inputs(r *reader) (int, error) {
-	n, err := r.length("inputs", 2)
+func inputs(r *bcs.Reader) (int, error) {
+	return r.Sequence("inputs", 2, func(where string) error { return callArg(r, where) })
+}
+
+// callArg reads one CallArg: Pure(Vec<u8>), Object(ObjectArg) or FundsWithdrawal.
+func callArg(r *bcs.Reader, where string) error {
+	v, err := r.Variant(where)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	for i := range n {
-		where := fmt.Sprintf("inputs[%d]", i)
-		v, err := r.variant(where)
-		if err != nil {
-			return 0, err
-		}
-		switch v {
-		case 0: // Pure
-			_, err = r.bytes(where + ".Pure")
-		case 1:
-			err = objectArg(r, where+".Object")
-		case 2:
-			err = fundsWithdrawal(r, where+".FundsWithdrawal")
-		default:
-			return 0, chains.Invalid("sui: %s: variant %d is not Pure (0), Object (1) or FundsWithdrawal (2)", where, v)
-		}
-		if err != nil {
-			return 0, err
-		}
+	switch v {
+	case 0: // Pure
+		_, err = r.Bytes(where + ".Pure")
+		return err
+	case 1:
+		return objectArg(r, where+".Object")
+	case 2:
+		return fundsWithdrawal(r, where+".FundsWithdrawal")
+	default:
+		return chains.Invalid("sui: %s: variant %d is not Pure (0), Object (1) or FundsWithdrawal (2)", where, v)
 	}
-	return n, nil
 }
 
 // objectArg reads ObjectArg: ImmOrOwnedObject(ObjectRef), SharedObject { id,
 // initial_shared_version, mutability }, Receiving(ObjectRef).
-func objectArg(r *reader, where string) error {
-	v, err := r.variant(where)
+func objectArg(r *bcs.Reader, where string) error {
+	v, err := r.Variant(where)
 	if err != nil {
 		return err
 	}
@@ -161,12 +157,12 @@ func objectArg(r *reader, where string) error {
 		_, err = objectRef(r, where)
 		return err
 	case 1:
-		if _, err := r.take(AddressSize+8, where+".SharedObject"); err != nil {
+		if _, err := r.Take(AddressSize+8, where+".SharedObject"); err != nil {
 			return err
 		}
 		// SharedObjectMutability: Immutable, Mutable, NonExclusiveWrite. (It was a bool, which
 		// encodes the same for the first two.)
-		if m, err := r.variant(where + ".SharedObject.mutability"); err != nil {
+		if m, err := r.Variant(where + ".SharedObject.mutability"); err != nil {
 			return err
 		} else if m > 2 {
 			return chains.Invalid("sui: %s.SharedObject.mutability: variant %d is not Immutable (0), Mutable (1) or NonExclusiveWrite (2)", where, m)
@@ -179,18 +175,18 @@ func objectArg(r *reader, where string) error {
 
 // fundsWithdrawal reads FundsWithdrawalArg { reservation: Reservation, type_arg:
 // WithdrawalTypeArg, withdraw_from: WithdrawFrom }.
-func fundsWithdrawal(r *reader, where string) error {
-	switch v, err := r.variant(where + ".reservation"); {
+func fundsWithdrawal(r *bcs.Reader, where string) error {
+	switch v, err := r.Variant(where + ".reservation"); {
 	case err != nil:
 		return err
 	case v == 1: // MaxAmountU64
-		if _, err := r.u64(where + ".reservation.MaxAmountU64"); err != nil {
+		if _, err := r.U64(where + ".reservation.MaxAmountU64"); err != nil {
 			return err
 		}
 	case v != 0: // EntireBalance
 		return chains.Invalid("sui: %s.reservation: variant %d is not EntireBalance (0) or MaxAmountU64 (1)", where, v)
 	}
-	if v, err := r.variant(where + ".type_arg"); err != nil {
+	if v, err := r.Variant(where + ".type_arg"); err != nil {
 		return err
 	} else if v != 0 {
 		return chains.Invalid("sui: %s.type_arg: variant %d is not Balance (0)", where, v)
@@ -198,7 +194,7 @@ func fundsWithdrawal(r *reader, where string) error {
 	if err := typeInput(r, where+".type_arg.Balance", 1); err != nil {
 		return err
 	}
-	if v, err := r.variant(where + ".withdraw_from"); err != nil {
+	if v, err := r.Variant(where + ".withdraw_from"); err != nil {
 		return err
 	} else if v > 1 {
 		return chains.Invalid("sui: %s.withdraw_from: variant %d is not Sender (0) or Sponsor (1)", where, v)
@@ -206,13 +202,13 @@ func fundsWithdrawal(r *reader, where string) error {
 	return nil
 }
 
-func objectRef(r *reader, where string) (ObjectRef, error) {
+func objectRef(r *bcs.Reader, where string) (ObjectRef, error) {
 	var ref ObjectRef
 	var err error
-	if ref.ID, err = r.address(where + ".id"); err != nil {
+	if ref.ID, err = r.Bytes32(where + ".id"); err != nil {
 		return ref, err
 	}
-	if ref.Version, err = r.u64(where + ".version"); err != nil {
+	if ref.Version, err = r.U64(where + ".version"); err != nil {
 		return ref, err
 	}
 	ref.Digest, err = digest(r, where+".digest")
@@ -220,8 +216,8 @@ func objectRef(r *reader, where string) (ObjectRef, error) {
 }
 
 // digest reads a Digest, which BCS writes as a length-prefixed byte string of exactly 32.
-func digest(r *reader, where string) ([DigestSize]byte, error) {
-	b, err := r.bytes(where)
+func digest(r *bcs.Reader, where string) ([DigestSize]byte, error) {
+	b, err := r.Bytes(where)
 	if err != nil {
 		return [DigestSize]byte{}, err
 	}
@@ -231,15 +227,15 @@ func digest(r *reader, where string) ([DigestSize]byte, error) {
 	return [DigestSize]byte(b), nil
 }
 
-func commands(r *reader) ([]Command, error) {
-	n, err := r.length("commands", 2)
+func commands(r *bcs.Reader) ([]Command, error) {
+	n, err := r.Length("commands", 2)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Command, n)
 	for i := range out {
 		where := fmt.Sprintf("commands[%d]", i)
-		v, err := r.variant(where)
+		v, err := r.Variant(where)
 		if err != nil {
 			return nil, err
 		}
@@ -255,7 +251,7 @@ func commands(r *reader) ([]Command, error) {
 }
 
 // command reads the body of one command; for a MoveCall it returns the call's target.
-func command(r *reader, kind CommandKind, where string) (string, error) {
+func command(r *bcs.Reader, kind CommandKind, where string) (string, error) {
 	switch kind {
 	case MoveCall:
 		return moveCall(r, where)
@@ -272,7 +268,7 @@ func command(r *reader, kind CommandKind, where string) (string, error) {
 	case Publish:
 		return "", modulesAndDeps(r, where)
 	case MakeMoveVec:
-		if some, err := r.flag(where + ".type option"); err != nil {
+		if some, err := r.Flag(where + ".type option"); err != nil {
 			return "", err
 		} else if some {
 			if err := typeInput(r, where+".type", 1); err != nil {
@@ -284,7 +280,7 @@ func command(r *reader, kind CommandKind, where string) (string, error) {
 		if err := modulesAndDeps(r, where); err != nil {
 			return "", err
 		}
-		if _, err := r.address(where + ".package"); err != nil {
+		if _, err := r.Bytes32(where + ".package"); err != nil {
 			return "", err
 		}
 		return "", argument(r, where+".ticket")
@@ -292,8 +288,8 @@ func command(r *reader, kind CommandKind, where string) (string, error) {
 }
 
 // moveCall reads ProgrammableMoveCall { package, module, function, type_arguments, arguments }.
-func moveCall(r *reader, where string) (string, error) {
-	pkg, err := r.address(where + ".package")
+func moveCall(r *bcs.Reader, where string) (string, error) {
+	pkg, err := r.Bytes32(where + ".package")
 	if err != nil {
 		return "", err
 	}
@@ -316,64 +312,46 @@ func moveCall(r *reader, where string) (string, error) {
 
 // modulesAndDeps reads Publish's and Upgrade's Vec<Vec<u8>> modules and Vec<ObjectID>
 // dependencies.
-func modulesAndDeps(r *reader, where string) error {
-	n, err := r.length(where+".modules", 1)
+func modulesAndDeps(r *bcs.Reader, where string) error {
+	_, err := r.Sequence(where+".modules", 1, func(at string) error {
+		_, err := r.Bytes(at)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	for i := range n {
-		if _, err := r.bytes(fmt.Sprintf("%s.modules[%d]", where, i)); err != nil {
-			return err
-		}
-	}
-	deps, err := r.length(where+".dependencies", AddressSize)
+	deps, err := r.Length(where+".dependencies", AddressSize)
 	if err != nil {
 		return err
 	}
-	_, err = r.take(deps*AddressSize, where+".dependencies")
+	_, err = r.Take(deps*AddressSize, where+".dependencies")
 	return err
 }
 
-func arguments(r *reader, where string) error {
-	n, err := r.length(where, 1)
-	if err != nil {
-		return err
-	}
-	for i := range n {
-		if err := argument(r, fmt.Sprintf("%s[%d]", where, i)); err != nil {
-			return err
-		}
-	}
-	return nil
+func arguments(r *bcs.Reader, where string) error {
+	_, err := r.Sequence(where, 1, func(at string) error { return argument(r, at) })
+	return err
 }
 
 // argumentSizes are the sizes of Argument's variants after the index: GasCoin, Input(u16),
 // Result(u16), NestedResult(u16, u16).
 var argumentSizes = [...]int{0, 2, 2, 4}
 
-func argument(r *reader, where string) error {
-	v, err := r.variant(where)
+func argument(r *bcs.Reader, where string) error {
+	v, err := r.Variant(where)
 	if err != nil {
 		return err
 	}
 	if int(v) >= len(argumentSizes) {
 		return chains.Invalid("sui: %s: variant %d is not GasCoin (0), Input (1), Result (2) or NestedResult (3)", where, v)
 	}
-	_, err = r.take(argumentSizes[v], where)
+	_, err = r.Take(argumentSizes[v], where)
 	return err
 }
 
-func typeInputs(r *reader, where string, depth int) error {
-	n, err := r.length(where, 1)
-	if err != nil {
-		return err
-	}
-	for i := range n {
-		if err := typeInput(r, fmt.Sprintf("%s[%d]", where, i), depth); err != nil {
-			return err
-		}
-	}
-	return nil
+func typeInputs(r *bcs.Reader, where string, depth int) error {
+	_, err := r.Sequence(where, 1, func(at string) error { return typeInput(r, at, depth) })
+	return err
 }
 
 // TypeInput's variants: 0-5 bool u8 u64 u128 address signer, 6 vector, 7 struct, 8-10 u16
@@ -385,11 +363,11 @@ const (
 )
 
 // typeInput reads a TypeInput at depth (1 for a call's own type arguments).
-func typeInput(r *reader, where string, depth int) error {
+func typeInput(r *bcs.Reader, where string, depth int) error {
 	if depth >= maxTypeArgumentDepth {
 		return chains.Invalid("sui: %s: type argument nested %d deep, the protocol allows %d", where, depth, maxTypeArgumentDepth-1)
 	}
-	v, err := r.variant(where)
+	v, err := r.Variant(where)
 	if err != nil {
 		return err
 	}
@@ -400,7 +378,7 @@ func typeInput(r *reader, where string, depth int) error {
 		return typeInput(r, where+".vector", depth+1)
 	case v == typeInputStruct:
 		where += ".struct"
-		if _, err := r.address(where + ".address"); err != nil {
+		if _, err := r.Bytes32(where + ".address"); err != nil {
 			return err
 		}
 		if _, err := identifier(r, where+".module"); err != nil {
@@ -414,8 +392,8 @@ func typeInput(r *reader, where string, depth int) error {
 	return nil
 }
 
-func (tx *TransactionData) gasData(r *reader) error {
-	n, err := r.length("gas_data.payment", AddressSize+8+1+DigestSize)
+func (tx *TransactionData) gasData(r *bcs.Reader) error {
+	n, err := r.Length("gas_data.payment", AddressSize+8+1+DigestSize)
 	if err != nil {
 		return err
 	}
@@ -425,19 +403,19 @@ func (tx *TransactionData) gasData(r *reader) error {
 			return err
 		}
 	}
-	if tx.GasOwner, err = r.address("gas_data.owner"); err != nil {
+	if tx.GasOwner, err = r.Bytes32("gas_data.owner"); err != nil {
 		return err
 	}
-	if tx.GasPrice, err = r.u64("gas_data.price"); err != nil {
+	if tx.GasPrice, err = r.U64("gas_data.price"); err != nil {
 		return err
 	}
-	tx.GasBudget, err = r.u64("gas_data.budget")
+	tx.GasBudget, err = r.U64("gas_data.budget")
 	return err
 }
 
 // expiration reads TransactionExpiration: None, Epoch(u64) or ValidDuring.
-func (tx *TransactionData) expiration(r *reader) error {
-	v, err := r.variant("expiration")
+func (tx *TransactionData) expiration(r *bcs.Reader) error {
+	v, err := r.Variant("expiration")
 	if err != nil {
 		return err
 	}
@@ -445,7 +423,7 @@ func (tx *TransactionData) expiration(r *reader) error {
 	case 0:
 		return nil
 	case 1:
-		e, err := r.u64("expiration.Epoch")
+		e, err := r.U64("expiration.Epoch")
 		tx.ExpirationEpoch = &e
 		return err
 	case 2:
@@ -456,7 +434,7 @@ func (tx *TransactionData) expiration(r *reader) error {
 	}
 }
 
-func validDuring(r *reader) (*ValidDuring, error) {
+func validDuring(r *bcs.Reader) (*ValidDuring, error) {
 	vd := &ValidDuring{}
 	for _, f := range []struct {
 		name string
@@ -466,12 +444,12 @@ func validDuring(r *reader) (*ValidDuring, error) {
 		{"min_timestamp_seconds", &vd.MinTimestampSeconds}, {"max_timestamp_seconds", &vd.MaxTimestampSeconds},
 	} {
 		where := "expiration.ValidDuring." + f.name
-		some, err := r.flag(where + " option")
+		some, err := r.Flag(where + " option")
 		if err != nil {
 			return nil, err
 		}
 		if some {
-			v, err := r.u64(where)
+			v, err := r.U64(where)
 			if err != nil {
 				return nil, err
 			}
@@ -482,7 +460,7 @@ func validDuring(r *reader) (*ValidDuring, error) {
 	if vd.Chain, err = digest(r, "expiration.ValidDuring.chain"); err != nil {
 		return nil, err
 	}
-	nonce, err := r.take(4, "expiration.ValidDuring.nonce")
+	nonce, err := r.Take(4, "expiration.ValidDuring.nonce")
 	if err != nil {
 		return nil, err
 	}
@@ -492,8 +470,8 @@ func validDuring(r *reader) (*ValidDuring, error) {
 
 // identifier reads a Move identifier as Sui's Move checks it: ASCII letters, digits and '_',
 // starting with a letter, or with '_' and at least one more character.
-func identifier(r *reader, where string) (string, error) {
-	s, err := r.string(where)
+func identifier(r *bcs.Reader, where string) (string, error) {
+	s, err := r.Text(where)
 	if err != nil {
 		return "", err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mpcsigner/mpcsigner/chains"
+	"github.com/mpcsigner/mpcsigner/chains/chaintest"
 )
 
 var sender = [AddressSize]byte{0: 0x5e, AddressSize - 1: 0xde}
@@ -40,10 +41,10 @@ func TestDecodeTransactionData(t *testing.T) {
 	}
 }
 
-func validDuringExpiry(w *bcsWriter) {
+func validDuringExpiry(w *chaintest.BCS) {
 	chain := make([]byte, DigestSize)
 	chain[0] = 0xc4
-	w.uleb(2).raw(1).u64(1).raw(0).raw(0).raw(1).u64(5).bytes(chain).raw(4, 3, 2, 1)
+	w.ULEB(2).Raw(1).U64(1).Raw(0).Raw(0).Raw(1).U64(5).Bytes(chain).Raw(4, 3, 2, 1)
 }
 
 // realTransaction is a TransactionData with shared objects and several Move calls,
@@ -71,34 +72,36 @@ func TestDecodeRealTransaction(t *testing.T) {
 }
 
 func TestDecodeTransactionDataRefuses(t *testing.T) {
-	bad := func(ptb func(*bcsWriter)) []byte { return testTx{sender: sender, ptb: ptb}.encode() }
-	badExpiry := func(e func(*bcsWriter)) []byte { return testTx{sender: sender, ptb: transferSui, expiry: e}.encode() }
+	bad := func(ptb func(*chaintest.BCS)) []byte { return testTx{sender: sender, ptb: ptb}.encode() }
+	badExpiry := func(e func(*chaintest.BCS)) []byte {
+		return testTx{sender: sender, ptb: transferSui, expiry: e}.encode()
+	}
 	good := bad(transferSui)
 	cases := map[string][]byte{
 		"TransactionData V2":      append([]byte{1}, good[1:]...),
 		"system transaction kind": append([]byte{0, 1}, good[2:]...),
-		"unknown call arg":        bad(func(w *bcsWriter) { w.uleb(1).uleb(3) }),
-		"unknown object arg":      bad(func(w *bcsWriter) { w.uleb(1).uleb(1).uleb(3) }),
-		"unknown mutability":      bad(func(w *bcsWriter) { w.uleb(1).uleb(1).uleb(1).raw(make([]byte, 40)...).uleb(3) }),
-		"31-byte object digest":   bad(func(w *bcsWriter) { w.uleb(1).uleb(1).uleb(0).raw(make([]byte, 40)...).bytes(make([]byte, 31)) }),
-		"unknown reservation":     bad(func(w *bcsWriter) { w.uleb(1).uleb(2).uleb(2) }),
-		"unknown withdrawal type": bad(func(w *bcsWriter) { w.uleb(1).uleb(2).uleb(0).uleb(1) }),
-		"unknown withdraw from":   bad(func(w *bcsWriter) { w.uleb(1).uleb(2).uleb(0).uleb(0).uleb(1).uleb(2) }),
-		"unknown command":         bad(func(w *bcsWriter) { w.uleb(0).uleb(1).uleb(7) }),
-		"unknown argument":        bad(func(w *bcsWriter) { w.uleb(0).uleb(1).uleb(2).uleb(4) }),
-		"unknown type":            bad(func(w *bcsWriter) { w.uleb(0).uleb(1).uleb(5).raw(1).uleb(11) }),
-		"option tag 2":            bad(func(w *bcsWriter) { w.uleb(0).uleb(1).uleb(5).raw(2) }),
+		"unknown call arg":        bad(func(w *chaintest.BCS) { w.ULEB(1).ULEB(3) }),
+		"unknown object arg":      bad(func(w *chaintest.BCS) { w.ULEB(1).ULEB(1).ULEB(3) }),
+		"unknown mutability":      bad(func(w *chaintest.BCS) { w.ULEB(1).ULEB(1).ULEB(1).Raw(make([]byte, 40)...).ULEB(3) }),
+		"31-byte object digest":   bad(func(w *chaintest.BCS) { w.ULEB(1).ULEB(1).ULEB(0).Raw(make([]byte, 40)...).Bytes(make([]byte, 31)) }),
+		"unknown reservation":     bad(func(w *chaintest.BCS) { w.ULEB(1).ULEB(2).ULEB(2) }),
+		"unknown withdrawal type": bad(func(w *chaintest.BCS) { w.ULEB(1).ULEB(2).ULEB(0).ULEB(1) }),
+		"unknown withdraw from":   bad(func(w *chaintest.BCS) { w.ULEB(1).ULEB(2).ULEB(0).ULEB(0).ULEB(1).ULEB(2) }),
+		"unknown command":         bad(func(w *chaintest.BCS) { w.ULEB(0).ULEB(1).ULEB(7) }),
+		"unknown argument":        bad(func(w *chaintest.BCS) { w.ULEB(0).ULEB(1).ULEB(2).ULEB(4) }),
+		"unknown type":            bad(func(w *chaintest.BCS) { w.ULEB(0).ULEB(1).ULEB(5).Raw(1).ULEB(11) }),
+		"option tag 2":            bad(func(w *chaintest.BCS) { w.ULEB(0).ULEB(1).ULEB(5).Raw(2) }),
 		"type nested too deep":    bad(nestedVectors(maxTypeArgumentDepth - 1)),
-		"module is not a Move ident": bad(func(w *bcsWriter) {
-			w.uleb(0).uleb(1).uleb(0).raw(make([]byte, 32)...).str("a-b").str("f").uleb(0).uleb(0)
+		"module is not a Move ident": bad(func(w *chaintest.BCS) {
+			w.ULEB(0).ULEB(1).ULEB(0).Raw(make([]byte, 32)...).Str("a-b").Str("f").ULEB(0).ULEB(0)
 		}),
-		"function is not UTF-8": bad(func(w *bcsWriter) {
-			w.uleb(0).uleb(1).uleb(0).raw(make([]byte, 32)...).str("m").bytes([]byte{0xff}).uleb(0).uleb(0)
+		"function is not UTF-8": bad(func(w *chaintest.BCS) {
+			w.ULEB(0).ULEB(1).ULEB(0).Raw(make([]byte, 32)...).Str("m").Bytes([]byte{0xff}).ULEB(0).ULEB(0)
 		}),
-		"non-canonical ULEB128":      bad(func(w *bcsWriter) { w.raw(0x81, 0x00) }),
-		"input count past the end":   bad(func(w *bcsWriter) { w.uleb(1 << 20) }),
-		"unknown expiration":         badExpiry(func(w *bcsWriter) { w.uleb(3) }),
-		"valid-during 31-byte chain": badExpiry(func(w *bcsWriter) { w.uleb(2).raw(0, 0, 0, 0).bytes(make([]byte, 31)).raw(0, 0, 0, 0) }),
+		"non-canonical ULEB128":      bad(func(w *chaintest.BCS) { w.Raw(0x81, 0x00) }),
+		"input count past the end":   bad(func(w *chaintest.BCS) { w.ULEB(1 << 20) }),
+		"unknown expiration":         badExpiry(func(w *chaintest.BCS) { w.ULEB(3) }),
+		"valid-during 31-byte chain": badExpiry(func(w *chaintest.BCS) { w.ULEB(2).Raw(0, 0, 0, 0).Bytes(make([]byte, 31)).Raw(0, 0, 0, 0) }),
 		"truncated":                  good[:len(good)-1],
 		"trailing byte":              append(good, 0),
 		"empty":                      nil,

@@ -8,35 +8,28 @@ import (
 	"fmt"
 
 	"github.com/mpcsigner/mpcsigner/chains"
+	"github.com/mpcsigner/mpcsigner/chains/internal/chainbase"
+	"github.com/mpcsigner/mpcsigner/chains/internal/chainkey"
 	"github.com/mpcsigner/mpcsigner/protocol"
 )
 
 // Name is the chain's name in the API and the CLI.
 const Name = "tron"
 
+// info's networks are TRON's mainnet and its public testnets; addresses and signatures are
+// the same on all of them.
+var info = chainbase.New(Name, []protocol.Scheme{protocol.SchemeECDSASecp256k1}, "mainnet", "shasta", "nile")
+
 // Chain returns TRON.
-func Chain() chains.Chain { return chain{} }
+func Chain() chains.Chain { return chain{info} }
 
-type chain struct{}
-
-func (chain) Name() string { return Name }
-
-func (chain) Schemes() []protocol.Scheme {
-	return []protocol.Scheme{protocol.SchemeECDSASecp256k1}
-}
-
-// Networks are TRON's mainnet and its public testnets; addresses and signatures are the same
-// on all of them.
-func (chain) Networks() []string { return []string{"mainnet", "shasta", "nile"} }
+type chain struct{ chainbase.Info }
 
 func (c chain) Address(scheme protocol.Scheme, pub []byte, network string) (string, error) {
-	if err := chains.CheckScheme(c, scheme); err != nil {
+	if _, err := chainbase.Check(c, scheme, network); err != nil {
 		return "", err
 	}
-	if _, err := chains.CheckNetwork(c, network); err != nil {
-		return "", err
-	}
-	key, err := parseKey(pub)
+	key, err := chainkey.ParseSecp256k1(Name, pub)
 	if err != nil {
 		return "", err
 	}
@@ -45,13 +38,10 @@ func (c chain) Address(scheme protocol.Scheme, pub []byte, network string) (stri
 
 // Sign signs an unsigned Transaction whose contract the key owns (see the package doc).
 func (c chain) Sign(ctx context.Context, s chains.Signer, req chains.SignRequest) (*chains.Signed, error) {
-	if err := chains.CheckScheme(c, s.Scheme()); err != nil {
+	if _, err := chainbase.Check(c, s.Scheme(), req.Network); err != nil {
 		return nil, err
 	}
-	if _, err := chains.CheckNetwork(c, req.Network); err != nil {
-		return nil, err
-	}
-	key, err := parseKey(s.PublicKey())
+	key, err := chainkey.ParseSecp256k1(Name, s.PublicKey())
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,7 @@ func FuzzDecodeTransaction(f *testing.F) {
 	key, _ := btcec.ParsePubKey(chaintest.Secp256k1("tron").PublicKey())
 	owner := addressBytes(key)
 	f.Add(transferTx(owner))
-	f.Add(transaction(raw(contract(2, param("TransferAssetContract", cat(pbBytes(1, []byte("1")), pbBytes(2, owner)))))))
+	f.Add(transaction(raw(contract(2, param("TransferAssetContract", chaintest.Cat(chaintest.PBBytes(1, []byte("1")), chaintest.PBBytes(2, owner)))))))
 	f.Add(transaction(raw()))
 	f.Add([]byte{0x0a, 0x00})
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -1,12 +1,13 @@
 package tron
 
 import (
-	"encoding/hex"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/mpcsigner/mpcsigner/chains"
+	"github.com/mpcsigner/mpcsigner/chains/internal/pbwire"
+	"github.com/mpcsigner/mpcsigner/chains/internal/txtext"
 )
 
 // Field numbers of protocol.Transaction (java-tron protocol/src/main/protos/core/Tron.proto).
@@ -65,19 +66,16 @@ type unsignedTx struct {
 
 // decodeRequest decodes the hex text of an unsigned Transaction.
 func decodeRequest(text string) (*unsignedTx, error) {
-	if len(text) > chains.MaxTransactionBytes {
-		return nil, chains.Invalid("tron: transaction is %d characters, more than the %d allowed", len(text), chains.MaxTransactionBytes)
-	}
-	b, err := hex.DecodeString(text)
+	b, err := txtext.Hex("tron", "a protobuf Transaction (without 0x)", text)
 	if err != nil {
-		return nil, chains.Invalid("tron: transaction is not hex (without 0x) of a protobuf Transaction: %v", err)
+		return nil, err
 	}
 	return decodeTransaction(b)
 }
 
 // decodeTransaction decodes an unsigned Transaction: raw_data and nothing else.
 func decodeTransaction(b []byte) (*unsignedTx, error) {
-	fields, err := readFields("tron: Transaction", b)
+	fields, err := pbwire.ReadFields("tron: Transaction", b)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +85,7 @@ func decodeTransaction(b []byte) (*unsignedTx, error) {
 	if len(fields) != 1 {
 		return nil, chains.Invalid("tron: Transaction has no raw_data")
 	}
-	raw := fields[0].bytes
+	raw := fields[0].Bytes
 	owner, err := decodeRaw(raw)
 	if err != nil {
 		return nil, err
@@ -98,7 +96,7 @@ func decodeTransaction(b []byte) (*unsignedTx, error) {
 // decodeRaw checks a Transaction.raw and returns the owner_address of its one contract.
 func decodeRaw(raw []byte) ([]byte, error) {
 	const what = "tron: raw_data"
-	fields, err := readFields(what, raw)
+	fields, err := pbwire.ReadFields(what, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -107,8 +105,8 @@ func decodeRaw(raw []byte) ([]byte, error) {
 	}
 	var contracts [][]byte
 	for _, f := range fields {
-		if f.num == rawContract {
-			contracts = append(contracts, f.bytes)
+		if f.Num == rawContract {
+			contracts = append(contracts, f.Bytes)
 		}
 	}
 	if len(contracts) != 1 {
@@ -120,7 +118,7 @@ func decodeRaw(raw []byte) ([]byte, error) {
 // contractOwner checks a Transaction.Contract and returns its owner_address.
 func contractOwner(contract []byte) ([]byte, error) {
 	const what = "tron: raw_data.contract"
-	fields, err := readFields(what, contract)
+	fields, err := pbwire.ReadFields(what, contract)
 	if err != nil {
 		return nil, err
 	}
@@ -130,11 +128,11 @@ func contractOwner(contract []byte) ([]byte, error) {
 	var typ uint64 // absent is 0, AccountCreateContract
 	var param []byte
 	for _, f := range fields {
-		switch f.num {
+		switch f.Num {
 		case contractType:
-			typ = f.varint
+			typ = f.Varint
 		case contractParam:
-			param = f.bytes
+			param = f.Bytes
 		}
 	}
 	kind, ok := contractKinds[typ]
@@ -154,7 +152,7 @@ func contractOwner(contract []byte) ([]byte, error) {
 // unpackParameter checks that the Any param holds a protocol.<name> and returns its value.
 func unpackParameter(param []byte, name string) ([]byte, error) {
 	const what = "tron: contract parameter"
-	fields, err := readFields(what, param)
+	fields, err := pbwire.ReadFields(what, param)
 	if err != nil {
 		return nil, err
 	}
@@ -163,11 +161,11 @@ func unpackParameter(param []byte, name string) ([]byte, error) {
 	}
 	var typeURL, value []byte
 	for _, f := range fields {
-		switch f.num {
+		switch f.Num {
 		case anyTypeURL:
-			typeURL = f.bytes
+			typeURL = f.Bytes
 		case anyValue:
-			value = f.bytes
+			value = f.Bytes
 		}
 	}
 	if want := typeURLPrefix + name; string(typeURL) != want {
@@ -183,19 +181,19 @@ func unpackParameter(param []byte, name string) ([]byte, error) {
 // message is only framed: it is signed as it is, and what it does is for policy to judge.
 func ownerAddress(msg []byte, kind contractKind) ([]byte, error) {
 	what := "tron: " + kind.name
-	fields, err := readFields(what, msg)
+	fields, err := pbwire.ReadFields(what, msg)
 	if err != nil {
 		return nil, err
 	}
 	var owner []byte
 	for _, f := range fields {
-		if f.num != kind.owner {
+		if f.Num != kind.owner {
 			continue
 		}
-		if f.typ != protowire.BytesType || owner != nil {
+		if f.Type != protowire.BytesType || owner != nil {
 			return nil, chains.Invalid("%s: owner_address (field %d) is malformed or appears twice", what, kind.owner)
 		}
-		owner = f.bytes
+		owner = f.Bytes
 	}
 	if len(owner) != ownerAddressSize || owner[0] != addressPrefix {
 		return nil, chains.Invalid("%s: owner_address is %x, want 21 bytes starting 0x41", what, owner)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"strings"
 	"testing"
 
@@ -41,11 +40,11 @@ func TestAddressVectors(t *testing.T) {
 func TestAddressRefusals(t *testing.T) {
 	pub := chaintest.Secp256k1("tron").PublicKey()
 	_, err := Chain().Address(protocol.SchemeEd25519, make([]byte, 32), "")
-	wantInvalid(t, err, "does not use ed25519 keys")
+	chaintest.WantInvalid(t, err, "does not use ed25519 keys")
 	_, err = Chain().Address(protocol.SchemeECDSASecp256k1, pub[1:], "")
-	wantInvalid(t, err, "want a 33-byte compressed")
+	chaintest.WantInvalid(t, err, "want a 33-byte compressed")
 	_, err = Chain().Address(protocol.SchemeECDSASecp256k1, pub, "testnet")
-	wantInvalid(t, err, "no network \"testnet\"")
+	chaintest.WantInvalid(t, err, "no network \"testnet\"")
 }
 
 // ownerOf is the 21-byte address of a signer's key.
@@ -77,7 +76,7 @@ func TestSign(t *testing.T) {
 	if len(rsv) != 65 || rsv[64] > 1 {
 		t.Fatalf("signature %x: want r||s||v with v 0 or 1", rsv)
 	}
-	want := cat(pbBytes(1, r), pbBytes(2, rsv))
+	want := chaintest.Cat(chaintest.PBBytes(1, r), chaintest.PBBytes(2, rsv))
 	if signed.Transaction != hex.EncodeToString(want) {
 		t.Fatalf("signed transaction %s, want raw_data then the signature: %x", signed.Transaction, want)
 	}
@@ -103,10 +102,10 @@ func TestSignContractTypes(t *testing.T) {
 		name  string
 		value []byte
 	}{
-		{0, "AccountCreateContract", cat(pbBytes(1, owner), pbBytes(2, recipient))},
-		{2, "TransferAssetContract", cat(pbBytes(1, []byte("1000959")), pbBytes(2, owner), pbVarint(4, 4))},
-		{31, "TriggerSmartContract", cat(pbBytes(1, owner), pbBytes(2, owner), pbBytes(4, []byte{0xa9, 0x05, 0x9c, 0xbb}))},
-		{54, "FreezeBalanceV2Contract", cat(pbBytes(1, owner), pbVarint(2, 5_000_000), pbVarint(3, 1))},
+		{0, "AccountCreateContract", chaintest.Cat(chaintest.PBBytes(1, owner), chaintest.PBBytes(2, recipient))},
+		{2, "TransferAssetContract", chaintest.Cat(chaintest.PBBytes(1, []byte("1000959")), chaintest.PBBytes(2, owner), chaintest.PBVarint(4, 4))},
+		{31, "TriggerSmartContract", chaintest.Cat(chaintest.PBBytes(1, owner), chaintest.PBBytes(2, owner), chaintest.PBBytes(4, []byte{0xa9, 0x05, 0x9c, 0xbb}))},
+		{54, "FreezeBalanceV2Contract", chaintest.Cat(chaintest.PBBytes(1, owner), chaintest.PBVarint(2, 5_000_000), chaintest.PBVarint(3, 1))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := raw(contract(tc.typ, param(tc.name, tc.value)))
@@ -138,24 +137,24 @@ func TestSignRefusals(t *testing.T) {
 	for _, c := range []struct{ name, tx, network, want string }{
 		tc("another owner", h(transferTx(other)), "", "not this key's address"),
 		tc("owner at the wrong field", h(transaction(raw(contract(2, param("TransferAssetContract", transfer(owner)))))), "", "owner_address is T9yD14Nj9j7xAB4dbGeiX9h8unkL2ynyg7"),
-		tc("short owner", h(transaction(raw(contract(1, param("TransferContract", pbBytes(1, owner[:20])))))), "", "want 21 bytes starting 0x41"),
+		tc("short owner", h(transaction(raw(contract(1, param("TransferContract", chaintest.PBBytes(1, owner[:20])))))), "", "want 21 bytes starting 0x41"),
 		tc("type URL of another type", h(transaction(raw(contract(1, param("TransferAssetContract", transfer(owner)))))), "", "does not match the contract type"),
 		tc("unknown contract type", h(transaction(raw(contract(20, param("CustomContract", transfer(owner)))))), "", "contract type 20"),
 		tc("two contracts", h(transaction(raw(contract(1, param("TransferContract", transfer(owner))), contract(1, param("TransferContract", transfer(owner)))))), "", "2 contracts"),
 		tc("no contract", h(transaction(raw())), "", "0 contracts"),
-		tc("permission id", h(transaction(raw(append(contract(1, param("TransferContract", transfer(owner))), pbVarint(5, 2)...)))), "", "Permission_id"),
-		tc("no parameter", h(transaction(raw(pbVarint(1, 1)))), "", "no parameter"),
-		tc("two owners", h(transaction(raw(contract(1, param("TransferContract", append(transfer(owner), pbBytes(1, owner)...)))))), "", "appears twice"),
-		tc("already signed", h(append(good, pbBytes(2, make([]byte, 65))...)), "", "already signed"),
-		tc("with ret", h(append(good, pbBytes(5, nil)...)), "", "ret"),
-		tc("auths", h(transaction(append(pbBytes(9, nil), raw(contract(1, param("TransferContract", transfer(owner))))...))), "", "auths"),
-		tc("raw fields out of order", h(transaction(cat(pbVarint(8, 5), pbBytes(1, []byte{1, 2}), pbBytes(11, contract(1, param("TransferContract", transfer(owner))))))), "", "number order"),
-		tc("zero expiration written", h(transaction(cat(pbVarint(8, 0), pbBytes(11, contract(1, param("TransferContract", transfer(owner))))))), "", "zero value"),
-		tc("type 0 written", h(transaction(raw(append(pbVarint(1, 0), pbBytes(2, param("AccountCreateContract", transfer(owner)))...)))), "", "zero value"),
-		tc("unknown raw field", h(transaction(append(raw(contract(1, param("TransferContract", transfer(owner)))), pbVarint(19, 1)...))), "", "unknown field 19"),
+		tc("permission id", h(transaction(raw(append(contract(1, param("TransferContract", transfer(owner))), chaintest.PBVarint(5, 2)...)))), "", "Permission_id"),
+		tc("no parameter", h(transaction(raw(chaintest.PBVarint(1, 1)))), "", "no parameter"),
+		tc("two owners", h(transaction(raw(contract(1, param("TransferContract", append(transfer(owner), chaintest.PBBytes(1, owner)...)))))), "", "appears twice"),
+		tc("already signed", h(append(good, chaintest.PBBytes(2, make([]byte, 65))...)), "", "already signed"),
+		tc("with ret", h(append(good, chaintest.PBBytes(5, nil)...)), "", "ret"),
+		tc("auths", h(transaction(append(chaintest.PBBytes(9, nil), raw(contract(1, param("TransferContract", transfer(owner))))...))), "", "auths"),
+		tc("raw fields out of order", h(transaction(chaintest.Cat(chaintest.PBVarint(8, 5), chaintest.PBBytes(1, []byte{1, 2}), chaintest.PBBytes(11, contract(1, param("TransferContract", transfer(owner))))))), "", "number order"),
+		tc("zero expiration written", h(transaction(chaintest.Cat(chaintest.PBVarint(8, 0), chaintest.PBBytes(11, contract(1, param("TransferContract", transfer(owner))))))), "", "zero value"),
+		tc("type 0 written", h(transaction(raw(append(chaintest.PBVarint(1, 0), chaintest.PBBytes(2, param("AccountCreateContract", transfer(owner)))...)))), "", "zero value"),
+		tc("unknown raw field", h(transaction(append(raw(contract(1, param("TransferContract", transfer(owner)))), chaintest.PBVarint(19, 1)...))), "", "unknown field 19"),
 		tc("two raw_data", h(append(good, good...)), "", "raw_data appears twice"),
 		tc("trailing byte", h(append(good, 0x0a)), "", "field 1"),
-		tc("non-minimal varint", h(transaction(cat(raw(contract(1, param("TransferContract", transfer(owner)))), []byte{0x90, 0x01, 0x81, 0x00}))), "", "non-minimal varint"),
+		tc("non-minimal varint", h(transaction(chaintest.Cat(raw(contract(1, param("TransferContract", transfer(owner)))), []byte{0x90, 0x01, 0x81, 0x00}))), "", "non-minimal varint"),
 		tc("group", h(append(good, 0x0b)), "", "group"),
 		tc("empty", "", "", "no raw_data"),
 		tc("0x prefix", "0x"+h(good), "", "not hex"),
@@ -163,12 +162,7 @@ func TestSignRefusals(t *testing.T) {
 		tc("unknown network", h(good), "mainnet-beta", "no network"),
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			before := s.Calls
-			_, err := Chain().Sign(context.Background(), s, chains.SignRequest{Transaction: c.tx, Network: c.network})
-			wantInvalid(t, err, c.want)
-			if s.Calls != before {
-				t.Fatal("the signer was asked to sign a refused transaction")
-			}
+			chaintest.SignRefused(t, Chain(), s, chains.SignRequest{Transaction: c.tx, Network: c.network}, c.want)
 		})
 	}
 }
@@ -176,17 +170,9 @@ func TestSignRefusals(t *testing.T) {
 // TestSignTampered checks that a wrong signature from the signer is never returned.
 func TestSignTampered(t *testing.T) {
 	s := chaintest.Secp256k1("tron")
-	s.Tamper = true
-	signed, err := Chain().Sign(context.Background(), s, chains.SignRequest{Transaction: hex.EncodeToString(transferTx(ownerOf(t, s)))})
-	if err == nil {
-		t.Fatalf("returned %+v for a tampered signature", signed)
-	}
-	if !errors.Is(err, chains.ErrSignature) || errors.Is(err, chains.ErrInvalid) {
-		t.Fatalf("a bad signature from the signer must be chains.ErrSignature, not an input error: %v", err)
-	}
+	chaintest.SignTampered(t, Chain(), s, chains.SignRequest{Transaction: hex.EncodeToString(transferTx(ownerOf(t, s)))})
 }
 
 func TestSignWrongScheme(t *testing.T) {
-	_, err := Chain().Sign(context.Background(), chaintest.Ed25519("tron"), chains.SignRequest{Transaction: "0a00"})
-	wantInvalid(t, err, "does not use ed25519 keys")
+	chaintest.SignRefused(t, Chain(), chaintest.Ed25519("tron"), chains.SignRequest{Transaction: "0a00"}, "does not use ed25519 keys")
 }

@@ -9,6 +9,9 @@ import (
 	"strings"
 
 	"github.com/mpcsigner/mpcsigner/chains"
+	"github.com/mpcsigner/mpcsigner/chains/internal/chainbase"
+	"github.com/mpcsigner/mpcsigner/chains/internal/chainkey"
+	"github.com/mpcsigner/mpcsigner/chains/internal/txtext"
 	"github.com/mpcsigner/mpcsigner/protocol"
 )
 
@@ -21,29 +24,20 @@ var (
 	prefixTxID   = []byte{'T', 'X', 'N', 0} // transaction id
 )
 
+// info's networks are the XRP Ledger's mainnet and public test networks; addresses and
+// signing are the same on all of them.
+var info = chainbase.New(Name, []protocol.Scheme{protocol.SchemeECDSASecp256k1}, "mainnet", "testnet", "devnet")
+
 // Chain returns the XRP Ledger.
-func Chain() chains.Chain { return chain{} }
+func Chain() chains.Chain { return chain{info} }
 
-type chain struct{}
-
-func (chain) Name() string { return Name }
-
-func (chain) Schemes() []protocol.Scheme {
-	return []protocol.Scheme{protocol.SchemeECDSASecp256k1}
-}
-
-// Networks are the XRP Ledger's mainnet and public test networks; addresses and signing are
-// the same on all of them.
-func (chain) Networks() []string { return []string{"mainnet", "testnet", "devnet"} }
+type chain struct{ chainbase.Info }
 
 func (c chain) Address(scheme protocol.Scheme, pub []byte, network string) (string, error) {
-	if err := chains.CheckScheme(c, scheme); err != nil {
+	if _, err := chainbase.Check(c, scheme, network); err != nil {
 		return "", err
 	}
-	if _, err := chains.CheckNetwork(c, network); err != nil {
-		return "", err
-	}
-	if _, err := parseKey(pub); err != nil {
+	if _, err := chainkey.ParseSecp256k1(Name, pub); err != nil {
 		return "", err
 	}
 	return encodeAddress(accountID(pub)), nil
@@ -51,14 +45,11 @@ func (c chain) Address(scheme protocol.Scheme, pub []byte, network string) (stri
 
 // Sign signs a transaction whose Account and SigningPubKey are the key's (see the package doc).
 func (c chain) Sign(ctx context.Context, s chains.Signer, req chains.SignRequest) (*chains.Signed, error) {
-	if err := chains.CheckScheme(c, s.Scheme()); err != nil {
-		return nil, err
-	}
-	if _, err := chains.CheckNetwork(c, req.Network); err != nil {
+	if _, err := chainbase.Check(c, s.Scheme(), req.Network); err != nil {
 		return nil, err
 	}
 	pub := s.PublicKey()
-	key, err := parseKey(pub)
+	key, err := chainkey.ParseSecp256k1(Name, pub)
 	if err != nil {
 		return nil, err
 	}
@@ -74,10 +65,12 @@ func (c chain) Sign(ctx context.Context, s chains.Signer, req chains.SignRequest
 	if err != nil {
 		return nil, fmt.Errorf("xrpl: signing: %w", err)
 	}
-	der, err := derSignature(key, digest, sig.Sig)
+	// The ledger accepts only fully canonical signatures: low s, in the DER TxnSignature holds.
+	parsed, err := chainkey.VerifySecp256k1(Name, key, digest, sig.Sig)
 	if err != nil {
 		return nil, err
 	}
+	der := parsed.Serialize()
 	signed := insertSignature(tx, fields, der)
 	id := sha512Half(prefixTxID, signed)
 	return &chains.Signed{
@@ -89,12 +82,9 @@ func (c chain) Sign(ctx context.Context, s chains.Signer, req chains.SignRequest
 
 // decodeRequest decodes the hex text of a transaction and walks it.
 func decodeRequest(text string) ([]byte, []topField, error) {
-	if len(text) > chains.MaxTransactionBytes {
-		return nil, nil, chains.Invalid("xrpl: transaction is %d characters, more than the %d allowed", len(text), chains.MaxTransactionBytes)
-	}
-	tx, err := hex.DecodeString(text)
+	tx, err := txtext.Hex("xrpl", "the binary format", text)
 	if err != nil {
-		return nil, nil, chains.Invalid("xrpl: transaction is not hex of the binary format: %v", err)
+		return nil, nil, err
 	}
 	fields, err := parseTransaction(tx)
 	if err != nil {

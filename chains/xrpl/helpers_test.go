@@ -2,15 +2,13 @@ package xrpl
 
 import (
 	"encoding/asn1"
-	"errors"
 	"math/big"
-	"strings"
 	"testing"
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"github.com/mpcsigner/mpcsigner/chains"
+	"github.com/mpcsigner/mpcsigner/chains/chaintest"
 )
 
 // Field headers of the tests' transactions (type code << 4 | field code, from definitions.json).
@@ -34,14 +32,6 @@ var (
 	arrayEndByte     = []byte{0xf1}
 )
 
-func cat(parts ...[]byte) []byte {
-	var b []byte
-	for _, p := range parts {
-		b = append(b, p...)
-	}
-	return b
-}
-
 // vl is a variable-length value with its 1-byte length (values here are under 193 bytes).
 func vl(v []byte) []byte { return append([]byte{byte(len(v))}, v...) }
 
@@ -55,7 +45,7 @@ func xrpAmount(drops uint64) []byte {
 func usdAmount(issuer []byte) []byte {
 	currency := make([]byte, 20)
 	copy(currency[12:], "USD")
-	return cat([]byte{0xd4, 0x83, 0x8d, 0x7e, 0xa4, 0xc6, 0x80, 0x00}, currency, issuer)
+	return chaintest.Cat([]byte{0xd4, 0x83, 0x8d, 0x7e, 0xa4, 0xc6, 0x80, 0x00}, currency, issuer)
 }
 
 // destination is the account the tests pay.
@@ -64,22 +54,22 @@ var destination = make([]byte, 20)
 // paymentFields are the fields, each header and value, of a Payment from account with
 // SigningPubKey pub, in canonical order: the ones before TxnSignature's place, then the rest.
 func paymentFields(account, pub []byte) (before, after [][]byte) {
-	memo := cat(hMemo, hMemoType, vl([]byte("text/plain")), hMemoData, vl([]byte("mpcsigner")), objectEndByte)
-	path := cat([]byte{0x30}, destination, make([]byte, 20), []byte{0xff, 0x01}, destination, []byte{0x00})
+	memo := chaintest.Cat(hMemo, hMemoType, vl([]byte("text/plain")), hMemoData, vl([]byte("mpcsigner")), objectEndByte)
+	path := chaintest.Cat([]byte{0x30}, destination, make([]byte, 20), []byte{0xff, 0x01}, destination, []byte{0x00})
 	before = [][]byte{
-		cat(hTransactionType, []byte{0, 0}),
-		cat(hFlags, []byte{0x80, 0, 0, 0}),
-		cat(hSequence, []byte{0, 0, 0, 7}),
-		cat(hAmount, xrpAmount(1_000_000)),
-		cat(hFee, xrpAmount(12)),
-		cat(hSendMax, usdAmount(destination)),
-		cat(hSigningPubKey, vl(pub)),
+		chaintest.Cat(hTransactionType, []byte{0, 0}),
+		chaintest.Cat(hFlags, []byte{0x80, 0, 0, 0}),
+		chaintest.Cat(hSequence, []byte{0, 0, 0, 7}),
+		chaintest.Cat(hAmount, xrpAmount(1_000_000)),
+		chaintest.Cat(hFee, xrpAmount(12)),
+		chaintest.Cat(hSendMax, usdAmount(destination)),
+		chaintest.Cat(hSigningPubKey, vl(pub)),
 	}
 	after = [][]byte{
-		cat(hAccount, vl(account)),
-		cat(hDestination, vl(destination)),
-		cat(hMemos, memo, arrayEndByte),
-		cat(hPaths, path),
+		chaintest.Cat(hAccount, vl(account)),
+		chaintest.Cat(hDestination, vl(destination)),
+		chaintest.Cat(hMemos, memo, arrayEndByte),
+		chaintest.Cat(hPaths, path),
 	}
 	return before, after
 }
@@ -87,7 +77,7 @@ func paymentFields(account, pub []byte) (before, after [][]byte) {
 // payment is the unsigned Payment of paymentFields.
 func payment(account, pub []byte) []byte {
 	before, after := paymentFields(account, pub)
-	return cat(append(before, after...)...)
+	return chaintest.Cat(append(before, after...)...)
 }
 
 // libsecp256k1VerifyDER checks a DER signature with encoding/asn1 and go-ethereum's binding of
@@ -113,19 +103,5 @@ func libsecp256k1VerifyDER(t *testing.T, pub []byte, digest [32]byte, der []byte
 	rs.S.FillBytes(sig[32:])
 	if !crypto.VerifySignature(pub, digest[:], sig) {
 		t.Fatalf("libsecp256k1: signature %X does not verify under %X", der, pub)
-	}
-}
-
-// wantInvalid asserts that err wraps chains.ErrInvalid and mentions want.
-func wantInvalid(t *testing.T, err error, want string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("accepted, want an error containing %q", want)
-	}
-	if !errors.Is(err, chains.ErrInvalid) {
-		t.Fatalf("error %q does not wrap chains.ErrInvalid", err)
-	}
-	if !strings.Contains(err.Error(), want) {
-		t.Fatalf("error %q does not contain %q", err, want)
 	}
 }

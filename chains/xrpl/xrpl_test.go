@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha512"
 	"encoding/hex"
-	"errors"
 	"strings"
 	"testing"
 
@@ -13,15 +12,6 @@ import (
 	"github.com/mpcsigner/mpcsigner/chains/chaintest"
 	"github.com/mpcsigner/mpcsigner/protocol"
 )
-
-func mustHex(t *testing.T, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // TestAddressVectors checks addresses against published ones.
 func TestAddressVectors(t *testing.T) {
@@ -34,7 +24,7 @@ func TestAddressVectors(t *testing.T) {
 	} {
 		t.Run(v.source, func(t *testing.T) {
 			for _, network := range []string{"", "testnet"} {
-				got, err := Chain().Address(protocol.SchemeECDSASecp256k1, mustHex(t, v.pub), network)
+				got, err := Chain().Address(protocol.SchemeECDSASecp256k1, chaintest.MustHex(t, v.pub), network)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -49,11 +39,11 @@ func TestAddressVectors(t *testing.T) {
 func TestAddressRefusals(t *testing.T) {
 	pub := chaintest.Secp256k1("xrpl").PublicKey()
 	_, err := Chain().Address(protocol.SchemeEd25519, make([]byte, 32), "")
-	wantInvalid(t, err, "does not use ed25519 keys")
+	chaintest.WantInvalid(t, err, "does not use ed25519 keys")
 	_, err = Chain().Address(protocol.SchemeECDSASecp256k1, append([]byte{0xed}, pub[1:]...), "")
-	wantInvalid(t, err, "want a 33-byte compressed")
+	chaintest.WantInvalid(t, err, "want a 33-byte compressed")
 	_, err = Chain().Address(protocol.SchemeECDSASecp256k1, pub, "altnet")
-	wantInvalid(t, err, "no network")
+	chaintest.WantInvalid(t, err, "no network")
 }
 
 // TestLedgerVector takes a transaction signed by rippled (xrpl.org, submit method reference,
@@ -71,16 +61,16 @@ func TestLedgerVector(t *testing.T) {
 	if !strings.Contains(blob, field) {
 		t.Fatal("vector has no TxnSignature")
 	}
-	unsigned := mustHex(t, strings.Replace(blob, field, "", 1))
+	unsigned := chaintest.MustHex(t, strings.Replace(blob, field, "", 1))
 	fields, err := parseTransaction(unsigned)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := checkSigner(fields, mustHex(t, pub)); err != nil {
+	if err := checkSigner(fields, chaintest.MustHex(t, pub)); err != nil {
 		t.Fatal(err)
 	}
-	libsecp256k1VerifyDER(t, mustHex(t, pub), sha512Half(prefixTxSign, unsigned), mustHex(t, sig))
-	signed := insertSignature(unsigned, fields, mustHex(t, sig))
+	libsecp256k1VerifyDER(t, chaintest.MustHex(t, pub), sha512Half(prefixTxSign, unsigned), chaintest.MustHex(t, sig))
+	signed := insertSignature(unsigned, fields, chaintest.MustHex(t, sig))
 	if got := strings.ToUpper(hex.EncodeToString(signed)); got != blob {
 		t.Fatalf("signed blob\n%s, want\n%s", got, blob)
 	}
@@ -103,11 +93,11 @@ func TestSign(t *testing.T) {
 	h := sha512.Sum512(append([]byte("STX\x00"), tx...))
 	var digest [32]byte
 	copy(digest[:], h[:32])
-	der := mustHex(t, signed.Signature)
+	der := chaintest.MustHex(t, signed.Signature)
 	libsecp256k1VerifyDER(t, pub, digest, der)
 	before, after := paymentFields(account, pub)
-	want := cat(append(append(before, cat(hTxnSignature, vl(der))), after...)...)
-	got := mustHex(t, signed.Transaction)
+	want := chaintest.Cat(append(append(before, chaintest.Cat(hTxnSignature, vl(der))), after...)...)
+	got := chaintest.MustHex(t, signed.Transaction)
 	if !bytes.Equal(got, want) {
 		t.Fatalf("signed blob\n%X, want TxnSignature after SigningPubKey:\n%X", got, want)
 	}
@@ -128,9 +118,9 @@ func TestSignRefusals(t *testing.T) {
 	account := accountID(pub)
 	other := chaintest.Secp256k1("someone else").PublicKey()
 	good := payment(account, pub)
-	head := cat(hTransactionType, []byte{0, 0}, hSigningPubKey, vl(pub), hAccount, vl(account))
+	head := chaintest.Cat(hTransactionType, []byte{0, 0}, hSigningPubKey, vl(pub), hAccount, vl(account))
 	deep := func(n int) []byte {
-		return cat(head, bytes.Repeat([]byte{0xe2}, n), bytes.Repeat(objectEndByte, n))
+		return chaintest.Cat(head, bytes.Repeat([]byte{0xe2}, n), bytes.Repeat(objectEndByte, n))
 	}
 	for _, tc := range []struct {
 		name string
@@ -140,40 +130,35 @@ func TestSignRefusals(t *testing.T) {
 		{"another account", payment(accountID(other), pub), "not this key's account"},
 		{"another signing key", payment(account, other), "not this key"},
 		{"multi-signing", payment(account, nil), "SigningPubKey is empty"},
-		{"no signing key", cat(hTransactionType, []byte{0, 0}, hAccount, vl(account)), "SigningPubKey is empty"},
-		{"no account", cat(hTransactionType, []byte{0, 0}, hSigningPubKey, vl(pub)), "no Account"},
-		{"no transaction type", cat(hSigningPubKey, vl(pub), hAccount, vl(account)), "no TransactionType"},
-		{"already signed", cat(head[:38], hTxnSignature, vl([]byte{0x30}), head[38:]), "already signed"},
-		{"signers", cat(head, []byte{0xf3}, arrayEndByte), "Signers"},
-		{"out of order", cat(hAccount, vl(account), hTransactionType, []byte{0, 0}), "canonical order"},
-		{"repeated field", cat(head[:3], head[:3], head[3:]), "canonical order"},
-		{"long-form field code", cat(head[:3], []byte{0x70, 0x03}, vl(pub), head[38:]), "field code 3 written in the long form"},
-		{"long-form type code", cat(head[:3], []byte{0x03, 0x07}, vl(pub), head[38:]), "type code 7 written in the long form"},
-		{"unknown type code", cat(head, []byte{0x91}, make([]byte, 12)), "unknown type code 9"},
-		{"xchain bridge", cat(head, []byte{0x01, 0x19}), "XChainBridge"},
+		{"no signing key", chaintest.Cat(hTransactionType, []byte{0, 0}, hAccount, vl(account)), "SigningPubKey is empty"},
+		{"no account", chaintest.Cat(hTransactionType, []byte{0, 0}, hSigningPubKey, vl(pub)), "no Account"},
+		{"no transaction type", chaintest.Cat(hSigningPubKey, vl(pub), hAccount, vl(account)), "no TransactionType"},
+		{"already signed", chaintest.Cat(head[:38], hTxnSignature, vl([]byte{0x30}), head[38:]), "already signed"},
+		{"signers", chaintest.Cat(head, []byte{0xf3}, arrayEndByte), "Signers"},
+		{"out of order", chaintest.Cat(hAccount, vl(account), hTransactionType, []byte{0, 0}), "canonical order"},
+		{"repeated field", chaintest.Cat(head[:3], head[:3], head[3:]), "canonical order"},
+		{"long-form field code", chaintest.Cat(head[:3], []byte{0x70, 0x03}, vl(pub), head[38:]), "field code 3 written in the long form"},
+		{"long-form type code", chaintest.Cat(head[:3], []byte{0x03, 0x07}, vl(pub), head[38:]), "type code 7 written in the long form"},
+		{"unknown type code", chaintest.Cat(head, []byte{0x91}, make([]byte, 12)), "unknown type code 9"},
+		{"xchain bridge", chaintest.Cat(head, []byte{0x01, 0x19}), "XChainBridge"},
 		{"trailing byte", append(append([]byte(nil), good...), 0x00), "needs 1 bytes, 0 left"},
 		{"truncated", good[:len(good)-3], "needs 20 bytes"},
-		{"object without end", cat(head, []byte{0xe2}, hFlags, []byte{0, 0, 0, 1}), "object has no end marker"},
-		{"object end at top", cat(head, objectEndByte), "object end marker outside"},
-		{"array end in object", cat(head, arrayEndByte), "array end marker inside"},
-		{"array without end", cat(head, hMemos, hMemo, objectEndByte), "array has no end marker"},
-		{"array of non-objects", cat(head, hMemos, hFlags, []byte{0, 0, 0, 1}, arrayEndByte), "is not an object"},
-		{"bad length prefix", cat(head[:3], hSigningPubKey, []byte{0xff}, pub), "invalid length prefix"},
-		{"short account id", cat(head[:38], hAccount, vl(account[:19])), "account id of 19 bytes"},
-		{"ragged vector256", cat(head, []byte{0x03, 0x13}, vl(make([]byte, 31))), "not a multiple of 32"},
-		{"empty path", cat(head, hPaths, []byte{0xff}), "empty path"},
-		{"unknown path flag", cat(head, hPaths, []byte{0x02}), "unknown flags"},
-		{"MPT issue", cat(head, []byte{0x03, 0x18}, account, append(make([]byte, 19), 1), []byte{0, 0, 0, 1}), "MPT issues"},
-		{"truncated issue", cat(head, []byte{0x03, 0x18}, account), "issue issuer needs 20 bytes"},
+		{"object without end", chaintest.Cat(head, []byte{0xe2}, hFlags, []byte{0, 0, 0, 1}), "object has no end marker"},
+		{"object end at top", chaintest.Cat(head, objectEndByte), "object end marker outside"},
+		{"array end in object", chaintest.Cat(head, arrayEndByte), "array end marker inside"},
+		{"array without end", chaintest.Cat(head, hMemos, hMemo, objectEndByte), "array has no end marker"},
+		{"array of non-objects", chaintest.Cat(head, hMemos, hFlags, []byte{0, 0, 0, 1}, arrayEndByte), "is not an object"},
+		{"bad length prefix", chaintest.Cat(head[:3], hSigningPubKey, []byte{0xff}, pub), "invalid length prefix"},
+		{"short account id", chaintest.Cat(head[:38], hAccount, vl(account[:19])), "account id of 19 bytes"},
+		{"ragged vector256", chaintest.Cat(head, []byte{0x03, 0x13}, vl(make([]byte, 31))), "not a multiple of 32"},
+		{"empty path", chaintest.Cat(head, hPaths, []byte{0xff}), "empty path"},
+		{"unknown path flag", chaintest.Cat(head, hPaths, []byte{0x02}), "unknown flags"},
+		{"MPT issue", chaintest.Cat(head, []byte{0x03, 0x18}, account, append(make([]byte, 19), 1), []byte{0, 0, 0, 1}), "MPT issues"},
+		{"truncated issue", chaintest.Cat(head, []byte{0x03, 0x18}, account), "issue issuer needs 20 bytes"},
 		{"too deep", deep(11), "nesting deeper than 10"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := s.Calls
-			_, err := Chain().Sign(context.Background(), s, chains.SignRequest{Transaction: hex.EncodeToString(tc.tx)})
-			wantInvalid(t, err, tc.want)
-			if s.Calls != before {
-				t.Fatal("the signer was asked to sign a refused transaction")
-			}
+			chaintest.SignRefused(t, Chain(), s, chains.SignRequest{Transaction: hex.EncodeToString(tc.tx)}, tc.want)
 		})
 	}
 	if _, err := parseTransaction(deep(10)); err != nil {
@@ -185,8 +170,7 @@ func TestSignRefusals(t *testing.T) {
 		{"unknown network", hex.EncodeToString(good), "mainnet-beta", "no network"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Chain().Sign(context.Background(), s, chains.SignRequest{Transaction: tc.tx, Network: tc.network})
-			wantInvalid(t, err, tc.want)
+			chaintest.SignRefused(t, Chain(), s, chains.SignRequest{Transaction: tc.tx, Network: tc.network}, tc.want)
 		})
 	}
 }
@@ -194,20 +178,12 @@ func TestSignRefusals(t *testing.T) {
 // TestSignTampered checks that a wrong signature from the signer is never returned.
 func TestSignTampered(t *testing.T) {
 	s := chaintest.Secp256k1("xrpl")
-	s.Tamper = true
 	pub := s.PublicKey()
-	signed, err := Chain().Sign(context.Background(), s, chains.SignRequest{Transaction: hex.EncodeToString(payment(accountID(pub), pub))})
-	if err == nil {
-		t.Fatalf("returned %+v for a tampered signature", signed)
-	}
-	if !errors.Is(err, chains.ErrSignature) || errors.Is(err, chains.ErrInvalid) {
-		t.Fatalf("a bad signature from the signer must be chains.ErrSignature, not an input error: %v", err)
-	}
+	chaintest.SignTampered(t, Chain(), s, chains.SignRequest{Transaction: hex.EncodeToString(payment(accountID(pub), pub))})
 }
 
 func TestSignWrongScheme(t *testing.T) {
-	_, err := Chain().Sign(context.Background(), chaintest.Ed25519("xrpl"), chains.SignRequest{Transaction: "12"})
-	wantInvalid(t, err, "does not use ed25519 keys")
+	chaintest.SignRefused(t, Chain(), chaintest.Ed25519("xrpl"), chains.SignRequest{Transaction: "12"}, "does not use ed25519 keys")
 }
 
 // TestSignEveryType signs a transaction with a field of every type the walker frames, the
@@ -217,8 +193,8 @@ func TestSignEveryType(t *testing.T) {
 	s := chaintest.Secp256k1("xrpl")
 	pub := s.PublicKey()
 	usd := usdAmount(accountID(pub)) // a non-zero issuer: zero would be the MPT marker in an Issue
-	mpt := cat([]byte{0x60}, make([]byte, 8), bytes.Repeat([]byte{9}, 24))
-	before := cat(
+	mpt := chaintest.Cat([]byte{0x60}, make([]byte, 8), bytes.Repeat([]byte{9}, 24))
+	before := chaintest.Cat(
 		hTransactionType, []byte{0, 0},
 		[]byte{0x20, 0x1b}, []byte{0, 0, 0, 9}, // LastLedgerSequence (2,27): field code in the second byte
 		[]byte{0x31}, make([]byte, 8), // UInt64
@@ -229,7 +205,7 @@ func TestSignEveryType(t *testing.T) {
 		hSendMax, usd,
 		hSigningPubKey, vl(pub),
 	)
-	after := cat(
+	after := chaintest.Cat(
 		[]byte{0x75}, []byte{193, 107}, make([]byte, 300), // Blob (7,5), 2-byte length
 		[]byte{0x77}, []byte{241, 2, 7}, make([]byte, 13000), // Blob (7,7), 3-byte length
 		hAccount, vl(accountID(pub)),
@@ -248,13 +224,13 @@ func TestSignEveryType(t *testing.T) {
 		[]byte{0x02, 0x18}, usd[8:], // Issue: currency and issuer
 		[]byte{0x01, 0x1a}, usd[8:28], // Currency
 	)
-	tx := cat(before, after)
+	tx := chaintest.Cat(before, after)
 	signed, err := Chain().Sign(context.Background(), s, chains.SignRequest{Transaction: hex.EncodeToString(tx)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	der := mustHex(t, signed.Signature)
-	if got, want := mustHex(t, signed.Transaction), cat(before, hTxnSignature, vl(der), after); !bytes.Equal(got, want) {
+	der := chaintest.MustHex(t, signed.Signature)
+	if got, want := chaintest.MustHex(t, signed.Transaction), chaintest.Cat(before, hTxnSignature, vl(der), after); !bytes.Equal(got, want) {
 		t.Fatal("TxnSignature is not between SigningPubKey and the next blob")
 	}
 	h := sha512.Sum512(append([]byte("STX\x00"), tx...))
