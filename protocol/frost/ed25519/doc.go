@@ -3,8 +3,8 @@
 // enclaves of a cluster. Its signatures are ordinary RFC 8032 Ed25519 signatures (Solana,
 // Aptos, Sui, SSH, ...): 32-byte public keys, 64-byte signatures R || S that crypto/ed25519 and
 // every other Ed25519 verifier accept. It implements protocol.Engine for
-// protocol.SchemeEd25519 on top of github.com/bytemare/frost (signing) and
-// github.com/bytemare/dkg (key generation).
+// protocol.SchemeEd25519: signing is this package's own implementation of RFC 9591 (frost.go)
+// on filippo.io/edwards25519, key generation runs on github.com/bytemare/dkg.
 //
 // Keygen is the Pedersen DKG with Feldman commitments and Schnorr proofs of knowledge that the
 // FROST paper describes (bytemare/dkg), without a dealer, in two rounds: every party broadcasts
@@ -18,9 +18,13 @@
 // Signing is FROST's two rounds, with every signer acting as the coordinator: each signer
 // draws fresh nonces inside the run and broadcasts their commitments; once it holds the
 // commitments of all t signers it computes its signature share and broadcasts it; once it
-// holds every share it checks each against its signer's public share (blaming the signers of
-// bad ones), sums them, and verifies the result with crypto/ed25519 before it reports it, so
-// every signer ends with the same 64-byte signature.
+// holds every share it sums them, checks every other signer's share against that signer's
+// public share (blaming the signers of bad ones) and verifies the result with crypto/ed25519
+// before it reports it, so every signer ends with the same 64-byte signature. (With two
+// signers the crypto/ed25519 check is the check of the other's share, and the share is
+// checked on its own only to name the culprit of a signature that fails: see finishLocked.)
+// Secret values (the key share, the nonces) are computed on in constant time; the
+// variable-time operations, which are faster, see public values only.
 //
 // FROST identifiers are positions: the party at index i of a key's ascending party list has
 // identifier i+1 (so identifiers are 1..n, as bytemare requires, and equal the party numbers
@@ -44,12 +48,11 @@
 // encodings only, points in the prime-order subgroup and never the identity); decoding never
 // panics.
 //
-// bytemare/frost hashes with SHA-512 states that are shared by the whole process, so two calls
-// into it at once race (and could, in the worst case, derive the same nonce twice). This
-// package therefore serializes every call into bytemare/frost behind one mutex (about half of
-// a signer's CPU time is spent under it, so FROST signing uses one core of a process at a
-// time); nothing else in the process may call that package directly. bytemare/dkg does not
-// share hash state and runs unserialized.
+// Signing runs share no state but the process's cache of decoded shares (signkey.go), so any
+// number run at once. Decoding and checking a share costs more than the rest of a signer's
+// work, so each share is decoded once per process and kept, bounded, in memory only, keyed by
+// the digest of all its bytes; every run works on its own copy of the secret and wipes it.
+// The cache's comment argues why holding decoded shares this way is acceptable.
 //
 // Runs follow the protocol.Run contract as the bls engine does: Start and Handle never wait
 // for the Outgoing reader (a run queues what it emits); Handle may be called from several

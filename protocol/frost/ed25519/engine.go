@@ -3,6 +3,7 @@ package ed25519
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
 )
@@ -39,10 +40,10 @@ func (Engine) Sign(p protocol.SignParams) (protocol.Run, error) {
 
 // PublicKey returns the 32-byte Ed25519 group public key recorded in a share.
 func (Engine) PublicKey(share []byte) ([]byte, error) {
-	s, err := decodeShare(share)
+	k, err := decodeSigningKey(share)
 	if err != nil {
 		return nil, err
 	}
-	defer s.wipe()
-	return s.publicKey.Encode(), nil
+	defer k.wipe()
+	return slices.Clone(k.groupKey[:]), nil
 }

@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 
 	"filippo.io/edwards25519"
+	"filippo.io/edwards25519/field"
 	"github.com/bytemare/dkg"
 	"github.com/bytemare/ecc"
-	"github.com/bytemare/frost"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
 )
@@ -28,20 +27,12 @@ const (
 	maxParties = 256
 )
 
-// The bytemare ciphersuite identifiers of FROST(Ed25519, SHA-512); all three name the same
-// group.
+// The bytemare identifiers of the group of FROST(Ed25519, SHA-512), for keygen (bytemare/dkg)
+// and the share's bytemare/ecc form; both name the same group.
 const (
-	group       = ecc.Edwards25519Sha512
-	ciphersuite = frost.Ed25519
-	dkgSuite    = dkg.Edwards25519Sha512
+	group    = ecc.Edwards25519Sha512
+	dkgSuite = dkg.Edwards25519Sha512
 )
-
-// frostMu serializes every call into github.com/bytemare/frost. That package hashes (H1 to H5:
-// binding factors, challenges, and nonce derivation in Commit) with SHA-512 states held in a
-// package-level table and shared by every caller (internal/hashing.go), so concurrent calls
-// race on them and can produce wrong hashes, including two identical nonces. The runs of this
-// package take frostMu after their own lock, never the other way round.
-var frostMu sync.Mutex
 
 // decodeElement decodes a point as RFC 9591 requires of DeserializeElement for this
 // ciphersuite: the canonical RFC 8032 encoding of a point of the prime-order subgroup, not
@@ -57,6 +48,30 @@ func decodeElement(b []byte) (*ecc.Element, error) {
 	}
 	return e, nil
 }
+
+// point is a point as signing uses it: decoded, with the encoding it was decoded from (which
+// is its serialization, as only canonical encodings decode).
+type point struct {
+	p   *edwards25519.Point
+	enc [elementSize]byte
+}
+
+// decodeSignPoint is decodeElement for signing, which computes on filippo.io/edwards25519.
+func decodeSignPoint(b []byte) (*point, error) {
+	p, err := decodePoint(b)
+	if err != nil {
+		return nil, err
+	}
+	q := &point{p: p}
+	copy(q.enc[:], b)
+	return q, nil
+}
+
+// Encode returns the point's serialization.
+func (q *point) Encode() []byte { return q.enc[:] }
+
+// Equal reports whether q is the point e serializes.
+func (q *point) Equal(e serialized) bool { return bytes.Equal(q.enc[:], e.Encode()) }
 
 // decodePoint is decodeElement's check, returning the point in filippo.io/edwards25519's form.
 func decodePoint(b []byte) (*edwards25519.Point, error) {
@@ -80,7 +95,7 @@ func decodeCurvePoint(b []byte) (*edwards25519.Point, error) {
 	if err != nil {
 		return nil, errors.New("not the encoding of a point")
 	}
-	if !bytes.Equal(p.Bytes(), b) {
+	if !canonicalPoint(b, p) {
 		return nil, errors.New("non-canonical point encoding")
 	}
 	if p.Equal(edwards25519.NewIdentityPoint()) == 1 {
@@ -89,21 +104,20 @@ func decodeCurvePoint(b []byte) (*edwards25519.Point, error) {
 	return p, nil
 }
 
-// orderMinusOne is ℓ-1, ℓ being the order of the prime-order subgroup.
-var orderMinusOne = func() *edwards25519.Scalar {
-	s, err := edwards25519.NewScalar().SetCanonicalBytes(group.NewScalar().MinusOne().Encode())
-	if err != nil {
-		panic(err)
+// canonicalPoint reports whether b, which decodes to p, is p's RFC 8032 encoding. Of the
+// encodings RFC 8032 (section 5.1.3) refuses, filippo.io/edwards25519 accepts two kinds: a y
+// not below the field's order, and the sign bit set for x = 0. Checking for both is cheaper
+// than encoding p again, which costs a field inversion.
+func canonicalPoint(b []byte, p *edwards25519.Point) bool {
+	var y [elementSize]byte
+	copy(y[:], b)
+	y[elementSize-1] &= 0x7f
+	fe, err := new(field.Element).SetBytes(y[:]) // reduces y modulo the field's order
+	if err != nil || !bytes.Equal(fe.Bytes(), y[:]) {
+		return false
 	}
-	return s
-}()
-
-// inPrimeOrderSubgroup reports whether [ℓ]p is the identity, checked as [ℓ-1]p = -p. (ℓ-1 is
-// 4 modulo 8, so a torsion component T of p would have to satisfy [5]T = 0 as well as
-// [8]T = 0, which only the identity does.)
-func inPrimeOrderSubgroup(p *edwards25519.Point) bool {
-	q := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(orderMinusOne, p, edwards25519.NewScalar())
-	return q.Equal(new(edwards25519.Point).Negate(p)) == 1
+	x, _, _, _ := p.ExtendedCoordinates()
+	return b[elementSize-1]&0x80 == 0 || x.Equal(new(field.Element).Zero()) == 0
 }
 
 // decodeScalar decodes a canonical little-endian scalar below the group order; nonZero also
@@ -133,27 +147,19 @@ func identifier(parties []protocol.PartyID, p protocol.PartyID) uint16 {
 	return uint16(i + 1)
 }
 
-func scalarOf(x uint16) *ecc.Scalar { return group.NewScalar().SetUInt64(uint64(x)) }
-
 // lagrangeAt returns the Lagrange coefficients λ_i(x) for the distinct, non-zero points xs:
 // f(x) = Σ_i λ_i(x)·f(xs[i]) for every polynomial f of degree below len(xs).
 func lagrangeAt(xs []uint16, x uint16) []*edwards25519.Scalar {
-	fe := func(v uint16) *edwards25519.Scalar {
-		var b [64]byte
-		b[0], b[1] = byte(v), byte(v>>8)
-		s, _ := edwards25519.NewScalar().SetUniformBytes(b[:]) // v < ℓ: no reduction
-		return s
-	}
-	at := fe(x)
+	at := smallScalar(x)
 	out := make([]*edwards25519.Scalar, len(xs))
 	for i, xi := range xs {
-		num, den := fe(1), fe(1)
-		si := fe(xi)
+		num, den := smallScalar(1), smallScalar(1)
+		si := smallScalar(xi)
 		for j, xj := range xs {
 			if j == i {
 				continue
 			}
-			sj := fe(xj)
+			sj := smallScalar(xj)
 			num.Multiply(num, new(edwards25519.Scalar).Subtract(sj, at))
 			den.Multiply(den, new(edwards25519.Scalar).Subtract(sj, si))
 		}

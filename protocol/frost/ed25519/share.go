@@ -8,7 +8,6 @@ import (
 
 	"filippo.io/edwards25519"
 	"github.com/bytemare/ecc"
-	"github.com/bytemare/secret-sharing/keys"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
 )
@@ -21,8 +20,9 @@ const (
 	maxShareSize = 64 << 10
 )
 
-// share is one party's decoded key share. It holds a secret: it prints without it, and
-// callers zeroize it (wipe) once done.
+// share is one party's key share in bytemare/ecc's form, as keygen makes it and encodes it.
+// It holds a secret: it prints without it, and callers zeroize it (wipe) once done. Signing
+// decodes shares into signingKey instead.
 type share struct {
 	threshold    int
 	parties      []protocol.PartyID // ascending
@@ -30,11 +30,6 @@ type share struct {
 	secret       *ecc.Scalar // x_self
 	publicKey    *ecc.Element
 	publicShares []*ecc.Element // PK_m = x_m·B, aligned with parties
-
-	// The same public points as filippo.io/edwards25519 points, for check; set by decodeKeys
-	// (check converts them otherwise).
-	curveKey    *edwards25519.Point
-	curveShares []*edwards25519.Point
 }
 
 // shareJSON is the serialized form of a share (byte strings in standard base64):
@@ -67,42 +62,16 @@ func (s share) GoString() string { return s.String() }
 // party's public share PK_m = x_m·B, which is what a signature share of party m verifies
 // against.
 func PublicShares(b []byte) (groupKey []byte, byParty map[protocol.PartyID][]byte, err error) {
-	s, err := decodeShare(b)
+	k, err := decodeSigningKey(b)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer s.wipe()
-	byParty = make(map[protocol.PartyID][]byte, len(s.parties))
-	for i, p := range s.parties {
-		byParty[p] = s.publicShares[i].Encode()
+	defer k.wipe()
+	byParty = make(map[protocol.PartyID][]byte, len(k.parties))
+	for i, p := range k.parties {
+		byParty[p] = k.publicShares[i].Bytes()
 	}
-	return s.publicKey.Encode(), byParty, nil
-}
-
-// publicShare returns PK_p, or nil if p holds no share of the key.
-func (s *share) publicShare(p protocol.PartyID) *ecc.Element {
-	i, ok := slices.BinarySearch(s.parties, p)
-	if !ok {
-		return nil
-	}
-	return s.publicShares[i]
-}
-
-// id returns the FROST identifier of p, which must hold a share.
-func (s *share) id(p protocol.PartyID) uint16 { return identifier(s.parties, p) }
-
-// keyShare returns the share in bytemare's form. It shares s's secret scalar, so wiping s
-// wipes it too.
-func (s *share) keyShare() *keys.KeyShare {
-	return &keys.KeyShare{
-		Secret:          s.secret,
-		VerificationKey: s.publicKey,
-		PublicKeyShare: keys.PublicKeyShare{
-			PublicKey: s.publicShare(s.self),
-			ID:        s.id(s.self),
-			Group:     group,
-		},
-	}
+	return slices.Clone(k.groupKey[:]), byParty, nil
 }
 
 // wipe zeroizes the secret.
@@ -130,17 +99,57 @@ func (s *share) encode() ([]byte, error) {
 	return json.Marshal(sj)
 }
 
-// decodeShare decodes and validates a serialized share. Decoding is strict: unknown fields,
-// trailing data, another version or scheme are errors. Its errors never quote the secret.
+// decodeShare decodes and validates a serialized share into bytemare/ecc's form (for keygen's
+// round trip and for tests); it checks exactly what decodeSigningKey checks.
 func decodeShare(b []byte) (*share, error) {
-	s, err := parseShare(b)
+	k, err := decodeSigningKey(b)
 	if err != nil {
-		return nil, fmt.Errorf("ed25519: invalid share: %w", err)
+		return nil, err
+	}
+	defer k.wipe()
+	s, err := k.eccShare()
+	if err != nil {
+		return nil, fmt.Errorf("ed25519: invalid share: %w", err) // unreachable: the encodings were checked
 	}
 	return s, nil
 }
 
-func parseShare(b []byte) (*share, error) {
+// eccShare converts k to bytemare/ecc's form; the result has its own copy of the secret.
+func (k *signingKey) eccShare() (*share, error) {
+	s := &share{threshold: k.threshold, parties: k.parties, self: k.self, secret: group.NewScalar(), publicKey: group.NewElement()}
+	enc := k.secret.s.Bytes()
+	err := s.secret.Decode(enc)
+	clear(enc)
+	if err != nil {
+		return nil, errors.New("secret not below the group order")
+	}
+	if err := s.publicKey.Decode(k.groupKey[:]); err != nil {
+		s.wipe()
+		return nil, errors.New("public_key: not a point")
+	}
+	for i, p := range k.publicShares {
+		e := group.NewElement()
+		if err := e.Decode(p.Bytes()); err != nil {
+			s.wipe()
+			return nil, fmt.Errorf("public share of %s: not a point", k.parties[i])
+		}
+		s.publicShares = append(s.publicShares, e)
+	}
+	return s, nil
+}
+
+// decodeSigningKey decodes and validates a serialized share. Decoding is strict: unknown
+// fields, trailing data, another version or scheme are errors, and the secret and the public
+// data must agree (see checkKey). Its errors never quote the secret.
+func decodeSigningKey(b []byte) (*signingKey, error) {
+	k, err := parseSigningKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("ed25519: invalid share: %w", err)
+	}
+	return k, nil
+}
+
+func parseSigningKey(b []byte) (*signingKey, error) {
 	if len(b) == 0 {
 		return nil, errors.New("empty")
 	}
@@ -148,10 +157,11 @@ func parseShare(b []byte) (*share, error) {
 		return nil, fmt.Errorf("too large (%d bytes, limit %d)", len(b), maxShareSize)
 	}
 	var sj shareJSON
-	if err := protocol.DecodeSecretJSON(b, &sj); err != nil {
+	err := protocol.DecodeSecretJSON(b, &sj)
+	defer clear(sj.Secret)
+	if err != nil {
 		return nil, err
 	}
-	defer clear(sj.Secret)
 	if sj.Version != shareVersion {
 		return nil, fmt.Errorf("unsupported version %d (want %d)", sj.Version, shareVersion)
 	}
@@ -164,97 +174,83 @@ func parseShare(b []byte) (*share, error) {
 	if !slices.IsSorted(sj.Parties) {
 		return nil, errors.New("parties are not in ascending order")
 	}
-	s := &share{threshold: sj.Threshold, parties: sj.Parties, self: sj.Self}
-	if err := s.decodeKeys(sj); err != nil {
-		s.wipe()
+	k := &signingKey{threshold: sj.Threshold, parties: sj.Parties, self: sj.Self, secret: &secretScalar{}}
+	groupKey, err := k.decodeKeys(sj)
+	if err == nil {
+		err = checkKey(k.threshold, k.parties, k.self, k.secret, groupKey, k.publicShares)
+	}
+	if err != nil {
+		k.wipe()
 		return nil, err
 	}
-	if err := s.check(); err != nil {
-		s.wipe()
-		return nil, err
-	}
-	return s, nil
+	return k, nil
 }
 
-// decodeKeys decodes the secret and the points of sj into s.
-func (s *share) decodeKeys(sj shareJSON) error {
-	var err error
-	if s.secret, err = decodeScalar(sj.Secret, true); err != nil {
-		return fmt.Errorf("secret: %w", err)
+// decodeKeys decodes the secret and the points of sj into k and returns the group key as a
+// point. Only canonical encodings of points other than the identity pass here: checkKey then
+// proves the points are in the prime-order subgroup.
+func (k *signingKey) decodeKeys(sj shareJSON) (*edwards25519.Point, error) {
+	if len(sj.Secret) != scalarSize {
+		return nil, fmt.Errorf("secret: scalar of %d bytes (want %d)", len(sj.Secret), scalarSize)
 	}
-	// Only canonical encodings of points other than the identity here: check proves the
-	// points are in the prime-order subgroup.
-	if s.publicKey, s.curveKey, err = decodeCurveElement(sj.PublicKey); err != nil {
-		return fmt.Errorf("public_key: %w", err)
+	if _, err := k.secret.s.SetCanonicalBytes(sj.Secret); err != nil {
+		return nil, errors.New("secret: scalar not below the group order")
 	}
-	if len(sj.PublicShares) != len(s.parties) {
-		return fmt.Errorf("%d public shares for %d parties", len(sj.PublicShares), len(s.parties))
+	if k.secret.IsZero() {
+		return nil, errors.New("secret: zero scalar")
 	}
-	s.publicShares = make([]*ecc.Element, len(sj.PublicShares))
-	s.curveShares = make([]*edwards25519.Point, len(sj.PublicShares))
+	groupKey, err := decodeCurvePoint(sj.PublicKey)
+	if err != nil {
+		return nil, fmt.Errorf("public_key: %w", err)
+	}
+	copy(k.groupKey[:], sj.PublicKey)
+	if len(sj.PublicShares) != len(k.parties) {
+		return nil, fmt.Errorf("%d public shares for %d parties", len(sj.PublicShares), len(k.parties))
+	}
+	k.publicShares = make([]*edwards25519.Point, len(sj.PublicShares))
 	for i, b := range sj.PublicShares {
-		if s.publicShares[i], s.curveShares[i], err = decodeCurveElement(b); err != nil {
-			return fmt.Errorf("public share of %s: %w", s.parties[i], err)
+		if k.publicShares[i], err = decodeCurvePoint(b); err != nil {
+			return nil, fmt.Errorf("public share of %s: %w", k.parties[i], err)
 		}
 	}
-	return nil
+	return groupKey, nil
 }
 
-// decodeCurveElement is decodeElement without the subgroup check; it returns the point in
-// both forms.
-func decodeCurveElement(b []byte) (*ecc.Element, *edwards25519.Point, error) {
-	p, err := decodeCurvePoint(b)
-	if err != nil {
-		return nil, nil, err
-	}
-	e := group.NewElement()
-	if err := e.Decode(b); err != nil {
-		return nil, nil, errors.New("not the encoding of a point") // unreachable: decodeCurvePoint accepted it
-	}
-	return e, p, nil
-}
-
-// curvePoints returns the group key and the public shares as filippo.io/edwards25519 points.
-func (s *share) curvePoints() (*edwards25519.Point, []*edwards25519.Point, error) {
-	if s.curveKey != nil && len(s.curveShares) == len(s.publicShares) {
-		return s.curveKey, s.curveShares, nil
-	}
+// check verifies a share keygen made (see checkKey).
+func (s *share) check() error {
 	key, err := new(edwards25519.Point).SetBytes(s.publicKey.Encode())
 	if err != nil {
-		return nil, nil, errors.New("public_key: not a point")
+		return errors.New("public_key: not a point")
 	}
 	points := make([]*edwards25519.Point, len(s.publicShares))
 	for i, e := range s.publicShares {
 		if points[i], err = new(edwards25519.Point).SetBytes(e.Encode()); err != nil {
-			return nil, nil, fmt.Errorf("public share of %s: not a point", s.parties[i])
+			return fmt.Errorf("public share of %s: not a point", s.parties[i])
 		}
 	}
-	return key, points, nil
-}
-
-// check verifies that the secret matches the own public share, that the first t public
-// shares are in the prime-order subgroup, and that all public shares lie on one polynomial
-// of degree t-1 whose value at 0 is the group key (which puts the group key and the other
-// public shares in the subgroup too, as combinations of the first t). (It computes on
-// filippo.io/edwards25519 directly, in variable time for the public points only: bytemare/ecc
-// has no multi-scalar multiplication and no fixed-base fast path.)
-func (s *share) check() error {
-	key, points, err := s.curvePoints()
-	if err != nil {
-		return err
-	}
-	secret := s.secret.Encode()
-	x, err := edwards25519.NewScalar().SetCanonicalBytes(secret)
-	clear(secret)
+	var x secretScalar
+	defer x.wipe()
+	enc := s.secret.Encode()
+	_, err = x.s.SetCanonicalBytes(enc)
+	clear(enc)
 	if err != nil {
 		return errors.New("secret not below the group order")
 	}
-	own := new(edwards25519.Point).ScalarBaseMult(x)
-	x.Set(edwards25519.NewScalar())
-	if own.Equal(points[slices.Index(s.parties, s.self)]) != 1 {
+	return checkKey(s.threshold, s.parties, s.self, &x, key, points)
+}
+
+// checkKey verifies that the secret x matches the own public share, that the first t public
+// shares are in the prime-order subgroup, and that all public shares lie on one polynomial of
+// degree t-1 whose value at 0 is the group key (which puts the group key and the other public
+// shares in the subgroup too, as combinations of the first t). Signing relies on the last
+// property: it makes the group key the Lagrange combination of any t public shares. (Only the
+// public points are computed on in variable time.)
+func checkKey(threshold int, parties []protocol.PartyID, self protocol.PartyID, x *secretScalar, key *edwards25519.Point, points []*edwards25519.Point) error {
+	own := new(edwards25519.Point).ScalarBaseMult(&x.s)
+	if own.Equal(points[slices.Index(parties, self)]) != 1 {
 		return errors.New("secret does not match the own public share")
 	}
-	t := s.threshold
+	t := threshold
 	ids := make([]uint16, t)
 	for i := range ids {
 		ids[i] = uint16(i + 1)
@@ -262,7 +258,7 @@ func (s *share) check() error {
 	base := points[:t]
 	for i, p := range base {
 		if !inPrimeOrderSubgroup(p) {
-			return fmt.Errorf("public share of %s: point outside the prime-order subgroup", s.parties[i])
+			return fmt.Errorf("public share of %s: point outside the prime-order subgroup", parties[i])
 		}
 	}
 	is := func(x uint16, want *edwards25519.Point) bool {
@@ -271,9 +267,9 @@ func (s *share) check() error {
 	if !is(0, key) {
 		return errors.New("public shares do not interpolate to the group key")
 	}
-	for i := t; i < len(s.parties); i++ {
+	for i := t; i < len(parties); i++ {
 		if !is(uint16(i+1), points[i]) {
-			return fmt.Errorf("public share of %s is inconsistent with the others", s.parties[i])
+			return fmt.Errorf("public share of %s is inconsistent with the others", parties[i])
 		}
 	}
 	return nil

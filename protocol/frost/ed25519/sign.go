@@ -3,12 +3,12 @@ package ed25519
 import (
 	"crypto/ed25519"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
-	"github.com/bytemare/frost"
-	"github.com/bytemare/secret-sharing/keys"
+	"filippo.io/edwards25519"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
 )
@@ -19,35 +19,67 @@ import (
 // Round 1 (Start): draw the nonces (d, e), broadcast their commitments (D, E). Round 2 (once
 // every signer's commitments arrived): compute the signature share z_self over the commitment
 // list and broadcast it with that list. On receipt: check that the sender used the same
-// commitments as this party. End (every share here): check every z_j against PK_j (naming
-// the signers whose shares fail), sum the shares, verify the signature with crypto/ed25519.
+// commitments as this party. End (every share here): sum the shares, check the signature with
+// crypto/ed25519 and every other signer's share against its public share (naming the signers
+// whose shares fail).
 type signRun struct {
 	core
-	key    *share // its secret is wiped once the own signature share exists
-	msg    []byte // what is signed: SignParams.Message, or the 32 bytes of SignParams.Digest
+	key    *signingKey // this run's copy; its secret is wiped once the own signature share exists
+	msg    []byte      // what is signed: SignParams.Message, or the 32 bytes of SignParams.Digest
 	nonce  []byte
-	config *frost.Configuration
-	signer *frost.Signer // holds the nonces from Start until the own signature share
+	signer nonceStore // the own nonces, from Start until the own signature share
 
 	// Guarded by core.mu.
-	commitmentID uint64                                     // names the own nonces in signer
-	commitments  map[protocol.PartyID]*frost.Commitment     // checked, own included
-	list         frost.CommitmentList                       // in signer order, once complete
-	echo         []commitmentPair                           // list as encoded (D, E) pairs
-	shares       map[protocol.PartyID]*frost.SignatureShare // over this party's list, own included
-	pending      map[protocol.PartyID]*message              // shares that came before the list was complete
-	heard        int                                        // other signers whose share was handled
-	disagree     []string                                   // commitment lists that differ, with nobody to blame
+	commitmentID uint64                                    // names the own nonces in signer
+	commitments  map[protocol.PartyID]signerCommitment     // checked, own included
+	session      *session                                  // once every commitment is here
+	echo         []commitmentPair                          // the commitment list as encoded, in signer order
+	shares       map[protocol.PartyID]*edwards25519.Scalar // over this party's list, own included
+	pending      map[protocol.PartyID]*message             // shares that came before the list was complete
+	heard        int                                       // other signers whose share was handled
+	disagree     []string                                  // commitment lists that differ, with nobody to blame
 	seen         replays
 }
 
 var _ protocol.Run = (*signRun)(nil)
 
+// nonceStore holds a signer's secret nonces between the two rounds, by commitment id (the
+// field has the name it had in bytemare/frost's Signer, which this replaces). A run issues one
+// pair; take removes a pair before it is used, so no pair can make two signature shares.
+type nonceStore struct {
+	NonceCommitments map[uint64]*noncePair
+	last             uint64
+}
+
+func (s *nonceStore) add(n *noncePair) uint64 {
+	if s.NonceCommitments == nil {
+		s.NonceCommitments = make(map[uint64]*noncePair, 1)
+	}
+	s.last++
+	s.NonceCommitments[s.last] = n
+	return s.last
+}
+
+// take removes and returns the nonces of id; nil if there are none (they were used).
+func (s *nonceStore) take(id uint64) *noncePair {
+	n := s.NonceCommitments[id]
+	delete(s.NonceCommitments, id)
+	return n
+}
+
+// wipe zeroizes and forgets every pair not yet used.
+func (s *nonceStore) wipe() {
+	for id, n := range s.NonceCommitments {
+		n.wipe()
+		delete(s.NonceCommitments, id)
+	}
+}
+
 func newSign(p protocol.SignParams) (*signRun, error) {
 	if len(p.SessionNonce) != nonceSize {
 		return nil, fmt.Errorf("ed25519: session nonce of %d bytes (want %d)", len(p.SessionNonce), nonceSize)
 	}
-	key, err := decodeShare(p.Share)
+	key, err := signingKeys.get(p.Share)
 	if err != nil {
 		return nil, err
 	}
@@ -57,32 +89,14 @@ func newSign(p protocol.SignParams) (*signRun, error) {
 		key.wipe()
 		return nil, fmt.Errorf("ed25519: sign: %w", err)
 	}
-	config := &frost.Configuration{
-		Ciphersuite:     ciphersuite,
-		Threshold:       uint16(key.threshold),
-		MaxSigners:      uint16(len(key.parties)),
-		VerificationKey: key.publicKey,
-	}
-	for _, q := range signers {
-		config.SignerPublicKeyShares = append(config.SignerPublicKeyShares, &keys.PublicKeyShare{PublicKey: key.publicShare(q), ID: key.id(q), Group: group})
-	}
-	frostMu.Lock()
-	signer, err := config.Signer(key.keyShare())
-	frostMu.Unlock()
-	if err != nil {
-		key.wipe()
-		return nil, fmt.Errorf("ed25519: sign: the share does not fit FROST: %v", err)
-	}
 	t := len(signers)
 	r := &signRun{
 		core:        newCore("sign", p.Self, signers),
 		key:         key,
 		msg:         p.SignedBytes(),
 		nonce:       slices.Clone(p.SessionNonce),
-		config:      config,
-		signer:      signer,
-		commitments: make(map[protocol.PartyID]*frost.Commitment, t),
-		shares:      make(map[protocol.PartyID]*frost.SignatureShare, t),
+		commitments: make(map[protocol.PartyID]signerCommitment, t),
+		shares:      make(map[protocol.PartyID]*edwards25519.Scalar, t),
 		pending:     make(map[protocol.PartyID]*message),
 		seen:        make(replays, t-1),
 	}
@@ -92,7 +106,7 @@ func newSign(p protocol.SignParams) (*signRun, error) {
 
 // checkSigners checks that signers (sorted) are exactly t distinct holders of the key, self
 // among them.
-func checkSigners(key *share, self protocol.PartyID, signers []protocol.PartyID) error {
+func checkSigners(key *signingKey, self protocol.PartyID, signers []protocol.PartyID) error {
 	if self != key.self {
 		return fmt.Errorf("the share belongs to %s, not to %s", key.self, self)
 	}
@@ -124,12 +138,11 @@ func (r *signRun) Start() error {
 	if err := r.BeginLocked(); err != nil {
 		return err
 	}
-	frostMu.Lock()
-	com := r.signer.Commit() // fresh nonces from crypto/rand, hedged with the secret (RFC 9591 nonce_generate)
-	frostMu.Unlock()
-	r.commitmentID = com.CommitmentID
-	r.commitments[r.Self] = com
-	r.EmitLocked(protocol.Outgoing{Broadcast: true, Payload: encodeCommitment(r.nonce, r.Self, com.HidingNonceCommitment, com.BindingNonceCommitment)})
+	nonces := commit(r.key.secret)
+	own := nonces.commitment(r.key.id(r.Self))
+	r.commitmentID = r.signer.add(nonces)
+	r.commitments[r.Self] = own
+	r.EmitLocked(protocol.Outgoing{Broadcast: true, Payload: encodeCommitment(r.nonce, r.Self, fixed(own.enc[:elementSize]), fixed(own.enc[elementSize:]))})
 	return nil
 }
 
@@ -153,7 +166,7 @@ func (r *signRun) Handle(from protocol.PartyID, broadcast bool, payload []byte) 
 	if err := r.acceptLocked(from, broadcast, m, payload); err != nil {
 		return r.FailLocked(err)
 	}
-	if r.list != nil && r.heard == len(r.Participants)-1 {
+	if r.session != nil && r.heard == len(r.Participants)-1 {
 		r.finishLocked()
 	}
 	return nil
@@ -172,52 +185,62 @@ func (r *signRun) acceptLocked(from protocol.PartyID, broadcast bool, m *message
 		return err
 	}
 	if m.kind == kindCommitment {
-		com := &frost.Commitment{
-			HidingNonceCommitment:  m.hiding,
-			BindingNonceCommitment: m.binding,
-			SignerID:               r.key.id(from),
-			Group:                  group,
-		}
-		frostMu.Lock()
-		err := r.config.ValidateCommitment(com)
-		frostMu.Unlock()
-		if err != nil {
+		if err := checkNonceCommitments(m); err != nil {
 			return r.Errorf(1, culprit, "%s sent unusable nonce commitments: %v", from, err)
 		}
-		r.commitments[from] = com
+		r.commitments[from] = newSignerCommitment(r.key.id(from), m.hiding, m.binding)
 		if len(r.commitments) == len(r.Participants) {
 			return r.startRound2Locked()
 		}
 		return nil
 	}
-	if r.list == nil { // not every commitment is here yet: handle the share when they are
+	if r.session == nil { // not every commitment is here yet: handle the share when they are
 		r.pending[from] = m
 		return nil
 	}
 	return r.acceptShareLocked(from, m)
 }
 
+// checkNonceCommitments refuses commitments equal to the generator, as bytemare/frost did: one
+// reveals a nonce of 1, the mark of a broken signer. (Decoding has refused the identity,
+// non-canonical encodings and points outside the prime-order subgroup, as RFC 9591's
+// DeserializeElement must.)
+func checkNonceCommitments(m *message) error {
+	switch {
+	case m.hiding.Equal(generator):
+		return errors.New("the hiding nonce commitment is the generator")
+	case m.binding.Equal(generator):
+		return errors.New("the binding nonce commitment is the generator")
+	}
+	return nil
+}
+
+// generator is the serialization of the group's generator B.
+var generator = fixed(edwards25519.NewGeneratorPoint().Bytes())
+
 // startRound2Locked computes and broadcasts this signer's signature share, wipes its nonces and
 // key share, then handles the shares that came early.
 func (r *signRun) startRound2Locked() error {
-	r.list = make(frost.CommitmentList, 0, len(r.Participants))
+	list := make([]signerCommitment, 0, len(r.Participants))
 	for _, p := range r.Participants { // ascending parties have ascending identifiers
-		com := r.commitments[p]
-		r.list = append(r.list, com)
-		var pair commitmentPair
-		copy(pair[:elementSize], com.HidingNonceCommitment.Encode())
-		copy(pair[elementSize:], com.BindingNonceCommitment.Encode())
-		r.echo = append(r.echo, pair)
+		c := r.commitments[p]
+		list = append(list, c)
+		r.echo = append(r.echo, c.enc)
 	}
-	frostMu.Lock()
-	own, err := r.signer.Sign(r.msg, r.list) // clears the nonces, used or not
-	frostMu.Unlock()
-	r.key.wipe()
+	defer r.key.wipe()
+	nonces := r.signer.take(r.commitmentID)
+	if nonces == nil { // unreachable: the list completes once
+		return r.Errorf(2, nil, "the own nonces are gone")
+	}
+	defer nonces.wipe()
+	s, err := newSession(r.key.groupKey, list, r.msg)
 	if err != nil {
 		return r.Errorf(2, nil, "computing the signature share: %v", err)
 	}
+	own := s.signatureShare(slices.Index(r.Participants, r.Self), r.key.secret, nonces)
+	r.session = s
 	r.shares[r.Self] = own
-	r.EmitLocked(protocol.Outgoing{Broadcast: true, Payload: encodeSigShare(r.nonce, r.Self, own.SignatureShare, r.echo)})
+	r.EmitLocked(protocol.Outgoing{Broadcast: true, Payload: encodeSigShare(r.nonce, r.Self, fixed(own.Bytes()), r.echo)})
 	for _, p := range r.Participants {
 		if m := r.pending[p]; m != nil {
 			delete(r.pending, p)
@@ -261,59 +284,67 @@ func (r *signRun) acceptShareLocked(from protocol.PartyID, m *message) error {
 		}
 		return nil
 	}
-	r.shares[from] = &frost.SignatureShare{SignatureShare: m.sigShare, SignerIdentifier: r.key.id(from), Group: group}
+	z, err := edwards25519.NewScalar().SetCanonicalBytes(m.sigShare.Encode())
+	if err != nil { // unreachable: decoding checked the scalar
+		return r.Errorf(2, culprit, "%s sent a signature share that is not a scalar", from)
+	}
+	r.shares[from] = z
 	return nil
 }
 
-// finishLocked checks every share against its signer's public share and sums them, verifies
-// the signature with crypto/ed25519 and ends the run with it.
+// finishLocked sums the shares, checks the signature with crypto/ed25519 and every other
+// signer's share against its public share, and ends the run.
 func (r *signRun) finishLocked() {
 	if len(r.disagree) > 0 {
 		r.FailLocked(r.Errorf(2, nil, "the signers did not all receive the same nonce commitments (%s): some signer sent different commitments to different signers, or lies about what it received", strings.Join(r.disagree, "; ")))
 		return
 	}
-	shares := make([]*frost.SignatureShare, 0, len(r.Participants))
+	shares := make([]*edwards25519.Scalar, 0, len(r.Participants))
 	for _, p := range r.Participants {
 		shares = append(shares, r.shares[p])
 	}
-	frostMu.Lock()
-	// With verify set, every share is checked against its signer's public share (the own one
-	// too), with the group commitment and binding factors computed once.
-	sig, err := r.config.AggregateSignatures(r.msg, shares, r.list, true)
-	var culprits []protocol.PartyID
-	if err != nil {
-		for _, p := range r.Participants {
-			if p != r.Self && r.config.VerifySignatureShare(r.shares[p], r.msg, r.list) != nil {
-				culprits = append(culprits, p)
+	sig := r.session.aggregate(shares)
+	// With one other signer, crypto/ed25519 accepting the signature is that signer's share
+	// verifying: crypto/ed25519 accepts (R, z) iff [z]B = R + [c]PK, c being this session's
+	// challenge; R = R_self + R_j (R_i = D_i + [ρ_i]E_i); PK = λ_self·PK_self + λ_j·PK_j,
+	// because checkKey proved every public share on one polynomial through PK; and the own
+	// share satisfies [z_self]B = R_self + [c·λ_self]PK_self by construction, from the checked
+	// key share and the own nonces. So the equation holds iff [z_j]B = R_j + [c·λ_j]PK_j, which
+	// is verify_signature_share for j, and the shares are checked one by one only when the
+	// signature fails, to name the culprit. With more signers, errors in two shares could
+	// cancel out in the sum: every other share is checked on its own.
+	verified := len(r.Participants) == 2 && ed25519.Verify(r.key.groupKey[:], r.msg, sig)
+	if !verified {
+		if culprits := r.invalidSharesLocked(); len(culprits) > 0 {
+			names := make([]string, len(culprits))
+			for i, p := range culprits {
+				names[i] = p.String()
 			}
+			r.FailLocked(r.Errorf(2, culprits, "the signature share of %s does not verify under its public share", strings.Join(names, " and of ")))
+			return
+		}
+		if !ed25519.Verify(r.key.groupKey[:], r.msg, sig) {
+			// Every share checked out, so the key's public data must be inconsistent.
+			r.FailLocked(r.Errorf(2, nil, "the aggregated signature does not verify under the group key"))
+			return
 		}
 	}
-	frostMu.Unlock()
-	if len(culprits) > 0 {
-		names := make([]string, len(culprits))
-		for i, p := range culprits {
-			names[i] = p.String()
+	r.EndLocked(protocol.Result{Signature: &protocol.Signature{Encoded: sig}})
+}
+
+// invalidSharesLocked returns the other signers whose shares fail verify_signature_share.
+func (r *signRun) invalidSharesLocked() []protocol.PartyID {
+	var culprits []protocol.PartyID
+	for i, p := range r.Participants {
+		if p != r.Self && !r.session.verifySignatureShare(i, r.shares[p], r.key.publicShare(p)) {
+			culprits = append(culprits, p)
 		}
-		r.FailLocked(r.Errorf(2, culprits, "the signature share of %s does not verify under its public share", strings.Join(names, " and of ")))
-		return
 	}
-	if err != nil {
-		r.FailLocked(r.Errorf(2, nil, "aggregating the signature shares: %v", err))
-		return
-	}
-	enc := make([]byte, 0, SignatureSize)
-	enc = append(enc, sig.R.Encode()...)
-	enc = append(enc, sig.Z.Encode()...)
-	if len(enc) != SignatureSize || !ed25519.Verify(r.key.publicKey.Encode(), r.msg, enc) {
-		// Every share checked out, so the key's public data must be inconsistent.
-		r.FailLocked(r.Errorf(2, nil, "the aggregated signature does not verify under the group key"))
-		return
-	}
-	r.EndLocked(protocol.Result{Signature: &protocol.Signature{Encoded: enc}})
+	return culprits
 }
 
 // wipe zeroizes the key share and any nonces not yet used; called once, when the run ends.
 func (r *signRun) wipe() {
 	r.key.wipe()
-	r.signer.ClearNonceCommitment(r.commitmentID)
+	r.signer.wipe()
 }

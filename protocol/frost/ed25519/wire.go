@@ -67,7 +67,7 @@ type message struct {
 	share   *ecc.Scalar // secret
 	digests [][digestSize]byte
 	// kindCommitment
-	hiding, binding *ecc.Element
+	hiding, binding *point
 	// kindSigShare
 	sigShare *ecc.Scalar
 	list     []commitmentPair // as sent: compared with this party's list, decoded only if they differ
@@ -153,14 +153,23 @@ func encodeDKGShare(nonce []byte, from, to protocol.PartyID, s *ecc.Scalar, dige
 	return b
 }
 
-func encodeCommitment(nonce []byte, from protocol.PartyID, hiding, binding *ecc.Element) []byte {
+// serialized is a point or a scalar as RFC 9591 serializes it: an *ecc.Element, an
+// *ecc.Scalar, or fixed bytes.
+type serialized interface{ Encode() []byte }
+
+// fixed is an already serialized point or scalar.
+type fixed []byte
+
+func (f fixed) Encode() []byte { return f }
+
+func encodeCommitment(nonce []byte, from protocol.PartyID, hiding, binding serialized) []byte {
 	b := make([]byte, 0, headerSize+2*elementSize)
 	b = appendHeader(b, kindCommitment, nonce, from)
 	b = append(b, hiding.Encode()...)
 	return append(b, binding.Encode()...)
 }
 
-func encodeSigShare(nonce []byte, from protocol.PartyID, z *ecc.Scalar, list []commitmentPair) []byte {
+func encodeSigShare(nonce []byte, from protocol.PartyID, z serialized, list []commitmentPair) []byte {
 	b := make([]byte, 0, headerSize+scalarSize+2+len(list)*2*elementSize)
 	b = appendHeader(b, kindSigShare, nonce, from)
 	b = append(b, z.Encode()...)
@@ -282,10 +291,10 @@ func (m *message) decodeCommitment(body []byte) error {
 		return fmt.Errorf("body of %d bytes (want %d)", len(body), 2*elementSize)
 	}
 	var err error
-	if m.hiding, err = decodeElement(body[:elementSize]); err != nil {
+	if m.hiding, err = decodeSignPoint(body[:elementSize]); err != nil {
 		return fmt.Errorf("hiding nonce commitment: %w", err)
 	}
-	if m.binding, err = decodeElement(body[elementSize:]); err != nil {
+	if m.binding, err = decodeSignPoint(body[elementSize:]); err != nil {
 		return fmt.Errorf("binding nonce commitment: %w", err)
 	}
 	return nil
