@@ -34,6 +34,12 @@
 // zeroized when done with; what the library holds internally (its polynomial, its nonces)
 // cannot be reached and is dropped, not zeroized.
 //
+// Signing runs share no state but the process's cache of tweaked shares (signkey.go): decoding
+// a share, checking it and tweaking it to the output key cost about a quarter of a signer's
+// CPU, so each share is decoded once per process and kept, bounded, in memory only, keyed
+// by the SHA-256 of all its bytes, and wiped when evicted or idle; every run works on its own
+// copy of the secret and wipes it. The cache's comment argues why that is acceptable.
+//
 // Payloads (see wire.go for the layout) carry the session nonce, the sender and the round
 // in a fixed header, then a fixed-size body per kind; they are decoded strictly, with size
 // caps, before anything reaches the library, whose own CBOR decoders never see outside bytes.

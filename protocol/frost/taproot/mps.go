@@ -30,7 +30,9 @@ import (
 //     to an even y (the private and verification shares are negated when needed). It is NOT
 //     tweaked: it is the BIP341 internal key.
 //   - SignTaproot signs under the x-only key it is given and applies no tweak: to sign under
-//     the BIP86 output key Q, it is given shares of Q's secret (tweakedKey in sign.go).
+//     the BIP86 output key Q, it is given shares of Q's secret (tweakedKey in signkey.go).
+//   - The library's point methods normalize their receiver and argument in place (Equal, XBytes,
+//     HasEvenY): a point handed to it must not be shared with another run.
 //   - A party's Shamir index is its party.ID's bytes read as a big-endian integer; libID makes
 //     it the party number.
 //   - Message contents are CBOR; the mirror types below re-create them byte for byte, so that
@@ -459,15 +461,34 @@ func keygenResult(result any, self protocol.PartyID) (*keygenOutput, error) {
 	return out, nil
 }
 
-// signingKey is the library's view of a key for SignTaproot.
+// signingKey is the library's view of a key for SignTaproot, one per signing run.
 type signingKey struct {
 	cfg *frost.TaprootConfig
 }
 
-// newSigningKey builds the library's key from x-only key, this party's secret share of it
-// (32 bytes; the caller clears its copy) and every holder's public share (33-byte compressed).
-// The key must be the one to sign under: SignTaproot applies no tweak.
-func newSigningKey(self protocol.PartyID, threshold int, key, secret []byte, publicShares map[protocol.PartyID][]byte) (*signingKey, error) {
+// libPublicShares are the holders' public shares of a key in the library's form, parsed once
+// per cached key (tweakedKey). They are read-only: newSigningKey gives every run copies,
+// because the library's point methods normalize points in place (Equal, XBytes, HasEvenY) and
+// one cached key serves concurrent runs.
+type libPublicShares map[party.ID]*curve.Secp256k1Point
+
+// parseLibPublicShares parses every holder's public share (33-byte compressed).
+func parseLibPublicShares(publicShares map[protocol.PartyID][]byte) (libPublicShares, error) {
+	out := make(libPublicShares, len(publicShares))
+	for p, b := range publicShares {
+		pt := new(curve.Secp256k1Point)
+		if err := pt.UnmarshalBinary(b); err != nil {
+			return nil, fmt.Errorf("public share of %s: %w", p, err)
+		}
+		out[libID(p)] = pt
+	}
+	return out, nil
+}
+
+// newSigningKey builds the library's key from the x-only key, this party's secret share of it
+// (32 bytes; the caller clears its copy) and every holder's public share. The key must be the
+// one to sign under: SignTaproot applies no tweak.
+func newSigningKey(self protocol.PartyID, threshold int, key, secret []byte, publicShares libPublicShares) (*signingKey, error) {
 	sk := new(curve.Secp256k1Scalar)
 	if err := sk.UnmarshalBinary(secret); err != nil {
 		return nil, errors.New("invalid secret share")
@@ -479,13 +500,9 @@ func newSigningKey(self protocol.PartyID, threshold int, key, secret []byte, pub
 		PublicKey:          mpstaproot.PublicKey(bytes.Clone(key)),
 		VerificationShares: make(map[party.ID]*curve.Secp256k1Point, len(publicShares)),
 	}
-	for p, b := range publicShares {
-		pt := new(curve.Secp256k1Point)
-		if err := pt.UnmarshalBinary(b); err != nil {
-			sk.Set(curve.Secp256k1{}.NewScalar())
-			return nil, fmt.Errorf("public share of %s: %w", p, err)
-		}
-		cfg.VerificationShares[libID(p)] = pt
+	for id, pt := range publicShares {
+		cfg.VerificationShares[id] = new(curve.Secp256k1Point)
+		cfg.VerificationShares[id].Set(pt)
 	}
 	return &signingKey{cfg: cfg}, nil
 }

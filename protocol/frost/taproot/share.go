@@ -248,38 +248,44 @@ func (s *share) check() error {
 	return nil
 }
 
-// signingMaterial returns what signing under the output key Q needs: x(Q), this party's
-// share of Q's secret key (with Q's even y; 32 bytes, secret: the caller clears it) and every
-// holder's public share of it. With t = H_TapTweak(x(P)), the shares of q = x + t are x_m + t
-// (the Lagrange coefficients at 0 add up to 1), negated when Q has an odd y.
-// s must have been checked (check sets the tweak).
-func (s *share) signingMaterial() (key, secret []byte, publicShares map[protocol.PartyID][]byte, err error) {
+// tweaked returns what signing under the output key Q needs of the share: this party's share
+// of Q's secret key (with Q's even y) and every holder's public share of it. With
+// t = H_TapTweak(x(P)), the shares of q = x + t are x_m + t (the Lagrange coefficients at 0
+// add up to 1), negated when Q has an odd y. s must have been checked (check sets the tweak).
+func (s *share) tweaked() (*tweakedKey, error) {
 	t, q := s.tweak, s.output
 	if t == nil || q == nil {
-		return nil, nil, nil, errors.New("share not checked")
+		return nil, errors.New("share not checked")
 	}
 	negate := !hasEvenY(q)
 	tG := mulBase(t)
-	publicShares = make(map[protocol.PartyID][]byte, len(s.parties))
+	encoded := make(map[protocol.PartyID][]byte, len(s.parties))
 	for i, p := range s.parties {
 		y := addPoints(s.publicShares[i], tG)
 		if isInfinity(y) {
-			return nil, nil, nil, fmt.Errorf("the tweaked public share of %s is the point at infinity", p)
+			return nil, fmt.Errorf("the tweaked public share of %s is the point at infinity", p)
 		}
 		if negate {
 			y = negatePoint(y)
 		}
-		publicShares[p] = encodePoint(y)
+		encoded[p] = encodePoint(y)
+	}
+	publicShares, err := parseLibPublicShares(encoded)
+	if err != nil {
+		return nil, err
 	}
 	qi := new(btcec.ModNScalar).Set(s.secret).Add(t)
 	if negate {
 		qi.Negate()
 	}
-	b := qi.Bytes()
-	qi.Zero()
-	secret = bytes.Clone(b[:])
-	clear(b[:])
-	return bytes.Clone(s.outputKey), secret, publicShares, nil
+	return &tweakedKey{
+		threshold:    s.threshold,
+		parties:      slices.Clone(s.parties),
+		self:         s.self,
+		outputKey:    bytes.Clone(s.outputKey),
+		secret:       qi,
+		publicShares: publicShares,
+	}, nil
 }
 
 // checkCluster validates a party list, a threshold and the own party.

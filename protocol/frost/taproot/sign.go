@@ -21,7 +21,7 @@ import (
 // reusing them.
 type signRun struct {
 	libRun
-	key    *share // its secret is wiped once the library has its own (tweaked) copy
+	key    *tweakedKey // the run's copy; its secret is wiped once the library has its own
 	digest [32]byte
 	signer *signingKey // the library's copy of the tweaked share; wiped when the run ends
 }
@@ -32,7 +32,7 @@ func newSign(p protocol.SignParams) (*signRun, error) {
 	if len(p.SessionNonce) != nonceSize {
 		return nil, fmt.Errorf("bip340: session nonce of %d bytes (want %d)", len(p.SessionNonce), nonceSize)
 	}
-	key, err := decodeShare(p.Share)
+	key, err := tweakedKeys.get(p.Share)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +56,7 @@ func newSign(p protocol.SignParams) (*signRun, error) {
 
 // checkSigners checks that signers (sorted) are exactly t distinct holders of the key, self
 // among them.
-func checkSigners(key *share, self protocol.PartyID, signers []protocol.PartyID) error {
+func checkSigners(key *tweakedKey, self protocol.PartyID, signers []protocol.PartyID) error {
 	if self != key.self {
 		return fmt.Errorf("the share belongs to %s, not to %s", key.self, self)
 	}
@@ -67,7 +67,7 @@ func checkSigners(key *share, self protocol.PartyID, signers []protocol.PartyID)
 		return fmt.Errorf("%d signers (the key needs exactly %d)", len(signers), key.threshold)
 	}
 	for _, p := range signers {
-		if key.publicShare(p) == nil {
+		if !key.holds(p) {
 			return fmt.Errorf("signer %s holds no share of the key", p)
 		}
 	}
@@ -81,16 +81,14 @@ func (r *signRun) String() string {
 	return fmt.Sprintf("bip340 sign run (%s of %v)", r.Self, r.Participants)
 }
 
-// startSign tweaks the share to the output key, hands it to the library and runs its first
-// round, which draws the nonces.
+// startSign hands the tweaked share to the library and runs its first round, which draws the
+// nonces.
 func (r *signRun) startSign() (*libSession, libOutcome, error) {
-	key, secret, publicShares, err := r.key.signingMaterial()
+	secret := r.key.secret.Bytes()
 	r.key.wipe()
-	if err != nil {
-		return nil, libOutcome{}, err
-	}
-	r.signer, err = newSigningKey(r.Self, r.key.threshold, key, secret, publicShares)
-	clear(secret)
+	var err error
+	r.signer, err = newSigningKey(r.Self, r.key.threshold, r.key.outputKey, secret[:], r.key.publicShares)
+	clear(secret[:])
 	if err != nil {
 		return nil, libOutcome{}, err
 	}
