@@ -67,12 +67,17 @@ type Document struct {
 type Policy struct {
 	// Measurements lists the registers that must hold exactly these values (for Nitro: PCR0,
 	// PCR1, PCR2, optionally PCR8). A register not listed is not checked. Verifiers refuse an
-	// empty policy: they must pin some measurement.
+	// empty policy: they must pin some measurement (sevsnp: or an ID or author key in SEVSNP,
+	// which vouches for the measurement through the guest's signed ID block, as PCR8 does on
+	// Nitro).
 	Measurements map[int][]byte
 	// MaxAge is how old a document may be (default 10 minutes).
 	MaxAge time.Duration
 	// ClockSkew is how far in the future a timestamp may be (default 1 minute).
 	ClockSkew time.Duration
+	// SEVSNP is what an SEV-SNP report must show besides its launch measurement (TCB, ID and
+	// author keys, VMPL, guest policy). Only the sevsnp verifier reads it.
+	SEVSNP SEVSNPPolicy
 }
 
 // Errors a Verifier reports; each is wrapped with what exactly was wrong.
@@ -85,7 +90,8 @@ var (
 	// expired, not yet valid, or of an unacceptable kind (e.g. a P-521 leaf).
 	ErrChain = errors.New("attestation certificate chain untrusted")
 	// ErrMeasurement: a measurement differs from the policy, or the document is from a
-	// debug-mode enclave.
+	// debug-mode enclave, or the platform is not one the policy allows (an SEV-SNP firmware
+	// TCB below the minimum, an ID key not in the allow-list, another VMPL or guest policy).
 	ErrMeasurement = errors.New("attestation measurement not allowed")
 	// ErrStale: the document is older than the policy's MaxAge, or from the future.
 	ErrStale = errors.New("attestation document stale")

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -27,6 +28,8 @@ type PolicyConfig struct {
 	// measurement) to its expected value in hex.
 	Measurements map[int]string `yaml:"measurements"`
 	MaxAge       time.Duration  `yaml:"max_age"`
+	// SEVSNP is what an SEV-SNP report must show besides its measurement; only with kind sevsnp.
+	SEVSNP *SEVSNPPolicyConfig `yaml:"sevsnp"`
 }
 
 // SimConfig configures the simulated attester (development and tests only).
@@ -49,7 +52,9 @@ type NitroConfig struct {
 // DefaultNitroRootFile is where the AWS Nitro root is looked for when root_file is not set.
 const DefaultNitroRootFile = "/etc/mpcsigner/aws-nitro-root-g1.pem"
 
-// RootFileOrDefault returns RootFile, or DefaultNitroRootFile.
+// maxConfigSize bounds an attestation configuration file; real ones are well under 4 KiB.
+const maxConfigSize = 1 << 20
+
 // LoadConfig reads an attestation configuration from its own YAML file (clients use one to
 // check an enclave before trusting it with a key); unknown keys are errors.
 func LoadConfig(path string) (*Config, error) {
@@ -57,18 +62,36 @@ func LoadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	c, err := ParseConfig(raw)
+	if err != nil {
+		return nil, fmt.Errorf("attestation config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// ParseConfig decodes and validates an attestation configuration strictly: at most 1 MiB,
+// unknown keys and trailing documents are errors.
+func ParseConfig(raw []byte) (*Config, error) {
+	if len(raw) > maxConfigSize {
+		return nil, fmt.Errorf("%d bytes, more than the %d an attestation configuration may have", len(raw), maxConfigSize)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	var c Config
 	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("attestation config %s: %w", path, err)
+		return nil, err
+	}
+	var extra any
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errors.New("more than one YAML document: an attestation configuration is one")
 	}
 	if err := c.Validate(); err != nil {
-		return nil, fmt.Errorf("attestation config %s: %w", path, err)
+		return nil, err
 	}
 	return &c, nil
 }
 
+// RootFileOrDefault returns RootFile, or DefaultNitroRootFile.
 func (n NitroConfig) RootFileOrDefault() string {
 	if n.RootFile == "" {
 		return DefaultNitroRootFile
@@ -93,13 +116,17 @@ func (c *Config) Validate() error {
 	if _, err := c.Policy.Policy(); err != nil {
 		errs = append(errs, err)
 	}
+	if c.Policy.SEVSNP != nil && c.Kind != KindSEVSNP {
+		errs = append(errs, fmt.Errorf("attestation.policy.sevsnp: set, but attestation.kind is %q: it applies only to kind %s", c.Kind, KindSEVSNP))
+	}
 	return errors.Join(errs...)
 }
 
 // Policy decodes the configured policy.
 func (p PolicyConfig) Policy() (Policy, error) {
-	if len(p.Measurements) == 0 {
-		return Policy{}, errors.New("attestation.policy.measurements: at least one expected measurement is required")
+	if len(p.Measurements) == 0 && !p.SEVSNP.pinsKeys() {
+		return Policy{}, errors.New("attestation.policy.measurements: at least one expected measurement is required " +
+			"(or, for kind sevsnp, an ID or author key digest in attestation.policy.sevsnp)")
 	}
 	out := Policy{Measurements: map[int][]byte{}, MaxAge: p.MaxAge}
 	for i, h := range p.Measurements {
@@ -114,6 +141,13 @@ func (p PolicyConfig) Policy() (Policy, error) {
 	}
 	if out.MaxAge == 0 {
 		out.MaxAge = 10 * time.Minute
+	}
+	if p.SEVSNP != nil {
+		snp, err := p.SEVSNP.Policy()
+		if err != nil {
+			return Policy{}, err
+		}
+		out.SEVSNP = snp
 	}
 	return out, nil
 }

@@ -325,6 +325,17 @@ func (e *Enclave) dispatch(ctx context.Context, fc *transport.FrameConn, req *wi
 		info := rec.describe()
 		e.eth2.markDisabled(&info)
 		return wire.EncodeJSON(info), nil
+	case wire.MethodKeyDelete:
+		var ref wire.KeyRef
+		if err := decodeArgs(req.Body, &ref); err != nil {
+			return nil, err
+		}
+		deleted, err := e.keys.delete(ref.Key)
+		if err != nil {
+			return nil, err
+		}
+		e.log.Info("key deletion", "key_id", ref.Key, "held_a_share", deleted)
+		return wire.EncodeJSON(wire.KeyDeleteReply{Deleted: deleted}), nil
 	case wire.MethodPrepare:
 		var args wire.PrepareArgs
 		if err := decodeArgs(req.Body, &args); err != nil {
@@ -404,6 +415,12 @@ func (e *Enclave) dispatch(ctx context.Context, fc *transport.FrameConn, req *wi
 			}
 		}
 		return wire.EncodeJSON(e.eth2.watermark()), nil
+	case wire.MethodRandom:
+		var args wire.RandomArgs
+		if err := decodeArgs(req.Body, &args); err != nil {
+			return nil, err
+		}
+		return encodeReply(random(&args))
 	case wire.MethodPeerReset:
 		var ref wire.PeerRef
 		if err := decodeArgs(req.Body, &ref); err != nil {

@@ -196,13 +196,16 @@ func (e *Enclave) checkKeygen(args *wire.PrepareArgs) error {
 	if !labelPattern.MatchString(args.Label) {
 		return fmt.Errorf("label %q must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit: %w", args.Label, errBadRequest)
 	}
+	if args.PKCS11ID != "" && !pkcs11IDPattern.MatchString(args.PKCS11ID) {
+		return fmt.Errorf("PKCS#11 id %q must be 1 to 64 bytes in lowercase hex: %w", truncateString(args.PKCS11ID, 140), errBadRequest)
+	}
 	if args.Digest != "" || args.Message != "" {
 		return fmt.Errorf("a key generation takes no digest or message: %w", errBadRequest)
 	}
 	if (args.Kind == wire.KindImport) != (args.Import != nil) {
 		return fmt.Errorf("import arguments come with an import session and only with one: %w", errBadRequest)
 	}
-	return e.keys.checkNew(args.KeyID, args.Label)
+	return e.keys.checkNew(&wire.KeyInfo{ID: args.KeyID, Label: args.Label, PKCS11ID: args.PKCS11ID})
 }
 
 func (e *Enclave) newSign(eng protocol.Engine, args *wire.PrepareArgs, nonce []byte) (protocol.Run, error) {
@@ -226,8 +229,8 @@ func (e *Enclave) newSign(eng protocol.Engine, args *wire.PrepareArgs, nonce []b
 			return nil, fmt.Errorf("%s holds no share of key %s: %w", p, args.KeyID, errBadRequest)
 		}
 	}
-	if args.Label != "" || args.Threshold != 0 {
-		return nil, fmt.Errorf("a signing takes no label or threshold: %w", errBadRequest)
+	if args.Label != "" || args.Threshold != 0 || args.PKCS11ID != "" {
+		return nil, fmt.Errorf("a signing takes no label, threshold or PKCS#11 id: %w", errBadRequest)
 	}
 	params := protocol.SignParams{Self: e.cfg.Identity.Party, Signers: args.Parties, Share: rec.Share, SessionNonce: nonce}
 	if err := signedPayload(args, rec.Info.Scheme, &params); err != nil {
@@ -278,6 +281,10 @@ func sessionNonce(args *wire.PrepareArgs) []byte {
 	field([]byte(args.Label))
 	field([]byte(args.Digest))
 	field([]byte(args.Message))
+	if args.PKCS11ID != "" {
+		field([]byte("pkcs11 id"))
+		field([]byte(args.PKCS11ID))
+	}
 	if im := args.Import; im != nil {
 		field([]byte("import"))
 		_ = binary.Write(h, binary.BigEndian, uint16(im.Dealer))
@@ -341,7 +348,7 @@ func (e *Enclave) finish(s *session, res protocol.Result) (*wire.SessionResult, 
 	case res.Keygen != nil:
 		rec := &keyRecord{
 			Info: wire.KeyInfo{
-				ID: s.args.KeyID, Label: s.args.Label, Scheme: s.args.Scheme,
+				ID: s.args.KeyID, Label: s.args.Label, PKCS11ID: s.args.PKCS11ID, Scheme: s.args.Scheme,
 				PublicKey: hex.EncodeToString(res.Keygen.PublicKey),
 				Threshold: s.args.Threshold, Parties: s.args.Parties,
 				Created: time.Now().UTC().Format(time.RFC3339),

@@ -32,6 +32,8 @@ import (
 //	identity/noise        this enclave's Noise static key pair (JSON)
 //	key/<id>              a keyRecord (JSON): public description and this party's share
 //	label/<label>         the id of the key with that label
+//	pub/<public key>      the id of the key with that public key (hex)
+//	p11id/<hex>           the id of the key with that application (PKCS#11) id
 //	preparams/<seq>       one unused set of pre-parameters
 const (
 	recParty        = "identity/party"
@@ -39,12 +41,15 @@ const (
 	prefixKey       = "key/"
 	prefixPublicKey = "pub/"
 	prefixLabel     = "label/"
+	prefixPKCS11ID  = "p11id/"
 	prefixPreParams = "preparams/"
 )
 
 var (
 	labelPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 	keyIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	// An application id: 1 to 64 bytes in lowercase hex.
+	pkcs11IDPattern = regexp.MustCompile(`^([0-9a-f]{2}){1,64}$`)
 	// A public key as a reference: a BLS key (48 bytes) or a compressed EC point (33 bytes),
 	// the way validator clients and wallets name keys.
 	publicKeyPattern = regexp.MustCompile(`^(0x)?([0-9a-f]{96}|[0-9a-f]{66})$`)
@@ -281,22 +286,35 @@ func (k *keyring) list() ([]wire.KeyInfo, error) {
 	return infos, nil
 }
 
-// checkNew refuses an id or label already in use.
-func (k *keyring) checkNew(id, label string) error {
-	if _, err := k.st.Get(prefixKey + id); err == nil {
-		return fmt.Errorf("key id %s is already in use: %w", id, errConflict)
+// checkNew refuses an id, label or application id already in use.
+func (k *keyring) checkNew(info *wire.KeyInfo) error {
+	if _, err := k.st.Get(prefixKey + info.ID); err == nil {
+		return fmt.Errorf("key id %s is already in use: %w", info.ID, errConflict)
 	}
-	if _, err := k.st.Get(prefixLabel + label); err == nil {
-		return fmt.Errorf("label %q is already in use: %w", label, errConflict)
+	if _, err := k.st.Get(prefixLabel + info.Label); err == nil {
+		return fmt.Errorf("label %q is already in use: %w", info.Label, errConflict)
+	}
+	if info.PKCS11ID == "" {
+		return nil
+	}
+	if _, err := k.st.Get(prefixPKCS11ID + info.PKCS11ID); err == nil {
+		return fmt.Errorf("PKCS#11 id %s is already in use: %w", info.PKCS11ID, errConflict)
+	}
+	// A key without an application id shows the bytes of its key id as CKA_ID: an application
+	// id equal to those bytes would give two keys one CKA_ID.
+	if raw, _ := hex.DecodeString(info.PKCS11ID); keyIDPattern.Match(raw) {
+		if _, err := k.st.Get(prefixKey + string(raw)); err == nil {
+			return fmt.Errorf("PKCS#11 id %s is the CKA_ID key %s already shows: %w", info.PKCS11ID, raw, errConflict)
+		}
 	}
 	return nil
 }
 
-// save writes a new key and its label index in one synced batch.
+// save writes a new key and its indexes in one synced batch.
 func (k *keyring) save(rec *keyRecord) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if err := k.checkNew(rec.Info.ID, rec.Info.Label); err != nil {
+	if err := k.checkNew(&rec.Info); err != nil {
 		return err
 	}
 	// The public shares and the internal key never change: record them once instead of
@@ -310,7 +328,60 @@ func (k *keyring) save(rec *keyRecord) error {
 	b.Put(prefixKey+rec.Info.ID, raw)
 	b.Put(prefixLabel+rec.Info.Label, []byte(rec.Info.ID))
 	b.Put(prefixPublicKey+rec.Info.PublicKey, []byte(rec.Info.ID))
+	if rec.Info.PKCS11ID != "" {
+		b.Put(prefixPKCS11ID+rec.Info.PKCS11ID, []byte(rec.Info.ID))
+	}
 	return k.st.Apply(b)
+}
+
+// delete removes this party's share of a key: its record and every index that names it, in
+// one synced batch. A key this party does not hold is not an error (deleted is false), so that
+// a retry after a partial deletion succeeds here. Validator keys are refused: the Keymanager
+// API disables them instead, which keeps their slashing protection history.
+func (k *keyring) delete(id string) (deleted bool, err error) {
+	if !keyIDPattern.MatchString(id) {
+		return false, fmt.Errorf("key id %q must be 32 lowercase hex digits: %w", truncateString(id, 80), errBadRequest)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	rec, err := k.resolve(id)
+	if errors.Is(err, errNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if rec.Info.Scheme == protocol.SchemeBLS12381 {
+		return false, fmt.Errorf("key %s is a validator key: delete it through the Keymanager API (DELETE /eth/v1/keystores), which keeps its slashing protection history: %w", id, errBadRequest)
+	}
+	b := store.NewBatch()
+	b.Delete(prefixKey + id)
+	for _, index := range []string{prefixLabel + rec.Info.Label, prefixPublicKey + rec.Info.PublicKey, prefixPKCS11ID + rec.Info.PKCS11ID} {
+		if err := k.deleteIndex(b, index, id); err != nil {
+			return false, err
+		}
+	}
+	if err := k.st.Apply(b); err != nil {
+		return false, fmt.Errorf("deleting key %s: %w", id, err)
+	}
+	return true, nil
+}
+
+// deleteIndex adds the removal of an index record to b if it names key id; an index that is
+// absent (a key older than the index) or names another key is left alone.
+func (k *keyring) deleteIndex(b *store.Batch, name, id string) error {
+	if strings.HasSuffix(name, "/") {
+		return nil // an empty label or PKCS#11 id: no index was written
+	}
+	v, err := k.st.Get(name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case string(v) == id:
+		b.Delete(name)
+	}
+	return nil
 }
 
 // preParamsPool keeps a few sets of pre-parameters ready so a keygen does not wait for safe

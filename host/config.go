@@ -37,6 +37,26 @@ type Config struct {
 	// Eth1 is the execution-layer front door (Web3Signer eth1, JSON-RPC, go-ethereum's
 	// external-signer API); off unless listen is set.
 	Eth1 Eth1Config `yaml:"eth1"`
+	// EnclaveServices is what this host offers its enclave on a stream the enclave dials; off
+	// unless listen is set.
+	EnclaveServices EnclaveServicesConfig `yaml:"enclave_services,omitempty"`
+}
+
+// EnclaveServicesConfig configures what the host keeps and fetches for its enclave
+// (protocol/hostsvc): its sealed store and KMS blob, and the instance's AWS credentials. The
+// store is sealed by the enclave and the credentials only authorize calls the KMS key policy
+// still checks, so the host can withhold these but not abuse them.
+type EnclaveServicesConfig struct {
+	// Listen is where the enclave dials: vsock://ANY:PORT on Nitro (the CID is ignored when
+	// listening; the enclave dials CID 3, the parent), loopback://127.0.0.1:PORT in development.
+	Listen string `yaml:"listen"`
+	// StoreDir keeps the enclave's sealed log and KMS blob (for store.kind host); empty: none.
+	StoreDir string `yaml:"store_dir,omitempty"`
+	// Credentials is where the AWS credentials handed to the enclave come from: "imds" (the
+	// instance role, through IMDSv2) or empty (none).
+	Credentials string `yaml:"credentials,omitempty"`
+	// IMDSEndpoint overrides http://169.254.169.254, the instance metadata service.
+	IMDSEndpoint string `yaml:"imds_endpoint,omitempty"`
 }
 
 // Eth1Config configures the execution-layer front door.
@@ -208,5 +228,6 @@ func (c *Config) Validate() error {
 	if (c.API.TLS.CertFile == "") != (c.API.TLS.KeyFile == "") {
 		errs = append(errs, errors.New("api.tls: set both cert_file and key_file, or neither"))
 	}
+	errs = append(errs, c.EnclaveServices.validate()...)
 	return errors.Join(errs...)
 }

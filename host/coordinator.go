@@ -274,6 +274,10 @@ func (h *Host) CreateKey(ctx context.Context, req api.CreateKeyRequest) (*api.Ke
 	if req.Label == "" {
 		return nil, fmt.Errorf("a label is required: %w", ErrBadRequest)
 	}
+	pkcs11ID, err := parsePKCS11ID(req.PKCS11ID)
+	if err != nil {
+		return nil, err
+	}
 	parties := h.allParties()
 	if down := h.unreachable(parties); len(down) > 0 {
 		return nil, fmt.Errorf("a key generation needs all %d parties, and %s unreachable: %w", len(parties), describeParties(down), ErrQuorum)
@@ -292,7 +296,7 @@ func (h *Host) CreateKey(ctx context.Context, req api.CreateKeyRequest) (*api.Ke
 	defer cancel()
 	args := wire.PrepareArgs{
 		Session: newSessionID(), Kind: wire.KindKeygen, Scheme: scheme, Parties: parties,
-		Threshold: h.cfg.Threshold, KeyID: newSessionID(), Label: req.Label,
+		Threshold: h.cfg.Threshold, KeyID: newSessionID(), Label: req.Label, PKCS11ID: pkcs11ID,
 	}
 	key, err := h.runKeygenSession(ctx, args)
 	if err != nil {
@@ -300,6 +304,18 @@ func (h *Host) CreateKey(ctx context.Context, req api.CreateKeyRequest) (*api.Ke
 	}
 	out := toAPIKey(*key)
 	return &out, nil
+}
+
+// parsePKCS11ID checks an optional application id and returns it in lowercase hex.
+func parsePKCS11ID(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) > api.MaxPKCS11IDBytes {
+		return "", fmt.Errorf("pkcs11_id must be 1 to %d bytes in hex, got %q: %w", api.MaxPKCS11IDBytes, truncate(s, 140), ErrBadRequest)
+	}
+	return hex.EncodeToString(b), nil
 }
 
 // runKeygenSession runs a keygen or import session and returns the key every party agrees on.
@@ -722,7 +738,8 @@ func verifySecp256k1(pubBytes, digest, sig []byte) error {
 }
 
 func toAPIKey(k wire.KeyInfo) api.Key {
-	out := api.Key{ID: k.ID, Label: k.Label, Scheme: string(k.Scheme), PublicKey: k.PublicKey, Threshold: k.Threshold, Created: k.Created, InternalKey: k.InternalKey}
+	out := api.Key{ID: k.ID, Label: k.Label, Scheme: string(k.Scheme), PublicKey: k.PublicKey, Threshold: k.Threshold, Created: k.Created,
+		InternalKey: k.InternalKey, PKCS11ID: k.PKCS11ID}
 	for _, p := range k.Parties {
 		out.Parties = append(out.Parties, uint16(p))
 	}

@@ -1,6 +1,8 @@
 // Package host is the untrusted side of a party: it proxies its enclave, relays protocol
 // ciphertext between enclaves over TCP, coordinates signing sessions, and serves the native
-// API and metrics.
+// API and metrics. It also keeps its enclave's sealed store on disk and hands it the
+// instance's AWS credentials (enclave services, enclavesvc.go): services it can withhold but
+// not read or forge.
 //
 // A host can deny service but must never be able to forge: it sees no share and no protocol
 // plaintext (enclaves encrypt end to end), and it never imports the enclave package. It must
@@ -56,6 +58,9 @@ type Options struct {
 	Web3SignerListener net.Listener
 	// Eth1Listener serves the execution-layer front door when set (Run opens it from the config).
 	Eth1Listener net.Listener
+	// EnclaveServicesListener serves the enclave services when set (Run opens it from the
+	// config's enclave_services.listen).
+	EnclaveServicesListener net.Listener
 }
 
 // Host is one running host.
@@ -247,6 +252,16 @@ func (h *Host) Run(ctx context.Context) error {
 		}
 		h.opts.Web3SignerListener = w3sL
 	}
+	if h.opts.EnclaveServicesListener == nil {
+		l, err := h.listenEnclaveServices()
+		if err != nil {
+			peerL.Close()
+			apiL.Close()
+			metricsL.Close()
+			return err
+		}
+		h.opts.EnclaveServicesListener = l
+	}
 	return h.Serve(ctx, peerL, apiL, metricsL)
 }
 
@@ -267,13 +282,16 @@ func (h *Host) Serve(ctx context.Context, peerL, apiL, metricsL net.Listener) er
 	spawn(func() { h.monitor(ctx) })
 	apiSrv := h.apiServer()
 	metricsSrv := h.metricsServer()
-	errc := make(chan error, 4)
+	errc := make(chan error, 5) // one per server spawned below, so none blocks after Serve stops reading
 	spawn(func() { errc <- serveHTTP(apiSrv, apiL, h.cfg.API.TLS) })
 	spawn(func() { errc <- serveHTTP(metricsSrv, metricsL, TLSConfig{}) })
 	eth1Srv := &http.Server{Handler: h.eth1, ReadHeaderTimeout: 10 * time.Second}
 	if l := h.opts.Eth1Listener; l != nil && h.eth1 != nil {
 		spawn(func() { errc <- serveHTTP(eth1Srv, l, h.cfg.Eth1.TLS) })
 		h.log.Info("eth1 API serving", "addr", l.Addr().String(), "chain_id", h.cfg.Eth1.ChainID)
+	}
+	if l := h.opts.EnclaveServicesListener; l != nil {
+		spawn(func() { errc <- h.serveEnclaveServices(ctx, l) })
 	}
 	w3sSrv := &http.Server{Handler: h.web3signer, ReadHeaderTimeout: 10 * time.Second}
 	if w3sL := h.opts.Web3SignerListener; w3sL != nil && h.web3signer != nil {

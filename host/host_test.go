@@ -36,6 +36,9 @@ type testHost struct {
 	dir     string
 	cfg     *Config
 	metrics string
+	// mem is the in-memory transport the host dials its enclave on (mem://nobody-listens):
+	// a test may serve a stand-in enclave there.
+	mem *transport.Mem
 }
 
 func startTestHost(t *testing.T, tlsOn bool) *testHost {
@@ -73,7 +76,8 @@ func startTestHost(t *testing.T, tlsOn bool) *testHost {
 		scheme = "https"
 	}
 	cfg.defaults()
-	h, err := New(cfg, Options{Logger: slog.New(slog.DiscardHandler), Mem: transport.NewMem()})
+	th.mem = transport.NewMem()
+	h, err := New(cfg, Options{Logger: slog.New(slog.DiscardHandler), Mem: th.mem})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package sevsnp
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"sync"
 	"testing"
 	"time"
@@ -82,6 +81,8 @@ type fakeSNP struct {
 	noCerts bool
 	// wrongData answers with a report for other REPORT_DATA than asked.
 	wrongData bool
+	// edit changes the report (TCB, VMPL, ID block, ...) before it is signed.
+	edit func(*spb.Report)
 }
 
 func (f *fakeSNP) IsSupported() bool        { return true }
@@ -95,10 +96,22 @@ func (f *fakeSNP) GetRawQuote(rd [64]byte) ([]uint8, error) {
 		version = 3
 	}
 	raw := test.CreateRawReport(&test.TestReportOptions{ReportData: rd[:], Version: version, FMS: milanFMS})
-	report := bytes.Clone(raw[:abi.ReportSize])
-	binary.LittleEndian.PutUint64(report[offPolicy:], f.policy)
-	copy(report[offMeasurement:], f.measurement)
-	copy(report[offReportID:], testReportID)
+	// Build the report as a structure and serialise it with go-sev-guest's abi package, as
+	// the secure processor would lay it out.
+	r, err := abi.ReportToProto(raw[:abi.ReportSize])
+	if err != nil {
+		return nil, err
+	}
+	r.Policy = f.policy
+	r.Measurement = bytes.Clone(f.measurement)
+	r.ReportId = bytes.Clone(testReportID)
+	if f.edit != nil {
+		f.edit(r)
+	}
+	report, err := abi.ReportToAbiBytes(r)
+	if err != nil {
+		return nil, err
+	}
 	if err := signReport(f.signer, report); err != nil {
 		return nil, err
 	}

@@ -19,7 +19,10 @@
 //
 // The Verifier checks the report's signature and its VCEK → ASK → ARK chain against AMD's roots
 // (go-sev-guest's verify package), refuses a guest whose policy allows debugging, compares the
-// launch MEASUREMENT with the policy, recomputes REPORT_DATA, and checks the timestamp's age.
+// launch MEASUREMENT with the policy, applies the platform policy (attestation.SEVSNPPolicy: the
+// guest policy's migration agent, SMT and ABI bits, the VMPL, the ID and author key digests, and
+// the TCB: AMD's REPORTED ≤ COMMITTED ≤ CURRENT order and a minimum per component; see
+// policy.go), recomputes REPORT_DATA, and checks the timestamp's age.
 // The timestamp is only as honest as the guest's clock, which the guest itself measured; callers
 // that need proof of freshness put a nonce of their own in the document.
 //

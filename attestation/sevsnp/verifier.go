@@ -29,7 +29,8 @@ const measurementIndex = 0
 
 // Verifier checks sevsnp documents. Build it with NewVerifier; it is safe for concurrent use.
 type Verifier struct {
-	measurement []byte
+	measurement []byte // nil when the policy pins ID or author keys instead
+	platform    attestation.SEVSNPPolicy
 	maxAge      time.Duration
 	clockSkew   time.Duration
 	roots       map[string][]*trust.AMDRootCerts
@@ -63,14 +64,20 @@ func WithCertFetching(getter trust.HTTPSGetter) Option {
 }
 
 // NewVerifier returns a Verifier that accepts documents whose launch MEASUREMENT is
-// policy.Measurements[0] (48 bytes) and whose timestamp is within policy.MaxAge (default 10
-// minutes) in the past and policy.ClockSkew (default 1 minute) in the future.
+// policy.Measurements[0] (48 bytes), whose report satisfies policy.SEVSNP (TCB, ID and author
+// keys, VMPL, guest policy), and whose timestamp is within policy.MaxAge (default 10 minutes) in
+// the past and policy.ClockSkew (default 1 minute) in the future.
+//
+// The measurement may be left out when policy.SEVSNP pins ID or author keys: the secure
+// processor launches a guest with an ID block only if its measurement is the one the ID key
+// signed, so the key vouches for it (as PCR8 does on Nitro).
 func NewVerifier(policy attestation.Policy, opts ...Option) (*Verifier, error) {
 	m, ok := policy.Measurements[measurementIndex]
-	if !ok {
-		return nil, errors.New("sevsnp: the policy pins no launch measurement (register 0): set the expected 48-byte MEASUREMENT")
-	}
-	if len(m) != abi.MeasurementSize {
+	switch {
+	case !ok && len(policy.SEVSNP.IDKeyDigests)+len(policy.SEVSNP.AuthorKeyDigests) == 0:
+		return nil, errors.New("sevsnp: the policy pins no launch measurement (register 0) and no ID or author key: " +
+			"set the expected 48-byte MEASUREMENT, or the digest of the key that signs the images' ID blocks")
+	case ok && len(m) != abi.MeasurementSize:
 		return nil, fmt.Errorf("sevsnp: the policy's launch measurement is %d bytes, want %d", len(m), abi.MeasurementSize)
 	}
 	for i := range policy.Measurements {
@@ -78,11 +85,15 @@ func NewVerifier(policy attestation.Policy, opts ...Option) (*Verifier, error) {
 			return nil, fmt.Errorf("sevsnp: the policy pins register %d, but an SEV-SNP report has only the launch measurement (register 0): remove it", i)
 		}
 	}
+	if err := checkPlatformPolicy(policy.SEVSNP); err != nil {
+		return nil, err
+	}
 	if policy.MaxAge < 0 || policy.ClockSkew < 0 {
 		return nil, fmt.Errorf("sevsnp: policy max age %s and clock skew %s must not be negative", policy.MaxAge, policy.ClockSkew)
 	}
 	v := &Verifier{
 		measurement: bytes.Clone(m),
+		platform:    clonePlatformPolicy(policy.SEVSNP),
 		maxAge:      cmp.Or(policy.MaxAge, defaultMaxAge),
 		clockSkew:   cmp.Or(policy.ClockSkew, defaultClockSkew),
 	}
@@ -117,6 +128,9 @@ func (v *Verifier) Verify(doc []byte, now time.Time) (*attestation.Document, err
 		return nil, err
 	}
 	if err := v.checkLaunch(report); err != nil {
+		return nil, err
+	}
+	if err := v.checkPlatform(report); err != nil {
 		return nil, err
 	}
 	if err := checkBinding(d, report); err != nil {
@@ -206,7 +220,8 @@ func classify(raw []byte, report *spb.Report, chain *spb.CertificateChain, err e
 		info.SigningKey, short(err), attestation.ErrChain)
 }
 
-// checkLaunch refuses a debuggable guest and a measurement other than the policy's.
+// checkLaunch refuses a debuggable guest and a measurement other than the policy's (if it pins
+// one; otherwise checkIDBlock requires an allowed ID or author key).
 func (v *Verifier) checkLaunch(report *spb.Report) error {
 	policy, err := abi.ParseSnpPolicy(report.GetPolicy())
 	if err != nil {
@@ -218,7 +233,7 @@ func (v *Verifier) checkLaunch(report *spb.Report) error {
 		return fmt.Errorf("sevsnp: the guest policy allows debugging (policy %#x): launch it with DEBUG off: %w",
 			report.GetPolicy(), attestation.ErrMeasurement)
 	}
-	if !bytes.Equal(report.GetMeasurement(), v.measurement) {
+	if v.measurement != nil && !bytes.Equal(report.GetMeasurement(), v.measurement) {
 		return fmt.Errorf("sevsnp: launch measurement %x is not the policy's %x: %w",
 			report.GetMeasurement(), v.measurement, attestation.ErrMeasurement)
 	}

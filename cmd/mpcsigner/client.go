@@ -80,7 +80,7 @@ func (c *clientFlags) client() (*api.Client, error) {
 
 func runKey(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return &usageError{"key needs a verb: create, import, list or show"}
+		return &usageError{"key needs a verb: create, import, list, show or delete"}
 	}
 	switch args[0] {
 	case "create":
@@ -91,14 +91,17 @@ func runKey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return runKeyList(ctx, args[1:], stdout, stderr)
 	case "show":
 		return runKeyShow(ctx, args[1:], stdout, stderr)
+	case "delete":
+		return runKeyDelete(ctx, args[1:], stdout, stderr)
 	}
-	return &usageError{fmt.Sprintf("unknown key verb %q: use create, import, list or show", args[0])}
+	return &usageError{fmt.Sprintf("unknown key verb %q: use create, import, list, show or delete", args[0])}
 }
 
 func runKeyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cf := newClientFlags("key create", stderr)
 	scheme := fs.String("scheme", "ecdsa-secp256k1", "signature scheme")
 	label := fs.String("label", "", "a unique label for the key (required)")
+	pkcs11ID := fs.String("pkcs11-id", "", "an optional unique application id, hex (1-64 bytes): the key's CKA_ID in the PKCS#11 module")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -110,7 +113,7 @@ func runKeyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer cancel()
-	req := api.CreateKeyRequest{Scheme: *scheme, Label: *label}
+	req := api.CreateKeyRequest{Scheme: *scheme, Label: *label, PKCS11ID: *pkcs11ID}
 	for {
 		key, err := c.CreateKey(ctx, req)
 		var apiErr *api.Error
@@ -164,18 +167,9 @@ func runKeyList(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 func runKeyShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cf := newClientFlags("key show", stderr)
-	// Accept the key before or after the flags: "key show demo --json" reads naturally.
-	var ref string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		ref, args = args[0], args[1:]
-	}
-	if err := parse(fs, args); err != nil {
+	ref, err := parseKeyRef(fs, "key show", args)
+	if err != nil {
 		return err
-	}
-	if ref == "" && fs.NArg() == 1 {
-		ref = fs.Arg(0)
-	} else if ref == "" || fs.NArg() > 0 {
-		return &usageError{"key show takes exactly one key id or label"}
 	}
 	c, ctx, cancel, err := cf.connect(ctx)
 	if err != nil {
@@ -189,12 +183,63 @@ func runKeyShow(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return printKey(stdout, cf.json, key)
 }
 
+// parseKeyRef parses a verb's flags and its one key id or label, which may come before or after
+// the flags: "key show demo --json" reads naturally.
+func parseKeyRef(fs *flag.FlagSet, verb string, args []string) (string, error) {
+	var ref string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		ref, args = args[0], args[1:]
+	}
+	if err := parse(fs, args); err != nil {
+		return "", err
+	}
+	if ref == "" && fs.NArg() == 1 {
+		ref = fs.Arg(0)
+	} else if ref == "" || fs.NArg() > 0 {
+		return "", &usageError{verb + " takes exactly one key id or label"}
+	}
+	return ref, nil
+}
+
+// runKeyDelete deletes a key across the cluster. It cannot be undone, so it needs --yes.
+func runKeyDelete(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cf := newClientFlags("key delete", stderr)
+	yes := fs.Bool("yes", false, "really delete: every party's share is destroyed and the key can never sign again")
+	ref, err := parseKeyRef(fs, "key delete", args)
+	if err != nil {
+		return err
+	}
+	if !*yes {
+		return &usageError{fmt.Sprintf("deleting %s destroys every party's share of it: nothing can be signed with it again and it cannot be undone; pass --yes to delete it", ref)}
+	}
+	c, ctx, cancel, err := cf.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	out, err := c.DeleteKey(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if len(out.Remaining) > 0 {
+		fmt.Fprintf(stderr, "warning: parties %v did not answer and may still hold a share (too few to sign); run this again when they are reachable to remove them\n", out.Remaining)
+	}
+	if cf.json {
+		return json.NewEncoder(stdout).Encode(out)
+	}
+	fmt.Fprintf(stdout, "deleted key %s (no share left at parties %v)\n", out.KeyID, out.Deleted)
+	return nil
+}
+
 func printKey(w io.Writer, asJSON bool, k *api.Key) error {
 	if asJSON {
 		return json.NewEncoder(w).Encode(k)
 	}
 	fmt.Fprintf(w, "id:         %s\nlabel:      %s\nscheme:     %s\npublic key: %s\nthreshold:  %d of %v\ncreated:    %s\n",
 		k.ID, k.Label, k.Scheme, k.PublicKey, k.Threshold, k.Parties, k.Created)
+	if k.PKCS11ID != "" {
+		fmt.Fprintf(w, "pkcs11 id:  %s\n", k.PKCS11ID)
+	}
 	return nil
 }
 

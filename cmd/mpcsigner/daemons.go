@@ -49,7 +49,13 @@ func runEnclave(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	st, err := cfg.OpenStore(ctx)
+	// The attester comes first: the KMS sealer attests before the store can open.
+	attester, err := attesterFor(cfg.Attestation, int(cfg.Party))
+	if err != nil {
+		return err
+	}
+	log := daemonLogger(stderr, "enclave")
+	st, err := cfg.OpenStore(ctx, enclave.StoreDeps{Attester: attester, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -69,15 +75,10 @@ func runEnclave(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	attester, err := attesterFor(cfg.Attestation, int(cfg.Party))
-	if err != nil {
-		return err
-	}
 	verifier, err := verifierFor(cfg.Attestation)
 	if err != nil {
 		return err
 	}
-	log := daemonLogger(stderr, "enclave")
 	ecdsa.EnableConstantTime()
 	e, err := enclave.New(enclave.Config{
 		Identity: id, Roster: roster, Store: st, Engines: engines(),

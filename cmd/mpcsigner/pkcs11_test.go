@@ -7,9 +7,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mpcsigner/mpcsigner/host/api"
 )
 
 // TestPKCS11ToolAgainstDevnet loads the real libmpcsigner-pkcs11.so into OpenSC's pkcs11-tool,
@@ -52,14 +55,26 @@ func TestPKCS11ToolAgainstDevnet(t *testing.T) {
 	if err := os.WriteFile(digest, d32, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, kt := range []struct{ keyType, label string }{{"EC:prime256v1", "p11-p256"}, {"EC:secp256k1", "p11-k1"}} {
+	// The P-256 key keeps the key id as its CKA_ID (none asked); the secp256k1 key keeps the
+	// CKA_ID pkcs11-tool asks for, and --sign --id finds it by that.
+	for _, kt := range []struct{ keyType, label, id string }{{"EC:prime256v1", "p11-p256", ""}, {"EC:secp256k1", "p11-k1", "0a0b"}} {
 		t.Run(kt.keyType, func(t *testing.T) {
-			pub := keyScript(t, run, login, openssl, dir, digest, kt.keyType, kt.label, "")
+			pub := keyScript(t, run, login, openssl, dir, digest, kt.keyType, kt.label, kt.id)
 			if kt.keyType == "EC:prime256v1" {
 				signWithOpenSSLEngine(t, openssl, module, d, kt.label, digest, pub)
 			}
 		})
 	}
+
+	t.Run("C_GenerateRandom from the enclave", func(t *testing.T) {
+		// More than one call to the host carries (4096 bytes), so the module asks twice.
+		out := filepath.Join(dir, "random.bin")
+		run("--generate-random", "5000", "--output-file", out)
+		b, err := os.ReadFile(out)
+		if err != nil || len(b) != 5000 {
+			t.Fatalf("pkcs11-tool --generate-random 5000 wrote %d bytes: %v", len(b), err)
+		}
+	})
 
 	t.Run("forked child gets an error, never hangs", func(t *testing.T) {
 		// pkcs11-tool --test-fork forks after C_Initialize and calls C_Initialize in the child.
@@ -78,6 +93,26 @@ func TestPKCS11ToolAgainstDevnet(t *testing.T) {
 		}
 		if got := run("-L"); !strings.Contains(got, "mpcsigner ECDSA") {
 			t.Fatalf("the module no longer works after a client forked:\n%s", got)
+		}
+	})
+
+	t.Run("C_DestroyObject deletes the key", func(t *testing.T) {
+		// The secp256k1 key made and used above through pkcs11-tool, named by the CKA_ID it asked.
+		var before api.KeyList
+		d.cliJSON(t, &before, "key", "list")
+		key := keyByLabel(t, before.Keys, "p11-k1")
+		run(append(login, "--delete-object", "--type", "privkey", "--id", "0a0b")...)
+		var after api.KeyList
+		d.cliJSON(t, &after, "key", "list")
+		if slices.ContainsFunc(after.Keys, func(k api.Key) bool { return k.ID == key.ID }) || len(after.Keys) != len(before.Keys)-1 {
+			t.Fatalf("after --delete-object the cluster lists %+v", after.Keys)
+		}
+		_, stderr, code := d.cli(t, "sign", "--key", key.ID, "--digest", randomHex32())
+		if code != 1 || !strings.Contains(stderr, "404") {
+			t.Fatalf("signing with the deleted key: exit %d, %q; want a 404", code, stderr)
+		}
+		if out := run(append(login, "-O")...); strings.Contains(out, "p11-k1") || !strings.Contains(out, "p11-p256") {
+			t.Fatalf("the module's listing after the deletion:\n%s", out)
 		}
 	})
 
@@ -127,8 +162,8 @@ func signWithOpenSSLEngine(t *testing.T, openssl, module string, d *devnetProc, 
 // keyScript is the client script run against every token, ours and SoftHSM2 alike: generate
 // a key pair, find its id, sign a digest with CKM_ECDSA, read the public key back, and verify
 // the signature with OpenSSL. It returns the public key's DER file.
-// When id is given it is requested at generation (SoftHSM stores it; ours ignores it and uses
-// the host's key id, found with -O when id is empty).
+// When id is given it is requested at generation and the key is then named by it (both SoftHSM
+// and ours store it); when it is empty the token's own CKA_ID is found with -O (ours: the key id).
 func keyScript(t *testing.T, run func(args ...string) string, login []string, openssl, dir, digest, keyType, label, id string) string {
 	t.Helper()
 	gen := append(login, "--keypairgen", "--key-type", keyType, "--label", label)
@@ -232,4 +267,14 @@ func buildPKCS11Module(t testing.TB) string {
 		t.Fatalf("building the PKCS#11 module: %v\n%s", err, b)
 	}
 	return out
+}
+
+// keyByLabel finds a key in a list by its label.
+func keyByLabel(t *testing.T, keys []api.Key, label string) api.Key {
+	t.Helper()
+	i := slices.IndexFunc(keys, func(k api.Key) bool { return k.Label == label })
+	if i < 0 {
+		t.Fatalf("no key labelled %s in %+v", label, keys)
+	}
+	return keys[i]
 }

@@ -138,3 +138,36 @@ func ensurePrivateDir(dir string) error {
 
 // isNotExist reports whether err means a path is absent.
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+
+// publishFileOnce saves data at path unless a file is already there, and reports whether it
+// saved this one. The file appears complete or not at all (temporary file, fsync, link, fsync
+// of the directory), mode 0600, in a directory private to the user. Link rather than rename:
+// link fails if path exists, so a file another process saved, and whose key it may already be
+// using, is never replaced.
+func publishFileOnce(path string, data []byte) (bool, error) {
+	dir, base := filepath.Split(path)
+	if base == "" {
+		return false, fmt.Errorf("seal: %q names a directory: give a file path", path)
+	}
+	if dir == "" {
+		dir = "."
+	}
+	if err := ensurePrivateDir(dir); err != nil {
+		return false, err
+	}
+	tmp, err := writeTemp(dir, base, data, 0o600)
+	if err != nil {
+		return false, fmt.Errorf("seal: write %s: %w", path, err)
+	}
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return false, nil
+		}
+		return false, fmt.Errorf("seal: install %s: %w", path, err)
+	}
+	if err := syncDir(dir); err != nil {
+		return false, fmt.Errorf("seal: %s saved but not yet durable: %w", path, err)
+	}
+	return true, nil
+}

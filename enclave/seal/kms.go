@@ -77,17 +77,62 @@ func kmsEncryptionContext() map[string]string {
 // attestation) at BlobPath; later starts call Decrypt on it.
 //
 // Client must reach KMS over TLS that ends inside the enclave (the host's vsock-proxy forwards
-// bytes only): the envelope has no integrity of its own, so a host that could answer in KMS's
-// place could hand the enclave a data key of its choosing.
+// bytes only; NewKMSClient builds such a client): the envelope has no integrity of its own, so
+// a host that could answer in KMS's place could hand the enclave a data key of its choosing.
 type KMS struct {
 	Client KMSClient
 	// KeyID is the KMS key (id, ARN or alias) that makes and opens the data key.
 	KeyID string
 	// BlobPath is where the encrypted data key is kept: written once, atomically, mode 0600,
-	// in a directory private to the enclave's user.
+	// in a directory private to the enclave's user. Used when Blobs is nil.
 	BlobPath string
+	// Blobs, when set, keeps the encrypted data key instead of a file at BlobPath: a Nitro
+	// enclave, which has no disk, has its host keep it. The blob is useless without KMS and an
+	// attestation the key policy accepts, so an untrusted keeper can lose it (deny service) but
+	// not use it.
+	Blobs BlobStore
 	// Attester attests the enclave's recipient key for KMS.
 	Attester attestation.Attester
+}
+
+// BlobStore keeps the KMS-encrypted data key between starts.
+type BlobStore interface {
+	// Blob returns the saved blob, or an error wrapping fs.ErrNotExist if none was saved.
+	Blob(ctx context.Context) ([]byte, error)
+	// PublishBlob saves blob unless a blob is saved already (which must never be replaced: it
+	// may be in use), and reports whether it saved this one.
+	PublishBlob(ctx context.Context, blob []byte) (bool, error)
+}
+
+// fileBlobs is the BlobStore of a file at a path.
+type fileBlobs struct{ path string }
+
+func (f fileBlobs) Blob(context.Context) ([]byte, error) { return readBlob(f.path) }
+
+func (f fileBlobs) PublishBlob(_ context.Context, blob []byte) (bool, error) {
+	return publishBlob(f.path, blob)
+}
+
+// blobs returns where k keeps its blob.
+func (k KMS) blobs() BlobStore {
+	if k.Blobs != nil {
+		return checkedBlobs{k.Blobs}
+	}
+	return fileBlobs{k.BlobPath}
+}
+
+// checkedBlobs applies the file's size rule to a blob from another keeper.
+type checkedBlobs struct{ BlobStore }
+
+func (c checkedBlobs) Blob(ctx context.Context) ([]byte, error) {
+	blob, err := c.BlobStore.Blob(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("seal: KMS data key blob: %w", err)
+	}
+	if len(blob) == 0 || len(blob) > maxBlobSize {
+		return nil, fmt.Errorf("seal: the KMS data key blob handed back is %d bytes, want 1 to %d: %w", len(blob), maxBlobSize, ErrBlob)
+	}
+	return blob, nil
 }
 
 var _ Sealer = KMS{}
@@ -100,7 +145,8 @@ func (k KMS) DataKey(ctx context.Context) ([]byte, error) {
 	if err := k.check(ctx); err != nil {
 		return nil, err
 	}
-	blob, err := readBlob(k.BlobPath)
+	blobs := k.blobs()
+	blob, err := blobs.Blob(ctx)
 	if err != nil && !isNotExist(err) {
 		return nil, err
 	}
@@ -115,17 +161,17 @@ func (k KMS) DataKey(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	saved, err := publishBlob(k.BlobPath, blob)
+	saved, err := blobs.PublishBlob(ctx, blob)
 	if err != nil {
 		clear(key)
-		return nil, err
+		return nil, fmt.Errorf("seal: keep the new KMS data key blob: %w", err)
 	}
 	if saved {
 		return key, nil
 	}
 	// Another process saved its key first: that one is the enclave's key from now on.
 	clear(key)
-	if blob, err = readBlob(k.BlobPath); err != nil {
+	if blob, err = blobs.Blob(ctx); err != nil {
 		return nil, err
 	}
 	return k.decrypt(ctx, r, blob)
@@ -143,7 +189,7 @@ func (k KMS) check(ctx context.Context) error {
 	if k.KeyID == "" {
 		missing = append(missing, "the KMS key id (sealer.kms.key_id)")
 	}
-	if k.BlobPath == "" {
+	if k.BlobPath == "" && k.Blobs == nil {
 		missing = append(missing, "the data key blob path (sealer.kms.blob_path)")
 	}
 	if k.Attester == nil {
@@ -215,7 +261,7 @@ func (k KMS) decrypt(ctx context.Context, r *recipient, blob []byte) ([]byte, er
 		Recipient:         r.info,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("seal: KMS Decrypt of %s with key %s: %w", k.BlobPath, k.KeyID, err)
+		return nil, fmt.Errorf("seal: KMS Decrypt of the data key blob with key %s: %w", k.KeyID, err)
 	}
 	if out == nil {
 		return nil, fmt.Errorf("seal: KMS Decrypt returned nothing: %w", ErrKMSResponse)

@@ -49,6 +49,7 @@ type FakeKMS struct {
 	master   []byte
 	generate int
 	decrypt  int
+	requests []FakeKMSRequest // seen over HTTP (kmsfake_http.go)
 }
 
 var _ KMSClient = (*FakeKMS)(nil)

@@ -2,9 +2,12 @@
 // and the AEAD that uses it.
 //
 // A Sealer hands out the data key; KeyFile is the development Sealer that
-// keeps the key in a private file, Static is an in-memory test double, and a
-// KMS-with-attestation Sealer can be added later behind the same interface.
-// AEAD seals individual values under the data key.
+// keeps the key in a private file, KMS the production one (an AWS KMS data key
+// released only to an attested enclave; NewKMSClient reaches KMS through the
+// host without trusting it), SEVSNP the one of an SEV-SNP CVM (a data key wrapped
+// under a key the secure processor derives from the chip and the image's
+// measurement), and Static is an in-memory test double. AEAD seals individual
+// values under the data key.
 //
 // This package must never log key material or put it in an error: errors name
 // files, modes and sizes, never bytes of a key.

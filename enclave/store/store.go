@@ -1,15 +1,19 @@
 // Package store is the durable key-value store of one enclave process.
 //
 // Every value is sealed with the enclave's data key (see package seal)
-// before it reaches disk, bound to the name of its record, so a copied or
-// moved value does not open. Record names are not secret and are stored in
-// the clear.
+// before it leaves the enclave's memory, so a copied, moved or altered value
+// does not open.
 //
 // This package must never store a value unsealed, and every write (Put,
-// Delete, Apply) is synced to disk before it returns.
+// Delete, Apply) is durable before it returns and before it is visible.
 //
-// Pebble is the on-disk implementation; Mem is an in-memory double with the
-// same semantics for tests.
+// Pebble is the on-disk implementation: values sealed one by one and bound to
+// their record's name, which is stored in the clear. Hosted keeps its durable
+// copy on the enclave's untrusted host, for enclaves without a disk: each
+// committed write is one sealed record (names included) in a hash-chained log
+// the host keeps, which it can withhold or roll back to an older prefix but
+// not read or alter (see Hosted). Mem is an in-memory double with the same
+// semantics for tests.
 package store
 
 import (

@@ -25,7 +25,7 @@ import (
 // except /v1/health).
 const (
 	PathKeys   = "/v1/keys"            // GET: list; POST: create (CreateKeyRequest)
-	PathKey    = "/v1/keys/{key}"      // GET: one key by id or label
+	PathKey    = "/v1/keys/{key}"      // GET: one key by id or label; DELETE: KeyDeleted
 	PathSign   = "/v1/keys/{key}/sign" // POST: SignRequest -> SignResponse
 	PathHealth = "/v1/health"          // GET: Health (no token needed)
 	// PathIdentity is the attested identity of this host's enclave, the dealer of imports
@@ -44,7 +44,22 @@ const (
 	PathPSBT = "/v1/psbt/sign" // POST: PSBTRequest -> PSBTResponse
 	// PathChains lists the chains the host signs for.
 	PathChains = "/v1/chains" // GET: ChainList
+	// PathRandom gives bytes from the random generator of the host's own enclave.
+	PathRandom = "/v1/random" // POST: RandomRequest -> RandomResponse
 )
+
+// MaxRandomBytes is the most one RandomRequest gives (the enclave's limit per call).
+const MaxRandomBytes = 4096
+
+// RandomRequest is the body of POST /v1/random.
+type RandomRequest struct {
+	Bytes int `json:"bytes"` // 1 to MaxRandomBytes
+}
+
+// RandomResponse carries the enclave's random bytes.
+type RandomResponse struct {
+	Random string `json:"random"` // hex, exactly the bytes asked for
+}
 
 // Address is a key's address on one chain and network.
 type Address struct {
@@ -141,6 +156,20 @@ type Key struct {
 	// InternalKey is a BIP340 key's untweaked x-only internal key (hex); PublicKey is its
 	// BIP86 output key.
 	InternalKey string `json:"internal_key,omitempty"`
+	// PKCS11ID is the application id asked for at creation (hex), which the PKCS#11 module
+	// shows as CKA_ID; empty when none was asked.
+	PKCS11ID string `json:"pkcs11_id,omitempty"`
+}
+
+// KeyDeleted answers DELETE /v1/keys/{key}: enough parties have deleted their shares that no
+// threshold of shares remains.
+type KeyDeleted struct {
+	KeyID string `json:"key_id"`
+	// Deleted lists the parties that hold no share of the key any more (deleted now or before).
+	Deleted []uint16 `json:"deleted"`
+	// Remaining lists the parties that did not answer and may still hold a share: fewer than
+	// the threshold, so the key cannot sign, but deleting again removes them.
+	Remaining []uint16 `json:"remaining,omitempty"`
 }
 
 // KeyList is the body of GET /v1/keys.
@@ -152,7 +181,13 @@ type KeyList struct {
 type CreateKeyRequest struct {
 	Scheme string `json:"scheme"`
 	Label  string `json:"label"`
+	// PKCS11ID optionally gives the key an application id: hex, 1 to MaxPKCS11IDBytes bytes,
+	// unique in the cluster like a label (a PKCS#11 client's CKA_ID).
+	PKCS11ID string `json:"pkcs11_id,omitempty"`
 }
+
+// MaxPKCS11IDBytes is the longest application id a key can have.
+const MaxPKCS11IDBytes = 64
 
 // MaxMessageBytes caps a message given to SignRequest.Message: room for the largest Aptos
 // signing message (a 64 KiB transaction after a 32-byte prefix). It equals
@@ -295,6 +330,15 @@ func (c *Client) CreateKey(ctx context.Context, req CreateKeyRequest) (*Key, err
 	return &out, nil
 }
 
+// DeleteKey deletes a key (by id or label) across the cluster.
+func (c *Client) DeleteKey(ctx context.Context, key string) (*KeyDeleted, error) {
+	var out KeyDeleted
+	if err := c.do(ctx, http.MethodDelete, keyPath(PathKey, key), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // Identity fetches the attested identity of the host's enclave.
 func (c *Client) Identity(ctx context.Context) (*Identity, error) {
 	var out Identity
@@ -371,6 +415,16 @@ func (c *Client) ImportKey(ctx context.Context, req ImportKeyRequest) (*Key, err
 func (c *Client) Sign(ctx context.Context, key string, req SignRequest) (*SignResponse, error) {
 	var out SignResponse
 	if err := c.do(ctx, http.MethodPost, keyPath(PathSign, key), req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Random asks for random bytes made by the host's enclave. The caller checks the answer's
+// length and encoding: the host is not trusted to get them right.
+func (c *Client) Random(ctx context.Context, req RandomRequest) (*RandomResponse, error) {
+	var out RandomResponse
+	if err := c.do(ctx, http.MethodPost, PathRandom, req, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

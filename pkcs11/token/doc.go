@@ -14,6 +14,8 @@
 //     C_UnwrapKey and C_DeriveKey are not supported;
 //   - run a signing protocol for a length query (C_Sign with a NULL signature buffer answers 64
 //     without calling the API);
+//   - make random bytes of its own: C_GenerateRandom returns bytes from the enclave behind the
+//     host (POST /v1/random) or fails;
 //   - hang: every API call carries a deadline (Config.Timeout, or Config.KeygenTimeout for a
 //     key generation), C_Finalize cancels calls in flight, and a host that cannot reach a quorum
 //     yields CKR_DEVICE_ERROR as soon as it answers.

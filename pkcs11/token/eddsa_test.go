@@ -149,7 +149,7 @@ func TestEdDSASlotsApart(t *testing.T) {
 	wantRV(t, m.SignInit(h1, Mechanism{Type: CKM_ECDSA}, ed), CKR_MECHANISM_INVALID)
 	wantRV(t, m.SignInit(h1, eddsa, k1), CKR_KEY_HANDLE_INVALID)
 	wantRV(t, m.VerifyInit(h1, eddsa, k1-1), CKR_KEY_HANDLE_INVALID)
-	wantRV(t, m.DestroyObject(h1, ed), CKR_ACTION_PROHIBITED)
+	wantRV(t, m.DestroyObject(h1, k1), CKR_OBJECT_HANDLE_INVALID)
 }
 
 func TestEdDSASign(t *testing.T) {

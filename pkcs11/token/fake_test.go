@@ -1,6 +1,7 @@
 package token
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -13,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,6 +33,18 @@ type fakeHost struct {
 	listCalls atomic.Int64
 	down      atomic.Bool // answer 503 quorum_unavailable
 	tamper    atomic.Bool // return signatures with one bit flipped
+	// random is every byte /v1/random served, in order; shortRandom makes it serve one byte
+	// less than asked.
+	random      bytes.Buffer
+	randomCalls atomic.Int64
+	shortRandom atomic.Bool
+	// dropPKCS11ID makes key creation forget the application id it was asked to store.
+	dropPKCS11ID atomic.Bool
+	// deleteQuorumLost makes deletions answer 503; staleAfterDelete makes a deleted key stay
+	// in the list, as from a party that missed the deletion.
+	deleteQuorumLost atomic.Bool
+	staleAfterDelete atomic.Bool
+	deleteCalls      atomic.Int64
 
 	mu   sync.Mutex
 	keys []fakeKey
@@ -53,6 +67,8 @@ func newFakeHost(t testing.TB) *fakeHost {
 	mux.HandleFunc("POST /v1/keys", f.create)
 	mux.HandleFunc("GET /v1/keys/{key}", f.get)
 	mux.HandleFunc("POST /v1/keys/{key}/sign", f.sign)
+	mux.HandleFunc("POST /v1/random", f.serveRandom)
+	mux.HandleFunc("DELETE /v1/keys/{key}", f.deleteKey)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -94,6 +110,19 @@ func (f *fakeHost) addKey(k fakeKey) fakeKey {
 	f.keys = append(f.keys, k)
 	f.mu.Unlock()
 	return k
+}
+
+// setPKCS11ID records a key's application id, as the enclaves do at generation.
+func (f *fakeHost) setPKCS11ID(id, pkcs11ID string) fakeKey {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.keys {
+		if f.keys[i].ID == id {
+			f.keys[i].PKCS11ID = pkcs11ID
+			return f.keys[i]
+		}
+	}
+	return fakeKey{}
 }
 
 func (f *fakeHost) auth(h http.Handler) http.Handler {
@@ -152,7 +181,20 @@ func (f *fakeHost) create(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, 400, "bad_request")
 		return
 	}
-	k := f.add(fmt.Sprintf("gen%d", len(f.keys)), req.Label, req.Scheme)
+	f.mu.Lock()
+	for _, k := range f.keys {
+		if k.Label == req.Label || (req.PKCS11ID != "" && k.PKCS11ID == req.PKCS11ID) {
+			f.mu.Unlock()
+			writeErr(w, 409, "conflict")
+			return
+		}
+	}
+	id := fmt.Sprintf("gen%d", len(f.keys))
+	f.mu.Unlock()
+	k := f.add(id, req.Label, req.Scheme)
+	if !f.dropPKCS11ID.Load() {
+		k = f.setPKCS11ID(id, req.PKCS11ID)
+	}
 	json.NewEncoder(w).Encode(k.Key)
 }
 
@@ -177,6 +219,45 @@ func (f *fakeHost) sign(w http.ResponseWriter, r *http.Request) {
 		sig[10] ^= 1
 	}
 	json.NewEncoder(w).Encode(api.SignResponse{KeyID: k.ID, Signature: hex.EncodeToString(sig)})
+}
+
+// deleteKey deletes a key as the host does, answering which parties hold no share.
+func (f *fakeHost) deleteKey(w http.ResponseWriter, r *http.Request) {
+	f.deleteCalls.Add(1)
+	if f.deleteQuorumLost.Load() {
+		writeErr(w, 503, "quorum_unavailable")
+		return
+	}
+	k, ok := f.find(r.PathValue("key"))
+	if !ok {
+		writeErr(w, 404, "not_found")
+		return
+	}
+	if !f.staleAfterDelete.Load() {
+		f.mu.Lock()
+		f.keys = slices.DeleteFunc(f.keys, func(x fakeKey) bool { return x.ID == k.ID })
+		f.mu.Unlock()
+	}
+	json.NewEncoder(w).Encode(api.KeyDeleted{KeyID: k.ID, Deleted: []uint16{1, 2, 3}})
+}
+
+// serveRandom answers as the host does, from crypto/rand, and records what it served.
+func (f *fakeHost) serveRandom(w http.ResponseWriter, r *http.Request) {
+	f.randomCalls.Add(1)
+	var req api.RandomRequest
+	if json.NewDecoder(r.Body).Decode(&req) != nil || req.Bytes < 1 || req.Bytes > api.MaxRandomBytes {
+		writeErr(w, 400, "bad_request")
+		return
+	}
+	b := make([]byte, req.Bytes)
+	_, _ = rand.Read(b)
+	if f.shortRandom.Load() {
+		b = b[1:]
+	}
+	f.mu.Lock()
+	f.random.Write(b)
+	f.mu.Unlock()
+	json.NewEncoder(w).Encode(api.RandomResponse{Random: hex.EncodeToString(b)})
 }
 
 // signature signs a request as the host does: ECDSA keys a 32-byte digest, Ed25519 keys a

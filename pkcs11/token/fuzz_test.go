@@ -51,8 +51,13 @@ func FuzzTemplates(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, pubT, privT []byte) {
 		pub, priv := decodeTemplate(pubT), decodeTemplate(privT)
-		if req, err := keygenRequest(pub, priv); err == nil && req.Scheme != "ecdsa-secp256k1" && req.Scheme != "ecdsa-p256" {
-			t.Fatalf("accepted a generation request for scheme %q", req.Scheme)
+		if req, err := keygenRequest(pub, priv); err == nil {
+			if req.Scheme != "ecdsa-secp256k1" && req.Scheme != "ecdsa-p256" {
+				t.Fatalf("accepted a generation request for scheme %q", req.Scheme)
+			}
+			if n := len(req.PKCS11ID); n != 0 && (n < 2 || n > 2*api.MaxPKCS11IDBytes) {
+				t.Fatalf("accepted a CKA_ID of %d hex digits", n)
+			}
 		}
 		for _, class := range []uint{CKO_PUBLIC_KEY, CKO_PRIVATE_KEY} {
 			_ = (object{obj, class}).matches(pub)
@@ -91,17 +96,21 @@ func FuzzMechanismParams(f *testing.F) {
 	})
 }
 
-// FuzzKeyObject feeds arbitrary public keys from the host to the key decoder: no panic, and an
-// accepted key yields the CKA_EC_POINT content of its curve's size.
+// FuzzKeyObject feeds arbitrary public keys and application ids from the host to the key
+// decoder: no panic, and an accepted key yields the CKA_EC_POINT content of its curve's size
+// and a CKA_ID of 1 to 64 bytes.
 func FuzzKeyObject(f *testing.F) {
-	f.Add("ed25519", "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c")
-	f.Add("ecdsa-p256", "036b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296")
-	f.Add("ecdsa-secp256k1", "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")
-	f.Add("bip340", "00")
-	f.Fuzz(func(t *testing.T, scheme, pubHex string) {
-		ko, ok, err := newKeyObject(api.Key{ID: "k", Scheme: scheme, PublicKey: pubHex})
+	f.Add("ed25519", "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "")
+	f.Add("ecdsa-p256", "036b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296", "0a0b")
+	f.Add("ecdsa-secp256k1", "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798", "zz")
+	f.Add("bip340", "00", "")
+	f.Fuzz(func(t *testing.T, scheme, pubHex, pkcs11ID string) {
+		ko, ok, err := newKeyObject(api.Key{ID: "k", Scheme: scheme, PublicKey: pubHex, PKCS11ID: pkcs11ID})
 		if err != nil || !ok {
 			return
+		}
+		if len(ko.ckaID) == 0 || len(ko.ckaID) > api.MaxPKCS11IDBytes {
+			t.Fatalf("pkcs11_id %q gave a CKA_ID of %d bytes", pkcs11ID, len(ko.ckaID))
 		}
 		want := 65
 		if ko.curve == Ed25519 {

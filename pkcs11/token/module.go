@@ -1,8 +1,8 @@
 package token
 
 import (
+	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -25,6 +25,8 @@ type Backend interface {
 	GetKey(ctx context.Context, key string) (*api.Key, error)
 	CreateKey(ctx context.Context, req api.CreateKeyRequest) (*api.Key, error)
 	Sign(ctx context.Context, key string, req api.SignRequest) (*api.SignResponse, error)
+	Random(ctx context.Context, req api.RandomRequest) (*api.RandomResponse, error)
+	DeleteKey(ctx context.Context, key string) (*api.KeyDeleted, error)
 }
 
 // Slots: ECDSA keys (secp256k1 and P-256) in slot 0; Ed25519 keys in slot 1 of their own,
@@ -409,6 +411,9 @@ func (m *Module) refreshKeys() error {
 	}
 	keys := map[string]*keyObject{}
 	for _, k := range list {
+		if m.handles.isDestroyed(k.ID) {
+			continue // a party that missed the deletion may still list it
+		}
 		ko, ok, err := newKeyObject(k)
 		if err != nil {
 			return fmt.Errorf("key %s: %w", k.ID, err)
@@ -491,16 +496,44 @@ func (m *Module) SetAttributeValue(h, obj uint, tmpl []Attribute) error {
 	return ckr(CKR_ATTRIBUTE_READ_ONLY, "objects are read-only (the API cannot relabel keys yet)")
 }
 
-// DestroyObject answers C_DestroyObject: refused, because the API cannot delete keys.
+// DestroyObject answers C_DestroyObject: destroying either object of a key pair deletes the key
+// across the cluster (DELETE /v1/keys/{id}), so it needs a logged-in read/write session. Once
+// the host confirms, both objects' handles are invalid in every session; if it cannot (too few
+// parties reachable), the key stays and the call fails with CKR_DEVICE_ERROR.
 func (m *Module) DestroyObject(h, obj uint) error {
 	s, in, err := m.session(h)
 	if err != nil {
 		return err
 	}
-	if _, err := m.object(s, in, obj); err != nil {
+	o, err := m.object(s, in, obj)
+	if err != nil {
 		return err
 	}
-	return ckr(CKR_ACTION_PROHIBITED, "threshold keys cannot be destroyed through PKCS#11")
+	if !s.rw {
+		return ckr(CKR_SESSION_READ_ONLY, "destroying a token object needs a read/write session")
+	}
+	if !in {
+		return ckr(CKR_USER_NOT_LOGGED_IN, "destroying a key pair needs a login")
+	}
+	ctx, cancel := m.callContext(m.cfg.Timeout)
+	defer cancel()
+	if _, err := m.backend.DeleteKey(ctx, o.key.id); err != nil {
+		rv := ToCKR(OpOther, err)
+		if rv == CKR_OBJECT_HANDLE_INVALID {
+			m.forget(o.key.id) // deleted already, by another client
+		}
+		return &Error{RV: rv, Msg: err.Error()}
+	}
+	m.forget(o.key.id)
+	return nil
+}
+
+// forget drops a deleted key: its handles become invalid in every session.
+func (m *Module) forget(id string) {
+	m.handles.destroy(id)
+	m.mu.Lock()
+	delete(m.keys, id)
+	m.mu.Unlock()
 }
 
 // FindObjectsInit answers C_FindObjectsInit. A class other than a key finds nothing without
@@ -894,8 +927,9 @@ func (m *Module) VerifyFinal(h uint, sig []byte) error {
 
 // GenerateKeyPair answers C_GenerateKeyPair: a DKG on the host, bounded by keygen_timeout.
 // CKA_EC_PARAMS (public template) picks the curve; CKA_LABEL (either template) names the key.
-// The object's CKA_ID is always the host's key id: a requested CKA_ID is not stored (the API
-// has no field for it) and only serves as the label, in hex, when no CKA_LABEL is given.
+// A CKA_ID (1 to 64 bytes, either template) is stored with the key by every enclave and is the
+// objects' CKA_ID from then on; it also serves as the label, in hex, when no CKA_LABEL is given.
+// Without one, CKA_ID is the bytes of the host's key id.
 func (m *Module) GenerateKeyPair(h uint, mech Mechanism, pub, priv []Attribute) (uint, uint, error) {
 	s, in, err := m.session(h)
 	if err != nil {
@@ -924,8 +958,8 @@ func (m *Module) GenerateKeyPair(h uint, mech Mechanism, pub, priv []Attribute) 
 		return 0, 0, &Error{RV: ToCKR(OpGenerate, err), Msg: err.Error()}
 	}
 	ko, ok, err := newKeyObject(*k)
-	if err != nil || !ok || ko.curve.Scheme != req.Scheme {
-		return 0, 0, ckr(CKR_DEVICE_ERROR, "the host returned an unusable key")
+	if err != nil || !ok || ko.curve.Scheme != req.Scheme || k.PKCS11ID != req.PKCS11ID {
+		return 0, 0, ckr(CKR_DEVICE_ERROR, "the host returned an unusable key, or not the one asked for")
 	}
 	m.mu.Lock()
 	m.keys[ko.id] = ko
@@ -957,6 +991,12 @@ func keygenRequest(pub, priv []Attribute) (api.CreateKeyRequest, error) {
 				}
 				label = a.Value
 			case CKA_ID:
+				if len(a.Value) == 0 || len(a.Value) > api.MaxPKCS11IDBytes {
+					return api.CreateKeyRequest{}, ckr(CKR_ATTRIBUTE_VALUE_INVALID, "CKA_ID must be 1 to %d bytes", api.MaxPKCS11IDBytes)
+				}
+				if id != nil && !bytes.Equal(id, a.Value) {
+					return api.CreateKeyRequest{}, ckr(CKR_TEMPLATE_INCONSISTENT, "two different CKA_IDs")
+				}
 				id = a.Value
 			}
 		}
@@ -967,7 +1007,11 @@ func keygenRequest(pub, priv []Attribute) (api.CreateKeyRequest, error) {
 	if label == nil && id != nil {
 		label = []byte(hex.EncodeToString(id))
 	}
-	return api.CreateKeyRequest{Scheme: curve.Scheme, Label: string(label)}, nil
+	req := api.CreateKeyRequest{Scheme: curve.Scheme, Label: string(label)}
+	if id != nil {
+		req.PKCS11ID = hex.EncodeToString(id)
+	}
+	return req, nil
 }
 
 // checkKeygenAttribute refuses template values the module cannot honour.
@@ -1010,12 +1054,35 @@ func fixedKeygenBool(t, class uint) (bool, bool) {
 	return false, false
 }
 
-// GenerateRandom answers C_GenerateRandom from the operating system's generator (crypto/rand),
-// not from the enclaves.
+// GenerateRandom answers C_GenerateRandom with bytes from the host's enclave, asked for in
+// pieces of at most api.MaxRandomBytes. The module never falls back to a generator of its own:
+// when the enclave cannot answer, the call fails (CKR_DEVICE_ERROR).
 func (m *Module) GenerateRandom(h uint, out []byte) error {
 	if _, _, err := m.session(h); err != nil {
 		return err
 	}
-	_, err := rand.Read(out)
-	return err
+	for len(out) > 0 {
+		n := min(len(out), api.MaxRandomBytes)
+		if err := m.randomInto(out[:n]); err != nil {
+			return err
+		}
+		out = out[n:]
+	}
+	return nil
+}
+
+// randomInto fills out (at most api.MaxRandomBytes) from the host, checking the answer.
+func (m *Module) randomInto(out []byte) error {
+	ctx, cancel := m.callContext(m.cfg.Timeout)
+	defer cancel()
+	resp, err := m.backend.Random(ctx, api.RandomRequest{Bytes: len(out)})
+	if err != nil {
+		return &Error{RV: ToCKR(OpOther, err), Msg: err.Error()}
+	}
+	b, err := hex.DecodeString(resp.Random)
+	if err != nil || len(b) != len(out) {
+		return &Error{RV: ToCKR(OpOther, errBackend), Msg: fmt.Sprintf("the host returned an unusable random answer for %d bytes", len(out))}
+	}
+	copy(out, b)
+	return nil
 }

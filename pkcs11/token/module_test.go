@@ -12,6 +12,8 @@ import (
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	becdsa "github.com/btcsuite/btcd/btcec/v2/ecdsa"
+
+	"github.com/mpcsigner/mpcsigner/host/api"
 )
 
 func openTest(t *testing.T) (*fakeHost, *Module) {
@@ -180,7 +182,9 @@ func TestFindAndAttributes(t *testing.T) {
 		t.Fatalf("bad handle: 0x%X", rv)
 	}
 	wantRV(t, m.SetAttributeValue(h, priv[0], []Attribute{{CKA_LABEL, []byte("x")}}), CKR_ATTRIBUTE_READ_ONLY)
-	wantRV(t, m.DestroyObject(h, priv[0]), CKR_ACTION_PROHIBITED)
+	if got := attr(t, m, h, priv[0], CKA_DESTROYABLE); !bytes.Equal(got, []byte{1}) {
+		t.Fatalf("CKA_DESTROYABLE %x", got)
+	}
 	// Handles survive a new module (C_Finalize + C_Initialize) sharing the table.
 	m2 := NewModule(m.cfg, m.backend, m.handles)
 	h2 := loggedInSession(t, f, m2)
@@ -369,5 +373,169 @@ func TestConcurrentSessions(t *testing.T) {
 func TestDigestRules(t *testing.T) {
 	if got := hex.EncodeToString(ecdsaDigest([]byte{7})); got != "0000000000000000000000000000000000000000000000000000000000000007" {
 		t.Fatal(got)
+	}
+}
+
+// C_GenerateRandom returns exactly the bytes the host served (its enclave's), fetched in
+// pieces of at most api.MaxRandomBytes, and fails with CKR_DEVICE_ERROR rather than making
+// its own when the host cannot answer or answers wrongly.
+func TestGenerateRandomFromTheHost(t *testing.T) {
+	f, m := openTest(t)
+	h, _ := m.OpenSession(SlotECDSA, CKF_SERIAL_SESSION)
+	for _, c := range []struct{ n, calls int }{{0, 0}, {1, 1}, {api.MaxRandomBytes, 1}, {api.MaxRandomBytes + 1, 2}, {10000, 3}} {
+		f.mu.Lock()
+		f.random.Reset()
+		f.mu.Unlock()
+		before := f.randomCalls.Load()
+		out := make([]byte, c.n)
+		if err := m.GenerateRandom(h, out); err != nil {
+			t.Fatalf("%d bytes: %v", c.n, err)
+		}
+		if got := f.randomCalls.Load() - before; got != int64(c.calls) {
+			t.Errorf("%d bytes took %d calls, want %d", c.n, got, c.calls)
+		}
+		f.mu.Lock()
+		served := bytes.Clone(f.random.Bytes())
+		f.mu.Unlock()
+		if !bytes.Equal(out, served) {
+			t.Fatalf("%d bytes: the module's output is not what the host served", c.n)
+		}
+	}
+	wantRV(t, m.GenerateRandom(4242, make([]byte, 8)), CKR_SESSION_HANDLE_INVALID)
+	f.shortRandom.Store(true)
+	wantRV(t, m.GenerateRandom(h, make([]byte, 8)), CKR_DEVICE_ERROR)
+	f.shortRandom.Store(false)
+	f.down.Store(true)
+	wantRV(t, m.GenerateRandom(h, make([]byte, 8)), CKR_DEVICE_ERROR)
+}
+
+// A CKA_ID asked for at generation is sent to the host, shown as both objects' CKA_ID, and
+// finds them; a key generated without one shows the bytes of its key id, as before.
+func TestGenerateKeyPairKeepsCKAID(t *testing.T) {
+	f, m := openTest(t)
+	h := loggedInSession(t, f, m)
+	mech := Mechanism{Type: CKM_EC_KEY_PAIR_GEN}
+	pubT := []Attribute{{CKA_EC_PARAMS, P256.ECParams}, {CKA_ID, []byte{0x0a, 0x0b}}}
+	pub, priv, err := m.GenerateKeyPair(h, mech, pubT, []Attribute{{CKA_ID, []byte{0x0a, 0x0b}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, obj := range []uint{pub, priv} {
+		if got := attr(t, m, h, obj, CKA_ID); !bytes.Equal(got, []byte{0x0a, 0x0b}) {
+			t.Fatalf("object %d has CKA_ID %x, want 0a0b", obj, got)
+		}
+	}
+	if got := string(attr(t, m, h, priv, CKA_LABEL)); got != "0a0b" {
+		t.Fatalf("without CKA_LABEL the label is %q, want the id in hex", got)
+	}
+	withID, _ := f.find("0a0b")
+	if withID.PKCS11ID != "0a0b" {
+		t.Fatalf("the host was asked to store %q", withID.PKCS11ID)
+	}
+	byID := find(t, m, h, Attribute{CKA_ID, []byte{0x0a, 0x0b}})
+	if len(byID) != 2 || byID[0] != pub || byID[1] != priv {
+		t.Fatalf("finding by CKA_ID gave %v, want [%d %d]", byID, pub, priv)
+	}
+	if len(find(t, m, h, Attribute{CKA_ID, []byte(withID.ID)})) != 0 {
+		t.Fatal("a key with an application id is also found by its key id")
+	}
+	// The same id again is refused by the host (409).
+	_, _, err = m.GenerateKeyPair(h, mech, []Attribute{{CKA_EC_PARAMS, P256.ECParams}, {CKA_ID, []byte{0x0a, 0x0b}}, {CKA_LABEL, []byte("other")}}, nil)
+	wantRV(t, err, CKR_FUNCTION_REJECTED)
+	// Without CKA_ID: the key id's bytes.
+	_, priv2, err := m.GenerateKeyPair(h, mech, []Attribute{{CKA_EC_PARAMS, P256.ECParams}, {CKA_LABEL, []byte("no-id")}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := f.find("no-id")
+	if got := attr(t, m, h, priv2, CKA_ID); string(got) != k.ID {
+		t.Fatalf("CKA_ID %q, want the key id %q", got, k.ID)
+	}
+	for name, c := range map[string]struct {
+		pub, priv []Attribute
+		rv        uint
+	}{
+		"empty CKA_ID":       {[]Attribute{{CKA_EC_PARAMS, P256.ECParams}, {CKA_ID, []byte{}}}, nil, CKR_ATTRIBUTE_VALUE_INVALID},
+		"65-byte CKA_ID":     {[]Attribute{{CKA_EC_PARAMS, P256.ECParams}, {CKA_ID, make([]byte, 65)}}, nil, CKR_ATTRIBUTE_VALUE_INVALID},
+		"two different ids":  {[]Attribute{{CKA_EC_PARAMS, P256.ECParams}, {CKA_ID, []byte{1}}}, []Attribute{{CKA_ID, []byte{2}}}, CKR_TEMPLATE_INCONSISTENT},
+		"twice in one templ": {[]Attribute{{CKA_EC_PARAMS, P256.ECParams}, {CKA_ID, []byte{1}}, {CKA_ID, []byte{3}}}, nil, CKR_TEMPLATE_INCONSISTENT},
+	} {
+		_, _, err := m.GenerateKeyPair(h, mech, c.pub, c.priv)
+		if got := ToCKR(OpOther, err); got != c.rv {
+			t.Errorf("%s: CKR 0x%X (%v), want 0x%X", name, got, err, c.rv)
+		}
+	}
+	// A host that does not keep the id yields an error, not a key with another CKA_ID.
+	f.dropPKCS11ID.Store(true)
+	_, _, err = m.GenerateKeyPair(h, mech, []Attribute{{CKA_EC_PARAMS, P256.ECParams}, {CKA_ID, []byte{0x0c}}}, nil)
+	wantRV(t, err, CKR_DEVICE_ERROR)
+}
+
+// C_DestroyObject on either object of a key pair deletes the key on the host; afterwards both
+// handles are invalid in every session, including one in the middle of a signature, and stay so
+// even if a party that missed the deletion still lists the key.
+func TestDestroyObjectDeletesTheKey(t *testing.T) {
+	f, m := openTest(t)
+	h := loggedInSession(t, f, m)
+	other, _ := m.OpenSession(SlotECDSA, CKF_SERIAL_SESSION) // the login is the token's, not the session's
+	priv := find(t, m, h, Attribute{CKA_CLASS, ulongBytes(CKO_PRIVATE_KEY)}, Attribute{CKA_LABEL, []byte("btc-hot")})[0]
+	pub := priv - 1
+	wantRV(t, m.SignInit(other, Mechanism{Type: CKM_ECDSA}, priv), CKR_OK)
+
+	wantRV(t, m.DestroyObject(h, priv), CKR_OK)
+	if _, ok := f.find("k1"); ok {
+		t.Fatal("the host still has the key")
+	}
+	for _, sess := range []uint{h, other} {
+		for _, obj := range []uint{priv, pub} {
+			if rv := m.GetAttributeValue(sess, obj, []AttrSlot{{Type: CKA_LABEL, Query: true}}); rv != CKR_OBJECT_HANDLE_INVALID {
+				t.Errorf("session %d, object %d after C_DestroyObject: CKR 0x%X", sess, obj, rv)
+			}
+		}
+	}
+	_, err := m.Sign(other, make([]byte, 32), 64, false)
+	wantRV(t, err, CKR_KEY_HANDLE_INVALID)
+	wantRV(t, m.SignInit(other, Mechanism{Type: CKM_ECDSA}, priv), CKR_KEY_HANDLE_INVALID)
+	wantRV(t, m.DestroyObject(h, pub), CKR_OBJECT_HANDLE_INVALID)
+	if got := find(t, m, h, Attribute{CKA_LABEL, []byte("btc-hot")}); len(got) != 0 {
+		t.Fatalf("the deleted key is still found: %v", got)
+	}
+
+	// The public object deletes the pair too; a party still listing it does not bring it back,
+	// not even to a module re-initialized with the same handle table.
+	f.staleAfterDelete.Store(true)
+	p256 := find(t, m, h, Attribute{CKA_CLASS, ulongBytes(CKO_PUBLIC_KEY)}, Attribute{CKA_LABEL, []byte("legacy")})[0]
+	wantRV(t, m.DestroyObject(h, p256), CKR_OK)
+	m2 := NewModule(m.cfg, m.backend, m.handles)
+	h2 := loggedInSession(t, f, m2)
+	if got := find(t, m2, h2, Attribute{CKA_LABEL, []byte("legacy")}); len(got) != 0 {
+		t.Fatalf("a key this library destroyed came back as %v", got)
+	}
+}
+
+// C_DestroyObject needs a read/write session and a login, and leaves the key alone when the host
+// cannot delete it.
+func TestDestroyObjectRefusals(t *testing.T) {
+	f, m := openTest(t)
+	h := loggedInSession(t, f, m)
+	priv := find(t, m, h, Attribute{CKA_CLASS, ulongBytes(CKO_PRIVATE_KEY)}, Attribute{CKA_LABEL, []byte("legacy")})[0]
+	ro, _ := m.OpenSession(SlotECDSA, CKF_SERIAL_SESSION)
+	wantRV(t, m.DestroyObject(ro, priv), CKR_SESSION_READ_ONLY)
+	wantRV(t, m.DestroyObject(4242, priv), CKR_SESSION_HANDLE_INVALID)
+	wantRV(t, m.DestroyObject(h, 9999), CKR_OBJECT_HANDLE_INVALID)
+	f.deleteQuorumLost.Store(true)
+	wantRV(t, m.DestroyObject(h, priv), CKR_DEVICE_ERROR)
+	if _, ok := f.find("p1"); !ok {
+		t.Fatal("a failed deletion removed the key")
+	}
+	if got := attr(t, m, h, priv, CKA_LABEL); string(got) != "legacy" {
+		t.Fatalf("after a failed deletion the handle shows %q", got)
+	}
+	f.deleteQuorumLost.Store(false)
+	wantRV(t, m.Logout(h), CKR_OK)
+	wantRV(t, m.DestroyObject(h, priv), CKR_OBJECT_HANDLE_INVALID) // private objects are invisible
+	wantRV(t, m.DestroyObject(h, priv-1), CKR_USER_NOT_LOGGED_IN)
+	if calls := f.deleteCalls.Load(); calls != 1 {
+		t.Fatalf("%d deletions reached the host, want only the one that lost its quorum", calls)
 	}
 }

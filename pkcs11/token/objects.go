@@ -3,6 +3,8 @@ package token
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
+	"fmt"
 	"strconv"
 	"sync"
 
@@ -72,6 +74,9 @@ func boolValue(b []byte) (bool, bool) {
 type keyObject struct {
 	id    string
 	label string
+	// ckaID is CKA_ID: the application id asked for at generation, or else the bytes of the
+	// key id.
+	ckaID []byte
 	curve *Curve
 	point []byte // the content of CKA_EC_POINT: 04||X||Y for ECDSA, the 32-byte key for Ed25519
 }
@@ -87,20 +92,42 @@ func newKeyObject(k api.Key) (*keyObject, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	return &keyObject{id: k.ID, label: k.Label, curve: c, point: pt}, true, nil
+	ckaID := []byte(k.ID)
+	if k.PKCS11ID != "" {
+		if ckaID, err = hex.DecodeString(k.PKCS11ID); err != nil || len(ckaID) > api.MaxPKCS11IDBytes {
+			return nil, false, fmt.Errorf("pkcs11_id %q is not 1 to %d bytes of hex", k.PKCS11ID, api.MaxPKCS11IDBytes)
+		}
+	}
+	return &keyObject{id: k.ID, label: k.Label, ckaID: ckaID, curve: c, point: pt}, true, nil
 }
 
 // Handles assigns stable object handles to key ids: key n (from 1) has public key handle 2n
 // and private key handle 2n+1. A handle never changes meaning while the library is loaded,
-// so it survives host reconnects and C_Finalize/C_Initialize cycles.
+// so it survives host reconnects and C_Finalize/C_Initialize cycles. The handles of a key this
+// library destroyed stay invalid for as long as it is loaded.
 type Handles struct {
-	mu   sync.Mutex
-	byID map[string]uint
-	ids  []string
+	mu        sync.Mutex
+	byID      map[string]uint
+	ids       []string
+	destroyed map[string]bool
 }
 
 // NewHandles makes an empty handle table.
-func NewHandles() *Handles { return &Handles{byID: map[string]uint{}} }
+func NewHandles() *Handles { return &Handles{byID: map[string]uint{}, destroyed: map[string]bool{}} }
+
+// destroy makes the handles of key id invalid from now on.
+func (h *Handles) destroy(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.destroyed[id] = true
+}
+
+// isDestroyed reports whether this library destroyed key id.
+func (h *Handles) isDestroyed(id string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.destroyed[id]
+}
 
 // index returns the key's index, assigning the next one on first sight.
 func (h *Handles) index(id string) uint {
@@ -124,7 +151,7 @@ func (h *Handles) lookup(handle uint) (string, uint, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	n := handle / 2
-	if n == 0 || n > uint(len(h.ids)) {
+	if n == 0 || n > uint(len(h.ids)) || h.destroyed[h.ids[n-1]] {
 		return "", 0, false
 	}
 	class := CKO_PUBLIC_KEY
@@ -151,12 +178,14 @@ func (o object) attribute(t uint) ([]byte, error) {
 		return boolBytes(true), nil
 	case CKA_PRIVATE:
 		return boolBytes(priv), nil
-	case CKA_MODIFIABLE, CKA_COPYABLE, CKA_DESTROYABLE, CKA_DERIVE:
+	case CKA_MODIFIABLE, CKA_COPYABLE, CKA_DERIVE:
 		return boolBytes(false), nil
+	case CKA_DESTROYABLE:
+		return boolBytes(true), nil
 	case CKA_LABEL:
 		return []byte(o.key.label), nil
 	case CKA_ID:
-		return []byte(o.key.id), nil
+		return bytes.Clone(o.key.ckaID), nil
 	case CKA_KEY_TYPE:
 		return ulongBytes(o.key.curve.KeyType), nil
 	case CKA_START_DATE, CKA_END_DATE, CKA_SUBJECT:

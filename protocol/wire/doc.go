@@ -28,6 +28,9 @@
 //
 // # Request (body of a request frame, host to enclave)
 //
+// On the host-services stream (package protocol/hostsvc), which the enclave dials, the
+// directions of requests and responses are reversed: the enclave asks, the host answers.
+//
 //	offset  size  field
 //	0       8     ID, chosen by the caller and echoed in the Response
 //	8       1     M = length of the method, 1..64

@@ -22,6 +22,12 @@ const (
 	MethodKeysList = "keys.list"
 	// MethodKeyGet finds one key by id or label. Args: KeyRef. Reply: KeyInfo.
 	MethodKeyGet = "keys.get"
+	// MethodKeyDelete deletes this party's share of a key, with its record and indexes, in one
+	// synced batch. Args: KeyRef naming the key by id only. A key the party does not hold is
+	// no error (Deleted false), so a retry after a partial deletion completes it. Validator
+	// (BLS) keys are refused: the Keymanager API disables them and keeps their slashing
+	// protection history. Reply: KeyDeleteReply.
+	MethodKeyDelete = "keys.delete"
 	// MethodPrepare readies one protocol run; the enclave checks the request and claims what the
 	// run needs, but sends nothing yet. Args: PrepareArgs.
 	MethodPrepare = "session.prepare"
@@ -40,6 +46,12 @@ const (
 	// MethodPeerReset tells the enclave that a peer's enclave restarted, so its channel to that
 	// peer must be renegotiated. A lying host only causes extra handshakes. Args: PeerRef.
 	MethodPeerReset = "peer.reset"
+
+	// MethodRandom asks for bytes from the enclave's own random generator (crypto/rand inside
+	// the enclave; on Nitro the enclave kernel's, which the kernel and init nitro-cli ships seed
+	// from the NSM), for clients that want randomness the host did not make. Args: RandomArgs.
+	// Reply: RandomReply.
+	MethodRandom = "random"
 
 	// MethodEth2Sign asks for this party's partial BLS signature over an Ethereum consensus
 	// message. The enclave parses the request itself, recomputes its signing root, and applies
@@ -97,9 +109,27 @@ type StatusReply struct {
 	Sessions       int              `json:"sessions"`
 }
 
+// MaxRandomBytes is the most MethodRandom gives in one call.
+const MaxRandomBytes = 4096
+
+// RandomArgs asks for Bytes random bytes, 1 to MaxRandomBytes.
+type RandomArgs struct {
+	Bytes int `json:"bytes"`
+}
+
+// RandomReply carries the bytes (base64 in JSON).
+type RandomReply struct {
+	Random []byte `json:"random"`
+}
+
 // KeyRef names a key by id or label.
 type KeyRef struct {
 	Key string `json:"key"`
+}
+
+// KeyDeleteReply says whether the party held a share of the key and deleted it now.
+type KeyDeleteReply struct {
+	Deleted bool `json:"deleted"`
 }
 
 // KeyInfo is the public description of a key.
@@ -111,6 +141,8 @@ type KeyInfo struct {
 	Threshold int                `json:"threshold"`
 	Parties   []protocol.PartyID `json:"parties"`
 	Created   string             `json:"created"` // RFC 3339
+	// PKCS11ID is the application id asked for at generation (hex), if any.
+	PKCS11ID string `json:"pkcs11_id,omitempty"`
 	// PublicShares holds, for BLS keys, every party's public share x_m·G1 (hex), which a host
 	// needs to combine partial signatures and to name a party whose partial is wrong.
 	PublicShares map[protocol.PartyID]string `json:"public_shares,omitempty"`
@@ -137,6 +169,9 @@ type PrepareArgs struct {
 	KeyID     string             `json:"key_id"`
 	Label     string             `json:"label,omitempty"`  // keygen only
 	Digest    string             `json:"digest,omitempty"` // sign only: 64 hex digits
+	// PKCS11ID is an optional application id for a keygen (lowercase hex, 1 to 64 bytes, unique
+	// in the cluster like a label): what a PKCS#11 client asked as CKA_ID.
+	PKCS11ID string `json:"pkcs11_id,omitempty"`
 	// Message is a whole message to sign instead of Digest (hex, Ed25519 keys only, up to
 	// protocol.MaxMessageBytes).
 	Message string      `json:"message,omitempty"`

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -60,7 +61,8 @@ func TestSharedLibrary(t *testing.T) {
 	key, _ := btcec.NewPrivateKey()
 	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
 	var signs atomic.Int64
-	host := fakeHost(t, key, edKey, &signs)
+	var served servedBytes
+	host := fakeHost(t, key, edKey, &signs, &served)
 	token := "tok-123"
 	tokFile := filepath.Join(dir, "token")
 	os.WriteFile(tokFile, []byte(token), 0o600)
@@ -118,6 +120,10 @@ func TestSharedLibrary(t *testing.T) {
 		t.Fatal("signature from C_Sign does not verify with btcec")
 	}
 	checkEd25519(t, lines, edKey.Public().(ed25519.PublicKey))
+	// cmd.Wait has returned, so the host served every random byte it will.
+	if got, want := lines["RANDOM"], served.hexString(); got != want || len(got) != 2*5000 {
+		t.Fatalf("C_GenerateRandom gave %d hex digits that are not the %d the host served", len(got), len(want))
+	}
 }
 
 // checkEd25519 checks what the client read from slot 1: the public key as a DER OCTET STRING,
@@ -138,9 +144,28 @@ func checkEd25519(t *testing.T, lines map[string]string, pub ed25519.PublicKey) 
 	}
 }
 
+// servedBytes records the random bytes the fake host gave.
+type servedBytes struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (s *servedBytes) add(b []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b = append(s.b, b...)
+}
+
+func (s *servedBytes) hexString() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return hex.EncodeToString(s.b)
+}
+
 // fakeHost serves /v1/keys and /v1/keys/{key}/sign for one secp256k1 key ("k1", which signs
-// digests) and one Ed25519 key ("e1", which signs whole messages).
-func fakeHost(t *testing.T, key *btcec.PrivateKey, edKey ed25519.PrivateKey, signs *atomic.Int64) string {
+// digests) and one Ed25519 key ("e1", which signs whole messages), and /v1/random, recording in
+// served the bytes it gave.
+func fakeHost(t *testing.T, key *btcec.PrivateKey, edKey ed25519.PrivateKey, signs *atomic.Int64, served *servedBytes) string {
 	keys := []api.Key{
 		{ID: "k1", Label: "btc-hot", Scheme: "ecdsa-secp256k1", PublicKey: hex.EncodeToString(key.PubKey().SerializeCompressed())},
 		{ID: "e1", Label: "sol-hot", Scheme: "ed25519", PublicKey: hex.EncodeToString(edKey.Public().(ed25519.PublicKey))},
@@ -172,6 +197,17 @@ func fakeHost(t *testing.T, key *btcec.PrivateKey, edKey ed25519.PrivateKey, sig
 			sig = ed25519.Sign(edKey, msg)
 		}
 		json.NewEncoder(w).Encode(api.SignResponse{KeyID: r.PathValue("key"), Signature: hex.EncodeToString(sig)})
+	})
+	mux.HandleFunc("POST /v1/random", func(w http.ResponseWriter, r *http.Request) {
+		var req api.RandomRequest
+		if json.NewDecoder(r.Body).Decode(&req) != nil || req.Bytes < 1 || req.Bytes > api.MaxRandomBytes {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		b := make([]byte, req.Bytes)
+		_, _ = rand.Read(b)
+		served.add(b)
+		json.NewEncoder(w).Encode(api.RandomResponse{Random: hex.EncodeToString(b)})
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
