@@ -41,6 +41,7 @@ func commands() []command {
 		{"sign-tx", "sign an unsigned transaction of a chain with a key", runSignTx},
 		{"psbt", "sign the inputs of a Bitcoin or Litecoin PSBT that belong to the cluster's keys", runPSBT},
 		{"bitcoin-signer", "a Bitcoin Core external signer (bitcoind -signer=...)", runExternalSigner},
+		{"bench", "measure sig/s, latency and CPU per signature through a front door", runBench},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			fmt.Fprintln(out, "mpcsigner", version)
 			return nil

@@ -1,0 +1,183 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// CPUMeter measures the CPU time a set of processes has used.
+type CPUMeter interface {
+	Sample() (CPUSample, error)
+}
+
+// CPUSample is the accumulated user+system CPU time of each measured process at one moment.
+type CPUSample struct {
+	procs map[int]procTimes
+}
+
+// procTimes identifies a process incarnation by its start time (a pid can be reused) and holds
+// the CPU it has used, in clock ticks.
+type procTimes struct {
+	ticks uint64
+	start uint64
+}
+
+// Processes is the number of processes in the sample.
+func (s CPUSample) Processes() int { return len(s.procs) }
+
+// CPUDelta is the CPU time the processes used between two samples.
+type CPUDelta struct {
+	Ticks          uint64
+	TicksPerSecond int64
+	Processes      int
+}
+
+// Seconds converts the delta to seconds.
+func (d CPUDelta) Seconds() float64 {
+	if d.TicksPerSecond <= 0 {
+		return 0
+	}
+	return float64(d.Ticks) / float64(d.TicksPerSecond)
+}
+
+// Since is the CPU used from before to s. It refuses when the set of processes differs (one
+// exited, was restarted, or its pid was reused): part of the work would then be unaccounted.
+func (s CPUSample) Since(before CPUSample, ticksPerSecond int64) (CPUDelta, error) {
+	if len(s.procs) != len(before.procs) {
+		return CPUDelta{}, fmt.Errorf("the cluster's processes changed during the step (%d, then %d)", len(before.procs), len(s.procs))
+	}
+	var ticks uint64
+	for pid, b := range before.procs {
+		a, ok := s.procs[pid]
+		if !ok || a.start != b.start {
+			return CPUDelta{}, fmt.Errorf("process %d exited or restarted during the step", pid)
+		}
+		if a.ticks < b.ticks {
+			return CPUDelta{}, fmt.Errorf("process %d's CPU time went backwards", pid)
+		}
+		ticks += a.ticks - b.ticks
+	}
+	return CPUDelta{Ticks: ticks, TicksPerSecond: ticksPerSecond, Processes: len(s.procs)}, nil
+}
+
+// UserHZ is the unit of the CPU times in /proc/<pid>/stat on Linux (USER_HZ, which the kernel
+// fixes at 100 for user space on every architecture Go supports; sysconf(_SC_CLK_TCK) reports
+// the same).
+const UserHZ = 100
+
+// ProcMeter reads the CPU time of processes from /proc/<pid>/stat (utime + stime): the kernel's
+// own accounting of every thread of each process, not an estimate.
+type ProcMeter struct {
+	Root string // "/proc" unless testing
+	// PIDs returns the processes to measure; it is called at every sample, so a launcher that
+	// restarts children can report the new pids (Since then refuses the step that spans it).
+	PIDs func() ([]int, error)
+}
+
+// Sample reads every process's stat file.
+func (m *ProcMeter) Sample() (CPUSample, error) {
+	pids, err := m.PIDs()
+	if err != nil {
+		return CPUSample{}, err
+	}
+	if len(pids) == 0 {
+		return CPUSample{}, fmt.Errorf("no processes to measure")
+	}
+	s := CPUSample{procs: make(map[int]procTimes, len(pids))}
+	for _, pid := range pids {
+		t, err := m.read(pid)
+		if err != nil {
+			return CPUSample{}, err
+		}
+		s.procs[pid] = t
+	}
+	return s, nil
+}
+
+// maxStatBytes caps what is read of a stat file: real ones are a few hundred bytes, and comm
+// (the one free-form field) is at most 64.
+const maxStatBytes = 4096
+
+func (m *ProcMeter) read(pid int) (procTimes, error) {
+	root := m.Root
+	if root == "" {
+		root = "/proc"
+	}
+	f, err := os.Open(filepath.Join(root, strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return procTimes{}, fmt.Errorf("process %d is not visible here: %w", pid, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxStatBytes+1))
+	if err != nil {
+		return procTimes{}, fmt.Errorf("reading process %d's stat: %w", pid, err)
+	}
+	t, err := parseStat(b)
+	if err != nil {
+		return procTimes{}, fmt.Errorf("process %d: %w", pid, err)
+	}
+	return t, nil
+}
+
+// parseStat decodes the fields this package needs from a /proc/<pid>/stat line (proc(5)):
+// utime (14), stime (15) and starttime (22). comm (field 2) is parenthesized and may itself
+// hold spaces and parentheses, so fields are counted from the last ')'.
+func parseStat(b []byte) (procTimes, error) {
+	if len(b) > maxStatBytes {
+		return procTimes{}, fmt.Errorf("%w: stat line of more than %d bytes", ErrInvalid, maxStatBytes)
+	}
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if open < 0 || end < open {
+		return procTimes{}, fmt.Errorf("%w: stat line without a parenthesized comm", ErrInvalid)
+	}
+	rest := b[end+1:]
+	if len(rest) == 0 || rest[0] != ' ' {
+		return procTimes{}, fmt.Errorf("%w: stat line: no space after comm", ErrInvalid)
+	}
+	// rest[0] of the split is field 3 (state); stat has 52 fields since Linux 3.5, but only the
+	// first 22 are needed here.
+	fields := bytes.Split(rest[1:], []byte(" "))
+	if len(fields) < 20 {
+		return procTimes{}, fmt.Errorf("%w: stat line has %d fields after comm, want at least 20", ErrInvalid, len(fields))
+	}
+	num := func(field int) (uint64, error) {
+		v, err := strconv.ParseUint(string(fields[field-3]), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%w: stat field %d is not a number: %q", ErrInvalid, field, fields[field-3])
+		}
+		return v, nil
+	}
+	utime, err := num(14)
+	if err != nil {
+		return procTimes{}, err
+	}
+	stime, err := num(15)
+	if err != nil {
+		return procTimes{}, err
+	}
+	start, err := num(22)
+	if err != nil {
+		return procTimes{}, err
+	}
+	if utime > utime+stime {
+		return procTimes{}, fmt.Errorf("%w: stat CPU times overflow", ErrInvalid)
+	}
+	return procTimes{ticks: utime + stime, start: start}, nil
+}
+
+// SelfCPU is the CPU time this process has used (every thread, including a PKCS#11 module's
+// loaded into it): the load generator's own cost.
+func SelfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
