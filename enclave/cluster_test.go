@@ -81,7 +81,7 @@ func newTestCluster(t testing.TB) *testCluster {
 			Attester: att.attester, Verifier: att.verifier,
 			Engines:           []protocol.Engine{c.recorder.Engine(ecdsa.Engine{}), bls.Engine{}},
 			PreParamsFixtures: preParamsFixture(t, i+1),
-			RunTimeout:        60 * time.Second,
+			RunTimeout:        3 * time.Minute, // a bound for hung runs: an ECDSA keygen under -race on a loaded machine nears a minute
 			Logger:            slog.New(slog.DiscardHandler),
 		})
 		if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/mpcsigner/mpcsigner/protocol"
 	"github.com/mpcsigner/mpcsigner/protocol/bls"
 	"github.com/mpcsigner/mpcsigner/protocol/frost/taproot"
+	"github.com/mpcsigner/mpcsigner/protocol/sharecache"
 	"github.com/mpcsigner/mpcsigner/protocol/wire"
 )
 
@@ -363,6 +364,9 @@ func (k *keyring) delete(id string) (deleted bool, err error) {
 	if err := k.st.Apply(b); err != nil {
 		return false, fmt.Errorf("deleting key %s: %w", id, err)
 	}
+	// The engines keep decoded shares in memory for signing: the deleted one goes now, not when
+	// it would have idled out.
+	sharecache.Forget(rec.Share)
 	return true, nil
 }
 

@@ -170,7 +170,7 @@ func startInProcessCluster(t *testing.T, engineFor func(party int) protocol.Engi
 			Peer:        host.PeerConfig{Listen: peerLs[i].Addr().String(), TokenFile: filepath.Join(dir, "peer.token")},
 			Metrics:     host.Listen{Listen: metricsLs[i].Addr().String()},
 			Parties:     parties,
-			Timeouts:    host.Timeouts{Sign: 30 * time.Second, Keygen: 2 * time.Minute, Call: 5 * time.Second, Reachable: 3 * time.Second},
+			Timeouts:    host.Timeouts{Sign: 30 * time.Second, Keygen: 2 * time.Minute, Call: 5 * time.Second, Reachable: 15 * time.Second}, // generous: -race on a loaded machine delays health polls
 			Attestation: att.config,
 		}
 		h, err := host.New(cfg, host.Options{Logger: slog.New(slog.DiscardHandler), Mem: mem, Observe: observe, Verifier: att.verifier})

@@ -79,7 +79,7 @@ func newSign(p protocol.SignParams) (*signRun, error) {
 	if len(p.SessionNonce) != nonceSize {
 		return nil, fmt.Errorf("ed25519: session nonce of %d bytes (want %d)", len(p.SessionNonce), nonceSize)
 	}
-	key, err := signingKeys.get(p.Share)
+	key, err := signingKeys.Get(p.Share)
 	if err != nil {
 		return nil, err
 	}

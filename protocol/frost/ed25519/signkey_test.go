@@ -2,166 +2,88 @@ package ed25519
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
-	"time"
+
+	"github.com/mpcsigner/mpcsigner/protocol/protocoltest"
+	"github.com/mpcsigner/mpcsigner/protocol/sharecache"
 )
 
-// fakeClock is a settable time source for keyCache.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// cached returns the key the cache holds for share b (not a copy), or nil.
-func (c *keyCache) cached(b []byte) *signingKey {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e := c.entries[sha256.Sum256(b)]; e != nil {
-		return e.Value.(*cachedKey).key
-	}
-	return nil
-}
+// The generic behaviour of the cache (keying, bounds, expiry, Forget, concurrency) is tested in
+// package sharecache; these tests check this engine's use of it.
 
 func sameKey(a, b *signingKey) bool {
 	return a.secret.s.Equal(&b.secret.s) == 1 && a.groupKey == b.groupKey && a.self == b.self && a.threshold == b.threshold
 }
 
-func TestKeyCache(t *testing.T) {
-	fx := getFixture(t, 3, 2)
-	clock := &fakeClock{t: time.Unix(1e9, 0)}
-	c := newKeyCache(2, time.Minute, clock.now)
-
-	first, err := c.get(fx.shares[1])
+func mustGetKey(t testing.TB, share []byte) *signingKey {
+	t.Helper()
+	k, err := signingKeys.Get(share)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := c.get(fx.shares[1])
-	if err != nil || c.len() != 1 {
-		t.Fatalf("second get: %v, %d entries", err, c.len())
-	}
+	return k
+}
+
+// clone gives every caller a secret of its own: wiping one copy leaves the cached key and other
+// copies alone.
+func TestSigningKeysHandOutCopies(t *testing.T) {
+	fx := getFixture(t, 3, 2)
 	decoded, err := decodeSigningKey(fx.shares[1])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sameKey(first, decoded) || !sameKey(again, decoded) || first == again || first.secret == again.secret || first.secret == c.cached(fx.shares[1]).secret {
+	first, again := mustGetKey(t, fx.shares[1]), mustGetKey(t, fx.shares[1])
+	if !signingKeys.Cached(fx.shares[1]) {
+		t.Fatal("the share was not cached")
+	}
+	if !sameKey(first, decoded) || !sameKey(again, decoded) || first.secret == again.secret {
 		t.Fatal("the cache does not hand out independent copies of the decoded key")
 	}
-	first.wipe() // a run wiping its copy leaves the cache and other runs alone
-	if again.secret.IsZero() || c.cached(fx.shares[1]).secret.IsZero() {
-		t.Fatal("wiping a copy wiped the cached key")
+	first.wipe()
+	if again.secret.IsZero() || !sameKey(mustGetKey(t, fx.shares[1]), decoded) {
+		t.Fatal("wiping a copy wiped another copy or the cached key")
 	}
+}
 
-	t.Run("keyed by every byte", func(t *testing.T) {
-		// Another party's share, and the same share with different bytes, are other entries.
-		other, err := c.get(fx.shares[2])
-		if err != nil || other.self != 2 {
-			t.Fatalf("party 2's share gave %v, %v", other, err)
+// A share that decodes but does not check (party 1's secret under party 2's name) fails
+// through the cache every time and is never cached.
+func TestSigningKeysNeverCacheInvalidShares(t *testing.T) {
+	fx := getFixture(t, 3, 2)
+	swapped := bytes.Replace(fx.shares[1], []byte(`"self":1,`), []byte(`"self":2,`), 1)
+	if bytes.Equal(swapped, fx.shares[1]) {
+		t.Fatal("no party number to swap: the share's encoding has changed")
+	}
+	for range 2 {
+		if _, err := signingKeys.Get(swapped); err == nil || !strings.Contains(err.Error(), "does not match") {
+			t.Fatalf("a share with a swapped party: %v", err)
 		}
-		spaced := append(bytes.Clone(fx.shares[1]), ' ')
-		if k, err := c.get(spaced); err != nil || !sameKey(k, decoded) || c.cached(spaced) == nil {
-			t.Fatalf("a share with trailing space: %v", err)
-		}
-	})
+	}
+	if signingKeys.Cached(swapped) {
+		t.Fatal("an invalid share was cached")
+	}
+}
 
-	t.Run("invalid shares are never cached", func(t *testing.T) {
-		var m map[string]any
-		if err := json.Unmarshal(fx.shares[1], &m); err != nil {
-			t.Fatal(err)
-		}
-		m["self"] = 2 // party 1's secret under party 2's name
-		swapped, _ := json.Marshal(m)
-		for range 2 {
-			if _, err := c.get(swapped); err == nil || !strings.Contains(err.Error(), "does not match") {
-				t.Fatalf("a share with a swapped party: %v", err)
-			}
-		}
-		if c.cached(swapped) != nil {
-			t.Fatal("an invalid share was cached")
-		}
-		if _, err := c.get(make([]byte, maxShareSize+1)); err == nil {
-			t.Fatal("an oversized share decoded")
-		}
-	})
-
-	t.Run("eviction wipes", func(t *testing.T) {
-		c := newKeyCache(2, time.Minute, clock.now)
-		for _, p := range fx.parties {
-			if _, err := c.get(fx.shares[p]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		// Party 1's share was used least recently: get party 2's again, then add party 1's.
-		held := c.cached(fx.shares[2])
-		evictedNext := c.cached(fx.shares[3])
-		if _, err := c.get(fx.shares[2]); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.get(fx.shares[1]); err != nil {
-			t.Fatal(err)
-		}
-		if c.len() != 2 || c.cached(fx.shares[3]) != nil || !evictedNext.secret.IsZero() {
-			t.Fatalf("the least recently used key was not evicted and wiped (%d entries)", c.len())
-		}
-		if held.secret.IsZero() || c.cached(fx.shares[2]) != held {
-			t.Fatal("a recently used key was evicted")
-		}
-	})
-
-	t.Run("idle keys expire", func(t *testing.T) {
-		c := newKeyCache(8, time.Minute, clock.now)
-		if _, err := c.get(fx.shares[1]); err != nil {
-			t.Fatal(err)
-		}
-		idle := c.cached(fx.shares[1])
-		clock.advance(time.Minute + time.Second)
-		if _, err := c.get(fx.shares[2]); err != nil { // any use of the cache expires idle keys
-			t.Fatal(err)
-		}
-		if c.cached(fx.shares[1]) != nil || !idle.secret.IsZero() || c.len() != 1 {
-			t.Fatal("an idle key was kept")
-		}
-	})
-
-	t.Run("concurrent use", func(t *testing.T) {
-		c := newKeyCache(2, time.Minute, clock.now)
-		var wg sync.WaitGroup
-		errs := make(chan error, 64)
-		for i := range 64 {
-			wg.Go(func() {
-				p := fx.parties[i%len(fx.parties)]
-				k, err := c.get(fx.shares[p])
-				switch {
-				case err != nil:
-					errs <- err
-				case k.self != p || k.secret.IsZero():
-					errs <- fmt.Errorf("got %v for party %s", k, p)
-				}
-				k.wipe()
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatal(err)
-		}
-	})
+// When the enclave deletes a key, sharecache.Forget drops its share from this engine's cache;
+// a copy a run holds stays intact, and the share, if it is ever given again, is decoded anew
+// and signs as before (checked by crypto/ed25519 in signOnce).
+func TestForgottenSharesLeaveTheCache(t *testing.T) {
+	fx := getFixture(t, 3, 2)
+	digest := protocoltest.DigestOf("forgotten")
+	signOnce(t, fx, protocoltest.IDs(1, 2), digest)
+	held := mustGetKey(t, fx.shares[1])
+	if !signingKeys.Cached(fx.shares[1]) {
+		t.Fatal("signing did not cache the share")
+	}
+	sharecache.Forget(fx.shares[1])
+	if signingKeys.Cached(fx.shares[1]) {
+		t.Fatal("the forgotten share is still cached")
+	}
+	if held.secret.IsZero() {
+		t.Fatal("forgetting the share wiped a copy in use")
+	}
+	signOnce(t, fx, protocoltest.IDs(1, 2), digest)
 }
 
 func TestSigningKeyDoesNotPrintSecret(t *testing.T) {
@@ -186,11 +108,10 @@ func FuzzSigningKeyCache(f *testing.F) {
 		f.Add(s)
 	}
 	f.Add([]byte(`{"version":1}`))
-	c := newKeyCache(4, time.Hour, time.Now)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		want, wantErr := decodeSigningKey(b)
 		for range 2 {
-			got, err := c.get(b)
+			got, err := signingKeys.Get(b)
 			if (err == nil) != (wantErr == nil) {
 				t.Fatalf("cache: %v, decoding: %v", err, wantErr)
 			}

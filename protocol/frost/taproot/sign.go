@@ -32,7 +32,7 @@ func newSign(p protocol.SignParams) (*signRun, error) {
 	if len(p.SessionNonce) != nonceSize {
 		return nil, fmt.Errorf("bip340: session nonce of %d bytes (want %d)", len(p.SessionNonce), nonceSize)
 	}
-	key, err := tweakedKeys.get(p.Share)
+	key, err := tweakedKeys.Get(p.Share)
 	if err != nil {
 		return nil, err
 	}
