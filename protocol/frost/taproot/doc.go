@@ -5,6 +5,13 @@
 // is alpha and unaudited: only mps.go knows it, behind this package's own payload encoding,
 // share format and checks, so that it can be replaced without changing either.
 //
+// Side channels: the library multiplies secret nonces and shares by the generator with
+// variable-time code (pkg/math/curve's secp256k1 calls decred's ScalarBaseMultNonConst and
+// ScalarMultNonConst; only its scalar type is saferith), and so does this package's share
+// check (btcec.ScalarBaseMultNonConst, once per share and process). A host that can time an
+// enclave's signing precisely learns something about nonces; replacing the library with a
+// constant-time implementation is the fix, and the reason the wrapping exists.
+//
 // Keys follow BIP86. Keygen is FROST's distributed key generation, without a dealer; it makes
 // the internal key P (normalized to an even y) and reports the 32-byte x-only output key
 // Q = P + int(hash_TapTweak(x(P)))·G: the key a P2TR output commits to (scriptPubKey
