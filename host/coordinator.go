@@ -338,8 +338,16 @@ func (h *Host) runKeygenSession(ctx context.Context, args wire.PrepareArgs) (*wi
 	return key, nil
 }
 
-// findKey asks reachable enclaves (ours first) for a key.
+// findKey asks reachable enclaves (ours first) for a key; the first that does not know it
+// settles the answer (404).
 func (h *Host) findKey(ctx context.Context, ref string) (*wire.KeyInfo, error) {
+	return h.askForKey(ctx, ref, true)
+}
+
+// askForKey asks reachable enclaves, ours first, for a key by id or label. With
+// stopAtNotFound, an enclave that does not know the key ends the search; without it the
+// search goes on to the next party (after a partial deletion, only some parties have it).
+func (h *Host) askForKey(ctx context.Context, ref string, stopAtNotFound bool) (*wire.KeyInfo, error) {
 	var lastErr error
 	for _, p := range h.partyOrder() {
 		if !h.reachable(p) {
@@ -350,7 +358,7 @@ func (h *Host) findKey(ctx context.Context, ref string) (*wire.KeyInfo, error) {
 		cancel()
 		if err != nil {
 			lastErr = fromRemote(p, err)
-			if errors.Is(lastErr, ErrNotFound) || errors.Is(lastErr, ErrBadRequest) {
+			if errors.Is(lastErr, ErrBadRequest) || (stopAtNotFound && errors.Is(lastErr, ErrNotFound)) {
 				return nil, lastErr
 			}
 			continue

@@ -53,31 +53,7 @@ func (h *Host) DeleteKey(ctx context.Context, ref string) (*api.KeyDeleted, erro
 // locateKey finds a key by id or label at any reachable party, ours first. Unlike findKey it
 // does not stop at a party that lacks the key: after a partial deletion, only some have it.
 func (h *Host) locateKey(ctx context.Context, ref string) (*wire.KeyInfo, error) {
-	var lastErr error
-	for _, p := range h.partyOrder() {
-		if !h.reachable(p) {
-			continue
-		}
-		cctx, cancel := context.WithTimeout(ctx, h.cfg.Timeouts.Call)
-		body, err := h.callParty(cctx, p, wire.MethodKeyGet, wire.KeyRef{Key: ref})
-		cancel()
-		if err != nil {
-			lastErr = fromRemote(p, err)
-			if errors.Is(lastErr, ErrBadRequest) {
-				return nil, lastErr
-			}
-			continue
-		}
-		var info wire.KeyInfo
-		if err := wire.DecodeJSON(body, &info); err != nil {
-			return nil, fmt.Errorf("%s returned an unreadable key: %w", p, ErrInternal)
-		}
-		return &info, nil
-	}
-	if lastErr == nil {
-		lastErr = fmt.Errorf("no party is reachable: %w", ErrQuorum)
-	}
-	return nil, lastErr
+	return h.askForKey(ctx, ref, false)
 }
 
 // deleteAt asks party p to delete its share of key id; a party that holds none is no error.
