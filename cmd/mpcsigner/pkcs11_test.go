@@ -33,15 +33,21 @@ func TestPKCS11ToolAgainstDevnet(t *testing.T) {
 	if d.info.PKCS11.Config == "" || d.info.PKCS11.UserPIN == "" {
 		t.Fatalf("devnet.json names no PKCS#11 configuration: %+v", d.info.PKCS11)
 	}
+	// runWith runs pkcs11-tool with the module configured by conf; run uses the devnet's own
+	// configuration and fails the test on a non-zero exit.
+	runWith := func(conf string, args ...string) (string, error) {
+		cmd := exec.Command(tool, append([]string{"--module", module}, args...)...)
+		cmd.Env = append(os.Environ(), "MPCSIGNER_PKCS11_CONF="+conf)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
 	run := func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command(tool, append([]string{"--module", module}, args...)...)
-		cmd.Env = append(os.Environ(), "MPCSIGNER_PKCS11_CONF="+d.info.PKCS11.Config)
-		out, err := cmd.CombinedOutput()
+		out, err := runWith(d.info.PKCS11.Config, args...)
 		if err != nil {
 			t.Fatalf("pkcs11-tool %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
-		return string(out)
+		return out
 	}
 	login := []string{"--login", "--pin", d.info.PKCS11.UserPIN}
 
@@ -96,12 +102,40 @@ func TestPKCS11ToolAgainstDevnet(t *testing.T) {
 		}
 	})
 
-	t.Run("C_DestroyObject deletes the key", func(t *testing.T) {
-		// The secp256k1 key made and used above through pkcs11-tool, named by the CKA_ID it asked.
+	t.Run("--test-threads", func(t *testing.T) {
+		testThreads(t, run, login)
+	})
+
+	t.Run("C_DestroyObject is refused by default", func(t *testing.T) {
+		// The devnet's pkcs11.yaml leaves allow_key_deletion unset: the module refuses before
+		// asking the host, and the key stays in the cluster and in the module's listing.
 		var before api.KeyList
 		d.cliJSON(t, &before, "key", "list")
 		key := keyByLabel(t, before.Keys, "p11-k1")
-		run(append(login, "--delete-object", "--type", "privkey", "--id", "0a0b")...)
+		out, err := runWith(d.info.PKCS11.Config, append(login, "--delete-object", "--type", "privkey", "--id", "0a0b")...)
+		if err == nil || !strings.Contains(out, "C_DestroyObject") || !strings.Contains(out, "(0x1b)") {
+			t.Fatalf("--delete-object with the default configuration: %v; want C_DestroyObject to fail with CKR_ACTION_PROHIBITED (0x1b):\n%s", err, out)
+		}
+		var after api.KeyList
+		d.cliJSON(t, &after, "key", "list")
+		if !slices.ContainsFunc(after.Keys, func(k api.Key) bool { return k.ID == key.ID }) || len(after.Keys) != len(before.Keys) {
+			t.Fatalf("after a refused --delete-object the cluster lists %+v", after.Keys)
+		}
+		if out := run(append(login, "-O")...); !strings.Contains(out, "p11-k1") {
+			t.Fatalf("the module's listing after the refused deletion:\n%s", out)
+		}
+	})
+
+	t.Run("C_DestroyObject deletes the key when allowed", func(t *testing.T) {
+		// The secp256k1 key made and used above through pkcs11-tool, named by the CKA_ID it asked,
+		// deleted through a copy of the devnet's configuration that allows deletion.
+		allowed := withKeyDeletion(t, d.info.PKCS11.Config)
+		var before api.KeyList
+		d.cliJSON(t, &before, "key", "list")
+		key := keyByLabel(t, before.Keys, "p11-k1")
+		if out, err := runWith(allowed, append(login, "--delete-object", "--type", "privkey", "--id", "0a0b")...); err != nil {
+			t.Fatalf("--delete-object with allow_key_deletion: true: %v\n%s", err, out)
+		}
 		var after api.KeyList
 		d.cliJSON(t, &after, "key", "list")
 		if slices.ContainsFunc(after.Keys, func(k api.Key) bool { return k.ID == key.ID }) || len(after.Keys) != len(before.Keys)-1 {
@@ -128,6 +162,78 @@ func TestPKCS11ToolAgainstDevnet(t *testing.T) {
 			t.Fatalf("p11tool --list-privkeys: %v\n%s", err, out)
 		}
 	})
+}
+
+// withKeyDeletion writes a copy of a module configuration with allow_key_deletion: true added
+// and returns its path; the devnet's own configuration keeps the safe default.
+func withKeyDeletion(t *testing.T, conf string) string {
+	t.Helper()
+	raw, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "allow_key_deletion") {
+		t.Fatalf("the devnet's %s already sets allow_key_deletion:\n%s", conf, raw)
+	}
+	out := filepath.Join(t.TempDir(), "pkcs11-allow-delete.yaml")
+	body := strings.TrimRight(string(raw), "\n") + "\nallow_key_deletion: true\n"
+	if err := os.WriteFile(out, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// testThreads runs pkcs11-tool --test-threads against the module. OpenSC 0.23 knows only the
+// two-letter commands IN (C_Initialize(NULL)), IL (C_Initialize with CKF_OS_LOCKING_OK), GI
+// (C_GetInfo), SL (C_GetSlotList), Tn (C_GetTokenInfo of the n-th slot) and Pn (pause); nothing
+// that logs in or signs. Two threads start before the main thread's own C_Initialize, so three
+// C_Initialize calls race, while the main thread logs in and lists objects through the host.
+//
+// What is not reliable, and so not asserted on: the exit status says nothing about the threads
+// (pkcs11-tool exits 0 whatever they got), the order of the lines, and the time taken: if the
+// main thread reaches its cleanup while a thread still runs, pkcs11-tool sleeps 30 s before
+// looking again. The threads here make only in-process calls and the main thread waits for the
+// host, so that has not happened, but it would slow the test, not fail it.
+func testThreads(t *testing.T, run func(args ...string) string, login []string) {
+	t.Helper()
+	start := time.Now()
+	out := run(append(login, "--test-threads", "INGISLT0", "--test-threads", "ILGISLT1", "-O")...)
+	t.Logf("pkcs11-tool --test-threads took %v", time.Since(start).Round(time.Millisecond))
+	for _, want := range []string{
+		"test_threads all threads have ended with CKR_OK",
+		"Test thread 0 C_GetInfo returned CKR_OK", "Test thread 1 C_GetInfo returned CKR_OK",
+		"Test thread 0 l_p11_num_slots:2", "Test thread 1 l_p11_num_slots:2",
+		// T0 and T1 print the two tokens through C_GetTokenInfo.
+		"token label        : mpcsigner ECDSA", "token label        : mpcsigner EdDSA",
+		"p11-p256", // the main thread's object listing
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("pkcs11-tool --test-threads did not print %q", want)
+		}
+	}
+	for _, bad := range []string{"Unknown test", "slot not available", "some errors"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("pkcs11-tool --test-threads printed %q", bad)
+		}
+	}
+	// Exactly one of the three racing C_Initialize calls initializes the module; the others are
+	// told it already is (PKCS#11 2.40 §5.4), and every thread goes on to use it.
+	inits := regexp.MustCompile(`(?m)(?:Test thread \d C_Initialize +returned |Main C_Initialize\([A-Z_]+\) rv:)(\S+)`).FindAllStringSubmatch(out, -1)
+	var ok, already int
+	for _, m := range inits {
+		switch m[1] {
+		case "CKR_OK":
+			ok++
+		case "CKR_CRYPTOKI_ALREADY_INITIALIZED":
+			already++
+		}
+	}
+	if len(inits) != 3 || ok != 1 || already != 2 {
+		t.Errorf("C_Initialize results %q; want one CKR_OK and two CKR_CRYPTOKI_ALREADY_INITIALIZED", inits)
+	}
+	if t.Failed() {
+		t.Logf("pkcs11-tool --test-threads printed:\n%s", out)
+	}
 }
 
 // signWithOpenSSLEngine signs through OpenSSL's libp11 engine with the module behind it, and

@@ -28,19 +28,25 @@ const maxConfigSize = 64 << 10
 //	timeout: 30s                      # deadline of each API call (default 30s)
 //	keygen_timeout: 5m                # deadline of C_GenerateKeyPair (a DKG; default 5m)
 //	pin_file: /etc/mpcsigner/pin      # optional; see below
-//	allow_destroy: false              # reserved: the API cannot delete keys yet
+//	allow_key_deletion: false         # C_DestroyObject deletes keys only when true
 //
 // The user PIN: C_Login(CKU_USER) compares the PIN, in constant time, with the content of
 // pin_file when it is set, otherwise with the API token itself (both trimmed of surrounding
 // white space). The files are read at each login, so a rotated token needs no restart.
+//
+// allow_key_deletion is the confirmation key deletion needs. A PKCS#11 client deletes with one
+// C_DestroyObject call and no prompt, and a threshold key deleted across the cluster is gone for
+// good (no party keeps a share to restore it from), so a module that can sign cannot also delete
+// unless its operator said so here. Without it C_DestroyObject answers CKR_ACTION_PROHIBITED
+// and sends nothing to the host.
 type Config struct {
-	API           string   `yaml:"api"`
-	TokenFile     string   `yaml:"token_file"`
-	CAFile        string   `yaml:"ca_file"`
-	Timeout       Duration `yaml:"timeout"`
-	KeygenTimeout Duration `yaml:"keygen_timeout"`
-	PINFile       string   `yaml:"pin_file"`
-	AllowDestroy  bool     `yaml:"allow_destroy"`
+	API              string   `yaml:"api"`
+	TokenFile        string   `yaml:"token_file"`
+	CAFile           string   `yaml:"ca_file"`
+	Timeout          Duration `yaml:"timeout"`
+	KeygenTimeout    Duration `yaml:"keygen_timeout"`
+	PINFile          string   `yaml:"pin_file"`
+	AllowKeyDeletion bool     `yaml:"allow_key_deletion"`
 }
 
 // Duration is a time.Duration written as "30s" in the configuration.

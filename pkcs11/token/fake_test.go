@@ -287,7 +287,7 @@ func (k fakeKey) signature(req api.SignRequest) ([]byte, int, string) {
 }
 
 // writeConfig writes a token file and a configuration for the fake host.
-func (f *fakeHost) writeConfig(t testing.TB) string {
+func (f *fakeHost) writeConfig(t testing.TB, extra ...string) string {
 	dir := t.TempDir()
 	tok := filepath.Join(dir, "token")
 	if err := os.WriteFile(tok, []byte(f.token+"\n"), 0o600); err != nil {
@@ -295,6 +295,9 @@ func (f *fakeHost) writeConfig(t testing.TB) string {
 	}
 	conf := filepath.Join(dir, "pkcs11.yaml")
 	body := fmt.Sprintf("api: %s\ntoken_file: %s\ntimeout: 5s\n", f.srv.URL, tok)
+	for _, line := range extra {
+		body += line + "\n"
+	}
 	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}

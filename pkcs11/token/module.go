@@ -497,9 +497,10 @@ func (m *Module) SetAttributeValue(h, obj uint, tmpl []Attribute) error {
 }
 
 // DestroyObject answers C_DestroyObject: destroying either object of a key pair deletes the key
-// across the cluster (DELETE /v1/keys/{id}), so it needs a logged-in read/write session. Once
-// the host confirms, both objects' handles are invalid in every session; if it cannot (too few
-// parties reachable), the key stays and the call fails with CKR_DEVICE_ERROR.
+// across the cluster (DELETE /v1/keys/{id}), so it needs allow_key_deletion in the configuration
+// (otherwise CKR_ACTION_PROHIBITED) and a logged-in read/write session. Once the host confirms,
+// both objects' handles are invalid in every session; if it cannot (too few parties
+// reachable), the key stays and the call fails with CKR_DEVICE_ERROR.
 func (m *Module) DestroyObject(h, obj uint) error {
 	s, in, err := m.session(h)
 	if err != nil {
@@ -508,6 +509,11 @@ func (m *Module) DestroyObject(h, obj uint) error {
 	o, err := m.object(s, in, obj)
 	if err != nil {
 		return err
+	}
+	// Checked after the handles so a bad handle still gets its own error code, and before
+	// anything reaches the host.
+	if !m.cfg.AllowKeyDeletion {
+		return ckr(CKR_ACTION_PROHIBITED, "key deletion is disabled: set allow_key_deletion: true in the PKCS#11 configuration")
 	}
 	if !s.rw {
 		return ckr(CKR_SESSION_READ_ONLY, "destroying a token object needs a read/write session")

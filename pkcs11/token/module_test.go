@@ -16,10 +16,11 @@ import (
 	"github.com/mpcsigner/mpcsigner/host/api"
 )
 
-func openTest(t *testing.T) (*fakeHost, *Module) {
+// openTest opens a module on a fake host; extra lines are added to its configuration file.
+func openTest(t *testing.T, extra ...string) (*fakeHost, *Module) {
 	t.Helper()
 	f := newFakeHost(t)
-	conf := f.writeConfig(t)
+	conf := f.writeConfig(t, extra...)
 	m, err := Open(func(k string) string {
 		if k == ConfigEnv {
 			return conf
@@ -90,6 +91,12 @@ func TestConfigStrict(t *testing.T) {
 	}
 	if _, err := ParseConfig([]byte("token_file: y\n")); err == nil {
 		t.Fatal("missing api accepted")
+	}
+	if c, err := ParseConfig([]byte("api: x\ntoken_file: y\nallow_key_deletion: true\n")); err != nil || !c.AllowKeyDeletion {
+		t.Fatalf("allow_key_deletion: true read as %+v, %v", c, err)
+	}
+	if c.AllowKeyDeletion {
+		t.Fatal("key deletion allowed by a configuration that does not mention it")
 	}
 }
 
@@ -475,7 +482,7 @@ func TestGenerateKeyPairKeepsCKAID(t *testing.T) {
 // handles are invalid in every session, including one in the middle of a signature, and stay so
 // even if a party that missed the deletion still lists the key.
 func TestDestroyObjectDeletesTheKey(t *testing.T) {
-	f, m := openTest(t)
+	f, m := openTest(t, "allow_key_deletion: true")
 	h := loggedInSession(t, f, m)
 	other, _ := m.OpenSession(SlotECDSA, CKF_SERIAL_SESSION) // the login is the token's, not the session's
 	priv := find(t, m, h, Attribute{CKA_CLASS, ulongBytes(CKO_PRIVATE_KEY)}, Attribute{CKA_LABEL, []byte("btc-hot")})[0]
@@ -513,10 +520,10 @@ func TestDestroyObjectDeletesTheKey(t *testing.T) {
 	}
 }
 
-// C_DestroyObject needs a read/write session and a login, and leaves the key alone when the host
-// cannot delete it.
+// With deletion allowed, C_DestroyObject still needs a read/write session and a login, and leaves
+// the key alone when the host cannot delete it.
 func TestDestroyObjectRefusals(t *testing.T) {
-	f, m := openTest(t)
+	f, m := openTest(t, "allow_key_deletion: true")
 	h := loggedInSession(t, f, m)
 	priv := find(t, m, h, Attribute{CKA_CLASS, ulongBytes(CKO_PRIVATE_KEY)}, Attribute{CKA_LABEL, []byte("legacy")})[0]
 	ro, _ := m.OpenSession(SlotECDSA, CKF_SERIAL_SESSION)
@@ -537,5 +544,46 @@ func TestDestroyObjectRefusals(t *testing.T) {
 	wantRV(t, m.DestroyObject(h, priv-1), CKR_USER_NOT_LOGGED_IN)
 	if calls := f.deleteCalls.Load(); calls != 1 {
 		t.Fatalf("%d deletions reached the host, want only the one that lost its quorum", calls)
+	}
+}
+
+// Without allow_key_deletion (the default), C_DestroyObject refuses with CKR_ACTION_PROHIBITED
+// in a logged-in read/write session, sends nothing to the host, and leaves the key usable; a
+// bad handle still gets its own error. "false" written out means the same as leaving it out.
+func TestDestroyObjectNeedsConfirmation(t *testing.T) {
+	for name, extra := range map[string][]string{"default": nil, "explicit false": {"allow_key_deletion: false"}} {
+		t.Run(name, func(t *testing.T) {
+			f, m := openTest(t, extra...)
+			if m.cfg.AllowKeyDeletion {
+				t.Fatal("key deletion allowed without being configured")
+			}
+			h := loggedInSession(t, f, m)
+			priv := find(t, m, h, Attribute{CKA_CLASS, ulongBytes(CKO_PRIVATE_KEY)}, Attribute{CKA_LABEL, []byte("btc-hot")})[0]
+			wantRV(t, m.DestroyObject(h, priv), CKR_ACTION_PROHIBITED)
+			wantRV(t, m.DestroyObject(h, priv-1), CKR_ACTION_PROHIBITED)
+			wantRV(t, m.DestroyObject(h, 9999), CKR_OBJECT_HANDLE_INVALID)
+			if calls := f.deleteCalls.Load(); calls != 0 {
+				t.Fatalf("%d deletions reached the host", calls)
+			}
+			if _, ok := f.find("k1"); !ok {
+				t.Fatal("the host no longer has the key")
+			}
+			if got := attr(t, m, h, priv, CKA_LABEL); string(got) != "btc-hot" {
+				t.Fatalf("after the refusal the handle shows %q", got)
+			}
+			d := sha256.Sum256([]byte("still here"))
+			wantRV(t, m.SignInit(h, Mechanism{Type: CKM_ECDSA}, priv), CKR_OK)
+			sig, err := m.Sign(h, d[:], 64, false)
+			if err != nil || len(sig) != 64 {
+				t.Fatalf("signing after the refusal: %x, %v", sig, err)
+			}
+			k, _ := f.find("k1")
+			var r, s btcec.ModNScalar
+			r.SetByteSlice(sig[:32])
+			s.SetByteSlice(sig[32:])
+			if !becdsa.NewSignature(&r, &s).Verify(d[:], k.k1.PubKey()) {
+				t.Fatal("the signature made after the refusal does not verify with btcec")
+			}
+		})
 	}
 }
