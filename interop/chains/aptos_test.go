@@ -27,7 +27,7 @@ func testAptos(t *testing.T, d *harness.Devnet, keyID string, pub []byte) {
 	var me aptos.AccountAddress
 	me.FromAuthKey(key.AuthKey())
 	for _, network := range []string{"", "testnet"} {
-		if addr := edAddress(t, d, keyID, "aptos", network); addr != me.StringLong() {
+		if addr := apiAddress(t, d, keyID, "aptos", network); addr != me.StringLong() {
 			t.Fatalf("API address on %q: %s, want aptos-go-sdk's %s", network, addr, me.StringLong())
 		}
 	}
@@ -59,7 +59,7 @@ func testAptos(t *testing.T, d *harness.Devnet, keyID string, pub []byte) {
 	for name, payload := range payloads {
 		t.Run(name, func(t *testing.T) {
 			raw, rawHex := aptosRaw(t, me, payload, 2)
-			signed := edSign(t, d, keyID, "aptos", "testnet", rawHex)
+			signed := apiSign(t, d, keyID, "aptos", "testnet", rawHex)
 			b, err := hex.DecodeString(strings.TrimPrefix(signed.Transaction, "0x"))
 			if err != nil {
 				t.Fatal(err)
@@ -93,10 +93,10 @@ func testAptos(t *testing.T, d *harness.Devnet, keyID string, pub []byte) {
 	}
 
 	t.Run("refused", func(t *testing.T) {
-		if _, other := aptosRaw(t, dest, transfer, 1); edSignStatus(t, d, keyID, "aptos", "", other) != http.StatusBadRequest {
+		if _, other := aptosRaw(t, dest, transfer, 1); apiSignStatus(t, d, keyID, "aptos", "", other) != http.StatusBadRequest {
 			t.Fatal("another sender: not refused with 400")
 		}
-		if _, testnet := aptosRaw(t, me, transfer, 2); edSignStatus(t, d, keyID, "aptos", "mainnet", testnet) != http.StatusBadRequest {
+		if _, testnet := aptosRaw(t, me, transfer, 2); apiSignStatus(t, d, keyID, "aptos", "mainnet", testnet) != http.StatusBadRequest {
 			t.Fatal("a testnet transaction signed for mainnet: not refused with 400")
 		}
 	})

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -53,11 +52,11 @@ func testCosmos(t *testing.T, d *harness.Devnet, keyID string, pub []byte) {
 	if got := cosmosAddress("cosmos", ledgerKey); got != "cosmos1w34k53py5v5xyluazqpq65agyajavep2rflq6h" {
 		t.Fatalf("the test's own address code is wrong: %s", got)
 	}
-	addr := k1Address(t, d, keyID, "cosmos", "")
+	addr := apiAddress(t, d, keyID, "cosmos", "")
 	if want := cosmosAddress("cosmos", pub); addr != want {
 		t.Fatalf("API address %s, want %s", addr, want)
 	}
-	if got, want := k1Address(t, d, keyID, "cosmos", "osmo"), cosmosAddress("osmo", pub); got != want {
+	if got, want := apiAddress(t, d, keyID, "cosmos", "osmo"), cosmosAddress("osmo", pub); got != want {
 		t.Fatalf("API osmo address %s, want %s", got, want)
 	}
 
@@ -72,7 +71,7 @@ func testCosmos(t *testing.T, d *harness.Devnet, keyID string, pub []byte) {
 	})
 	authInfo := mustMarshal(t, cosmosAuthInfo(t, pub))
 	doc := mustMarshal(t, &txv1beta1.SignDoc{BodyBytes: body, AuthInfoBytes: authInfo, ChainId: chainID, AccountNumber: accountNumber})
-	signed := k1Sign(t, d, keyID, "cosmos", "", base64.StdEncoding.EncodeToString(doc))
+	signed := apiSignWithID(t, d, keyID, "cosmos", "", base64.StdEncoding.EncodeToString(doc))
 
 	txBytes, err := base64.StdEncoding.DecodeString(signed.Transaction)
 	if err != nil {
@@ -104,72 +103,9 @@ func testCosmos(t *testing.T, d *harness.Devnet, keyID string, pub []byte) {
 	// A SignDoc whose signer is another key is refused, not signed.
 	other := append([]byte{2}, bytes.Repeat([]byte{0x11}, 32)...)
 	foreign := mustMarshal(t, &txv1beta1.SignDoc{BodyBytes: body, AuthInfoBytes: mustMarshal(t, cosmosAuthInfo(t, other)), ChainId: chainID, AccountNumber: accountNumber})
-	if status := k1SignStatus(t, d, keyID, "cosmos", "", base64.StdEncoding.EncodeToString(foreign)); status != http.StatusBadRequest {
+	if status := apiSignStatus(t, d, keyID, "cosmos", "", base64.StdEncoding.EncodeToString(foreign)); status != http.StatusBadRequest {
 		t.Fatalf("signing for another key: status %d, want 400", status)
 	}
-}
-
-// The native API's address and sign calls. The JSON shapes are the API's (host/api), declared
-// here because this module must not import the product.
-
-type k1AddressResponse struct {
-	KeyID   string `json:"key_id"`
-	Chain   string `json:"chain"`
-	Network string `json:"network"`
-	Address string `json:"address"`
-}
-
-type k1SignRequest struct {
-	Key         string `json:"key"`
-	Transaction string `json:"transaction"`
-	Network     string `json:"network,omitempty"`
-}
-
-type k1SignResponse struct {
-	KeyID       string `json:"key_id"`
-	Chain       string `json:"chain"`
-	Network     string `json:"network"`
-	Transaction string `json:"transaction"`
-	TxID        string `json:"txid"`
-	Signature   string `json:"signature"`
-}
-
-// k1Address asks the API for the key's address on chain and network.
-func k1Address(t *testing.T, d *harness.Devnet, keyID, chain, network string) string {
-	t.Helper()
-	path := "/v1/keys/" + url.PathEscape(keyID) + "/address?" + url.Values{"chain": {chain}, "network": {network}}.Encode()
-	var out k1AddressResponse
-	if status := d.API(t, http.MethodGet, path, nil, &out); status != http.StatusOK {
-		t.Fatalf("GET %s: status %d", path, status)
-	}
-	if out.KeyID != keyID || out.Chain != chain || out.Address == "" {
-		t.Fatalf("GET %s answered %+v", path, out)
-	}
-	return out.Address
-}
-
-// k1Sign has the API sign tx and requires success.
-func k1Sign(t *testing.T, d *harness.Devnet, keyID, chain, network, tx string) k1SignResponse {
-	t.Helper()
-	var out k1SignResponse
-	if status := k1Post(t, d, keyID, chain, network, tx, &out); status != http.StatusOK {
-		t.Fatalf("signing on %s: status %d", chain, status)
-	}
-	if out.KeyID != keyID || out.Chain != chain || out.Transaction == "" || out.TxID == "" || out.Signature == "" {
-		t.Fatalf("signing on %s answered %+v", chain, out)
-	}
-	return out
-}
-
-// k1SignStatus has the API sign tx and returns the HTTP status, for refusals.
-func k1SignStatus(t *testing.T, d *harness.Devnet, keyID, chain, network, tx string) int {
-	t.Helper()
-	return k1Post(t, d, keyID, chain, network, tx, nil)
-}
-
-func k1Post(t *testing.T, d *harness.Devnet, keyID, chain, network, tx string, out any) int {
-	t.Helper()
-	return d.API(t, http.MethodPost, "/v1/chains/"+url.PathEscape(chain)+"/sign", k1SignRequest{Key: keyID, Transaction: tx, Network: network}, out)
 }
 
 // cosmosAuthInfo is an AuthInfo with pub as its one SIGN_MODE_DIRECT signer.

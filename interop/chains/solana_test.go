@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/hex"
 	"net/http"
-	"net/url"
 	"testing"
 
 	"github.com/gagliardetto/solana-go"
@@ -38,7 +37,7 @@ func TestSolanaAptosSuiStellar(t *testing.T) {
 func testSolana(t *testing.T, d *harness.Devnet, keyID string, pub []byte) {
 	me := solana.PublicKeyFromBytes(pub)
 	for _, network := range []string{"", "devnet"} {
-		if addr := edAddress(t, d, keyID, "solana", network); addr != me.String() {
+		if addr := apiAddress(t, d, keyID, "solana", network); addr != me.String() {
 			t.Fatalf("API address on %q: %s, want solana-go's %s", network, addr, me)
 		}
 	}
@@ -55,7 +54,7 @@ func testSolana(t *testing.T, d *harness.Devnet, keyID string, pub []byte) {
 			t.Fatal(err)
 		}
 		unsigned := solanaBase64(t, tx)
-		signed := edSign(t, d, keyID, "solana", "", unsigned)
+		signed := apiSign(t, d, keyID, "solana", "", unsigned)
 		got, err := solana.TransactionFromBase64(signed.Transaction)
 		if err != nil {
 			t.Fatalf("solana-go cannot decode the signed transaction: %v", err)
@@ -67,7 +66,7 @@ func testSolana(t *testing.T, d *harness.Devnet, keyID string, pub []byte) {
 			t.Fatalf("txid %s, signature %s; the transaction's signature is %s", signed.TxID, signed.Signature, got.Signatures[0])
 		}
 		sameMessage(t, tx, got)
-		if status := edSignStatus(t, d, keyID, "solana", "", signed.Transaction); status != http.StatusBadRequest {
+		if status := apiSignStatus(t, d, keyID, "solana", "", signed.Transaction); status != http.StatusBadRequest {
 			t.Fatalf("signing an already signed transaction: status %d, want 400", status)
 		}
 	})
@@ -85,7 +84,7 @@ func testSolana(t *testing.T, d *harness.Devnet, keyID string, pub []byte) {
 		if !tx.Message.IsVersioned() || len(tx.Message.AddressTableLookups) != 1 {
 			t.Fatalf("solana-go built no v0 message with a lookup: %v", tx.Message.GetVersion())
 		}
-		signed := edSign(t, d, keyID, "solana", "mainnet-beta", solanaBase64(t, tx))
+		signed := apiSign(t, d, keyID, "solana", "mainnet-beta", solanaBase64(t, tx))
 		if signed.TxID != "" {
 			t.Fatalf("txid %q before the fee payer signed", signed.TxID)
 		}
@@ -116,7 +115,7 @@ func testSolana(t *testing.T, d *harness.Devnet, keyID string, pub []byte) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if status := edSignStatus(t, d, keyID, "solana", "", solanaBase64(t, tx)); status != http.StatusBadRequest {
+		if status := apiSignStatus(t, d, keyID, "solana", "", solanaBase64(t, tx)); status != http.StatusBadRequest {
 			t.Fatalf("status %d, want 400", status)
 		}
 	})
@@ -147,70 +146,4 @@ func sameMessage(t *testing.T, want, got *solana.Transaction) {
 	if !bytes.Equal(a, b) {
 		t.Fatal("the signed transaction's message differs from the unsigned one's")
 	}
-}
-
-// The helpers the Ed25519 chains' tests share: the native API's address and sign calls.
-
-type edAddressResponse struct {
-	KeyID   string `json:"key_id"`
-	Chain   string `json:"chain"`
-	Network string `json:"network"`
-	Address string `json:"address"`
-}
-
-type edSignRequest struct {
-	Key         string `json:"key"`
-	Transaction string `json:"transaction"`
-	Network     string `json:"network,omitempty"`
-}
-
-type edSignResponse struct {
-	KeyID       string `json:"key_id"`
-	Chain       string `json:"chain"`
-	Network     string `json:"network"`
-	Transaction string `json:"transaction"`
-	TxID        string `json:"txid"`
-	Signature   string `json:"signature"`
-}
-
-// edAddress asks the API for the key's address on chain and network ("" for the default).
-func edAddress(t *testing.T, d *harness.Devnet, keyID, chain, network string) string {
-	t.Helper()
-	q := url.Values{"chain": {chain}}
-	if network != "" {
-		q.Set("network", network)
-	}
-	path := "/v1/keys/" + url.PathEscape(keyID) + "/address?" + q.Encode()
-	var out edAddressResponse
-	if status := d.API(t, http.MethodGet, path, nil, &out); status != http.StatusOK {
-		t.Fatalf("GET %s: status %d", path, status)
-	}
-	if out.KeyID != keyID || out.Chain != chain || out.Address == "" {
-		t.Fatalf("GET %s answered %+v", path, out)
-	}
-	return out.Address
-}
-
-// edSign has the API sign tx and requires success.
-func edSign(t *testing.T, d *harness.Devnet, keyID, chain, network, tx string) edSignResponse {
-	t.Helper()
-	var out edSignResponse
-	if status := edPost(t, d, keyID, chain, network, tx, &out); status != http.StatusOK {
-		t.Fatalf("signing on %s: status %d", chain, status)
-	}
-	if out.KeyID != keyID || out.Chain != chain || out.Transaction == "" || out.Signature == "" {
-		t.Fatalf("signing on %s answered %+v", chain, out)
-	}
-	return out
-}
-
-// edSignStatus has the API sign tx and returns the HTTP status, for refusals.
-func edSignStatus(t *testing.T, d *harness.Devnet, keyID, chain, network, tx string) int {
-	t.Helper()
-	return edPost(t, d, keyID, chain, network, tx, nil)
-}
-
-func edPost(t *testing.T, d *harness.Devnet, keyID, chain, network, tx string, out any) int {
-	t.Helper()
-	return d.API(t, http.MethodPost, "/v1/chains/"+url.PathEscape(chain)+"/sign", edSignRequest{Key: keyID, Transaction: tx, Network: network}, out)
 }

@@ -23,7 +23,7 @@ import (
 func testStellar(t *testing.T, d *harness.Devnet, keyID string, pub []byte) {
 	me := strkey.MustEncode(strkey.VersionByteAccountID, pub)
 	for _, network := range []string{"", "testnet"} {
-		if addr := edAddress(t, d, keyID, "stellar", network); addr != me {
+		if addr := apiAddress(t, d, keyID, "stellar", network); addr != me {
 			t.Fatalf("API address on %q: %s, want go-stellar-sdk's %s", network, addr, me)
 		}
 	}
@@ -55,7 +55,7 @@ func testStellar(t *testing.T, d *harness.Devnet, keyID string, pub []byte) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			signed := edSign(t, d, keyID, "stellar", c.network, unsigned)
+			signed := apiSign(t, d, keyID, "stellar", c.network, unsigned)
 			parsed, err := txnbuild.TransactionFromXDR(signed.Transaction)
 			if err != nil {
 				t.Fatalf("go-stellar-sdk cannot parse the signed envelope: %v", err)
@@ -78,7 +78,7 @@ func testStellar(t *testing.T, d *harness.Devnet, keyID string, pub []byte) {
 			if signed.TxID != wantHash || hex.EncodeToString(hash[:]) != wantHash {
 				t.Fatalf("txid %s; go-stellar-sdk's hash of the unsigned transaction %s", signed.TxID, wantHash)
 			}
-			if status := edSignStatus(t, d, keyID, "stellar", c.network, signed.Transaction); status != http.StatusBadRequest {
+			if status := apiSignStatus(t, d, keyID, "stellar", c.network, signed.Transaction); status != http.StatusBadRequest {
 				t.Fatalf("signing an already signed envelope: status %d, want 400", status)
 			}
 		})
@@ -92,7 +92,7 @@ func testStellar(t *testing.T, d *harness.Devnet, keyID string, pub []byte) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if status := edSignStatus(t, d, keyID, "stellar", "", env); status != http.StatusBadRequest {
+		if status := apiSignStatus(t, d, keyID, "stellar", "", env); status != http.StatusBadRequest {
 			t.Fatalf("status %d, want 400", status)
 		}
 	})

@@ -35,7 +35,7 @@ func testSui(t *testing.T, d *harness.Devnet, keyID string, pub []byte) {
 	suiCalibrate(t)
 	me := models.Ed25519PublicKeyToSuiAddress(pub)
 	for _, network := range []string{"", "testnet"} {
-		if addr := edAddress(t, d, keyID, "sui", network); addr != me {
+		if addr := apiAddress(t, d, keyID, "sui", network); addr != me {
 			t.Fatalf("API address on %q: %s, want sui-go-sdk's %s", network, addr, me)
 		}
 	}
@@ -51,7 +51,7 @@ func testSui(t *testing.T, d *harness.Devnet, keyID string, pub []byte) {
 				t.Fatal(err)
 			}
 			b64 := base64.StdEncoding.EncodeToString(raw)
-			signed := edSign(t, d, keyID, "sui", "testnet", b64)
+			signed := apiSign(t, d, keyID, "sui", "testnet", b64)
 			if signed.Transaction != b64 {
 				t.Fatal("the signed transaction's bytes are not the unsigned ones")
 			}
@@ -75,7 +75,7 @@ func testSui(t *testing.T, d *harness.Devnet, keyID string, pub []byte) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if status := edSignStatus(t, d, keyID, "sui", "", base64.StdEncoding.EncodeToString(raw)); status != http.StatusBadRequest {
+		if status := apiSignStatus(t, d, keyID, "sui", "", base64.StdEncoding.EncodeToString(raw)); status != http.StatusBadRequest {
 			t.Fatalf("status %d, want 400", status)
 		}
 	})

@@ -30,11 +30,11 @@ func testTron(t *testing.T, d *harness.Devnet, keyID string, pub []byte) {
 		t.Fatal(err)
 	}
 	want := address.BTCECPubkeyToAddress(key)
-	addr := k1Address(t, d, keyID, "tron", "")
+	addr := apiAddress(t, d, keyID, "tron", "")
 	if addr != want.String() {
 		t.Fatalf("API address %s, want gotron-sdk's %s", addr, want)
 	}
-	if nile := k1Address(t, d, keyID, "tron", "nile"); nile != addr {
+	if nile := apiAddress(t, d, keyID, "tron", "nile"); nile != addr {
 		t.Fatalf("nile address %s differs from mainnet's %s", nile, addr)
 	}
 
@@ -43,7 +43,7 @@ func testTron(t *testing.T, d *harness.Devnet, keyID string, pub []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signed := k1Sign(t, d, keyID, "tron", "", hex.EncodeToString(unsigned))
+	signed := apiSignWithID(t, d, keyID, "tron", "", hex.EncodeToString(unsigned))
 
 	signedBytes, err := hex.DecodeString(signed.Transaction)
 	if err != nil {
@@ -81,7 +81,7 @@ func testTron(t *testing.T, d *harness.Devnet, keyID string, pub []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if status := k1SignStatus(t, d, keyID, "tron", "", hex.EncodeToString(foreign)); status != http.StatusBadRequest {
+	if status := apiSignStatus(t, d, keyID, "tron", "", hex.EncodeToString(foreign)); status != http.StatusBadRequest {
 		t.Fatalf("signing another owner's transfer: status %d, want 400", status)
 	}
 }

@@ -27,7 +27,7 @@ func testXRPL(t *testing.T, d *harness.Devnet, keyID string, pub []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := k1Address(t, d, keyID, "xrpl", "")
+	addr := apiAddress(t, d, keyID, "xrpl", "")
 	if addr != want {
 		t.Fatalf("API address %s, want xrpl-go's %s", addr, want)
 	}
@@ -36,7 +36,7 @@ func testXRPL(t *testing.T, d *harness.Devnet, keyID string, pub []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signed := k1Sign(t, d, keyID, "xrpl", "testnet", blob)
+	signed := apiSignWithID(t, d, keyID, "xrpl", "testnet", blob)
 
 	tx, err := binarycodec.Decode(signed.Transaction)
 	if err != nil {
@@ -69,7 +69,7 @@ func testXRPL(t *testing.T, d *harness.Devnet, keyID string, pub []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if status := k1SignStatus(t, d, keyID, "xrpl", "", foreign); status != http.StatusBadRequest {
+	if status := apiSignStatus(t, d, keyID, "xrpl", "", foreign); status != http.StatusBadRequest {
 		t.Fatalf("signing another account's payment: status %d, want 400", status)
 	}
 }
