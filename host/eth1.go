@@ -11,8 +11,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/mpcsigner/mpcsigner/chains/ethereum"
-	"github.com/mpcsigner/mpcsigner/host/api"
 	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/wire"
 	"github.com/mpcsigner/mpcsigner/web3signer/eth1"
 )
 
@@ -23,11 +23,11 @@ type eth1Backend struct {
 	h *Host
 
 	mu     sync.Mutex
-	byAddr map[common.Address]string // address -> key id
+	byAddr map[common.Address]*wire.KeyInfo // address -> key, so that a signing needs no lookup
 }
 
 func newEth1Backend(h *Host) *eth1Backend {
-	return &eth1Backend{h: h, byAddr: map[common.Address]string{}}
+	return &eth1Backend{h: h, byAddr: map[common.Address]*wire.KeyInfo{}}
 }
 
 // Accounts lists every secp256k1 key as an Ethereum account.
@@ -36,9 +36,10 @@ func (b *eth1Backend) Accounts(ctx context.Context) ([]eth1.Account, error) {
 	if err != nil {
 		return nil, toEth1Error(err)
 	}
-	byAddr := map[common.Address]string{}
+	byAddr := map[common.Address]*wire.KeyInfo{}
 	out := []eth1.Account{}
-	for _, info := range infos {
+	for i := range infos {
+		info := &infos[i]
 		if info.Scheme != protocol.SchemeECDSASecp256k1 {
 			continue
 		}
@@ -50,7 +51,7 @@ func (b *eth1Backend) Accounts(ctx context.Context) ([]eth1.Account, error) {
 		if err != nil {
 			continue
 		}
-		byAddr[addr] = info.ID
+		byAddr[addr] = info
 		out = append(out, eth1.Account{Address: addr, PublicKey: pub})
 	}
 	b.mu.Lock()
@@ -59,47 +60,51 @@ func (b *eth1Backend) Accounts(ctx context.Context) ([]eth1.Account, error) {
 	return out, nil
 }
 
-// Sign signs digest with the key whose address is from: R||S||V, V the recovery id.
+// Sign signs digest with the key whose address is from: R||S||V, V the recovery id. The key
+// comes from the account list, so a signing costs no lookup round trip; a key deleted since
+// is refused by the enclaves.
 func (b *eth1Backend) Sign(ctx context.Context, from common.Address, digest [32]byte) ([65]byte, error) {
 	var out [65]byte
-	id, err := b.keyFor(ctx, from)
+	key, err := b.keyFor(ctx, from)
 	if err != nil {
 		return out, err
 	}
 	if new(big.Int).SetBytes(digest[:]).Sign() == 0 {
 		return out, fmt.Errorf("refusing to sign an all-zero digest: %w", eth1.ErrBadRequest)
 	}
-	resp, err := b.h.Sign(ctx, id, api.SignRequest{Digest: hex.EncodeToString(digest[:])})
+	ctx, cancel := context.WithTimeout(ctx, b.h.cfg.Timeouts.Sign)
+	defer cancel()
+	resp, err := b.h.signKey(ctx, key, signPayload{bytes: digest[:]}, nil)
 	if err != nil {
 		return out, toEth1Error(err)
 	}
 	sig, err := hex.DecodeString(resp.Signature)
 	if err != nil || len(sig) != 64 || resp.RecoveryID == nil || *resp.RecoveryID > 1 {
-		return out, fmt.Errorf("key %s returned a malformed signature: %w", id, ErrInternal)
+		return out, fmt.Errorf("key %s returned a malformed signature: %w", key.ID, ErrInternal)
 	}
 	copy(out[:64], sig)
 	out[64] = byte(*resp.RecoveryID)
 	return out, nil
 }
 
-// keyFor finds the key id of an address, listing the keys again on a miss (a new key).
-func (b *eth1Backend) keyFor(ctx context.Context, addr common.Address) (string, error) {
+// keyFor finds the key of an address, listing the keys again on a miss (a new key).
+func (b *eth1Backend) keyFor(ctx context.Context, addr common.Address) (*wire.KeyInfo, error) {
 	b.mu.Lock()
-	id, ok := b.byAddr[addr]
+	key, ok := b.byAddr[addr]
 	b.mu.Unlock()
 	if ok {
-		return id, nil
+		return key, nil
 	}
 	if _, err := b.Accounts(ctx); err != nil {
-		return "", err
+		return nil, err
 	}
 	b.mu.Lock()
-	id, ok = b.byAddr[addr]
+	key, ok = b.byAddr[addr]
 	b.mu.Unlock()
 	if !ok {
-		return "", fmt.Errorf("no key has address %s: %w", addr.Hex(), eth1.ErrUnknownAccount)
+		return nil, fmt.Errorf("no key has address %s: %w", addr.Hex(), eth1.ErrUnknownAccount)
 	}
-	return id, nil
+	return key, nil
 }
 
 // toEth1Error is the one place host conditions become eth1 front-door conditions.
