@@ -93,3 +93,26 @@ func TestDigestOnlyRefusesMessages(t *testing.T) {
 		t.Fatalf("SignedBytes of an empty message = %x", got)
 	}
 }
+
+func TestCheckCluster(t *testing.T) {
+	for _, c := range []struct {
+		parties   []PartyID
+		threshold int
+		self      PartyID
+		want      string
+	}{
+		{[]PartyID{1, 2, 3}, 2, 1, ""},
+		{[]PartyID{1}, 1, 1, "1 parties (want 2 to 4)"},
+		{[]PartyID{1, 2, 3, 4, 5}, 2, 1, "5 parties (want 2 to 4)"},
+		{[]PartyID{1, 0, 3}, 2, 1, "party 0 is not a valid party"},
+		{[]PartyID{1, 3, 3}, 2, 1, "party 3 is listed twice"},
+		{[]PartyID{1, 2, 3}, 4, 1, "threshold 4 out of range [2, 3]"},
+		{[]PartyID{1, 2, 3}, 1, 1, "threshold 1 out of range [2, 3]"},
+		{[]PartyID{1, 2, 3}, 2, 7, "self (party 7) is not one of the parties"},
+	} {
+		err := CheckCluster(c.parties, c.threshold, c.self, 4)
+		if (c.want == "") != (err == nil) || (err != nil && err.Error() != c.want) {
+			t.Errorf("CheckCluster(%v, %d, %d) = %v, want %q", c.parties, c.threshold, c.self, err, c.want)
+		}
+	}
+}

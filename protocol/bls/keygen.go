@@ -63,7 +63,7 @@ func newKeygen(p protocol.KeygenParams, rng io.Reader) (*keygenRun, error) {
 	}
 	parties := slices.Clone(p.Parties)
 	slices.Sort(parties)
-	if err := checkCluster(parties, p.Threshold, p.Self); err != nil {
+	if err := protocol.CheckCluster(parties, p.Threshold, p.Self, maxParties); err != nil {
 		return nil, fmt.Errorf("bls: keygen: %w", err)
 	}
 	var imp *importing

@@ -132,7 +132,7 @@ func parseShare(b []byte) (*share, error) {
 	if sj.Scheme != protocol.SchemeBLS12381 {
 		return nil, fmt.Errorf("scheme %q (want %s)", sj.Scheme, protocol.SchemeBLS12381)
 	}
-	if err := checkCluster(sj.Parties, sj.Threshold, sj.Self); err != nil {
+	if err := protocol.CheckCluster(sj.Parties, sj.Threshold, sj.Self, maxParties); err != nil {
 		return nil, err
 	}
 	if !slices.IsSorted(sj.Parties) {
@@ -188,39 +188,6 @@ func (s *share) check() error {
 		if err != nil || !p.Equals(s.publicShares[i]) {
 			return fmt.Errorf("public share of %s is inconsistent with the others", s.parties[i])
 		}
-	}
-	return nil
-}
-
-// checkCluster validates a party list, a threshold and the own party.
-func checkCluster(parties []protocol.PartyID, threshold int, self protocol.PartyID) error {
-	n := len(parties)
-	if n < 2 || n > maxParties {
-		return fmt.Errorf("%d parties (want 2 to %d)", n, maxParties)
-	}
-	if err := checkPartyList(parties); err != nil {
-		return err
-	}
-	if threshold < 2 || threshold > n {
-		return fmt.Errorf("threshold %d out of range [2, %d]", threshold, n)
-	}
-	if !slices.Contains(parties, self) {
-		return fmt.Errorf("self (%s) is not one of the parties", self)
-	}
-	return nil
-}
-
-// checkPartyList checks that ps names valid, distinct parties.
-func checkPartyList(ps []protocol.PartyID) error {
-	seen := make(map[protocol.PartyID]bool, len(ps))
-	for _, p := range ps {
-		if p == 0 {
-			return errors.New("party 0 is not a valid party")
-		}
-		if seen[p] {
-			return fmt.Errorf("%s is listed twice", p)
-		}
-		seen[p] = true
 	}
 	return nil
 }

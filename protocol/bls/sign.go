@@ -61,7 +61,7 @@ func checkSigners(key *share, self protocol.PartyID, signers []protocol.PartyID)
 	if self != key.self {
 		return fmt.Errorf("the share belongs to %s, not to %s", key.self, self)
 	}
-	if err := checkPartyList(signers); err != nil {
+	if err := protocol.CheckPartyList(signers); err != nil {
 		return fmt.Errorf("signers: %w", err)
 	}
 	if len(signers) != key.threshold {

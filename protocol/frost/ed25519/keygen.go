@@ -55,7 +55,7 @@ func newKeygen(p protocol.KeygenParams) (*keygenRun, error) {
 	}
 	parties := slices.Clone(p.Parties)
 	slices.Sort(parties)
-	if err := checkCluster(parties, p.Threshold, p.Self); err != nil {
+	if err := protocol.CheckCluster(parties, p.Threshold, p.Self, maxParties); err != nil {
 		return nil, fmt.Errorf("ed25519: keygen: %w", err)
 	}
 	n := len(parties)

@@ -168,7 +168,7 @@ func parseSigningKey(b []byte) (*signingKey, error) {
 	if sj.Scheme != protocol.SchemeEd25519 {
 		return nil, fmt.Errorf("scheme %q (want %s)", sj.Scheme, protocol.SchemeEd25519)
 	}
-	if err := checkCluster(sj.Parties, sj.Threshold, sj.Self); err != nil {
+	if err := protocol.CheckCluster(sj.Parties, sj.Threshold, sj.Self, maxParties); err != nil {
 		return nil, err
 	}
 	if !slices.IsSorted(sj.Parties) {

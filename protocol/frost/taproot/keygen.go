@@ -38,7 +38,7 @@ func newKeygen(p protocol.KeygenParams) (*keygenRun, error) {
 	}
 	parties := slices.Clone(p.Parties)
 	slices.Sort(parties)
-	if err := checkCluster(parties, p.Threshold, p.Self); err != nil {
+	if err := protocol.CheckCluster(parties, p.Threshold, p.Self, maxParties); err != nil {
 		return nil, fmt.Errorf("bip340: keygen: %w", err)
 	}
 	r := &keygenRun{libRun: newLibRun("keygen", p.Self, parties, p.SessionNonce), threshold: p.Threshold}
