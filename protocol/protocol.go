@@ -215,6 +215,33 @@ type SignParams struct {
 	// scheme signs a 32-byte digest refuse it.
 	Message      []byte
 	SessionNonce []byte // 32 bytes, identical at every signer, unique per run
+	// Derivation, when set, signs with a non-hardened child of the share's key instead of the
+	// key itself. Only engines that implement Deriver accept it; the enclave refuses it for
+	// every other scheme.
+	Derivation *Derivation
+}
+
+// MaxDerivationDepth bounds a derivation path; BIP32 serializes the depth in one byte.
+const MaxDerivationDepth = 255
+
+// Derivation names a BIP32-style non-hardened child of a key: the key's secret, jointly
+// generated chain code and the path below the key (each index below 2^31).
+type Derivation struct {
+	ChainCode [32]byte
+	Path      []uint32
+}
+
+// String describes the derivation without its chain code, which stays inside the enclaves
+// unless an operator exports an extended public key.
+func (d Derivation) String() string { return fmt.Sprintf("protocol.Derivation{Path: %v}", d.Path) }
+
+// GoString is String, so that %#v does not print the chain code either.
+func (d Derivation) GoString() string { return d.String() }
+
+// Deriver is an Engine that can sign with derived keys (SignParams.Derivation) and tell the
+// child public key of a derivation from the parent's public key alone.
+type Deriver interface {
+	DerivePublicKey(publicKey []byte, d Derivation) ([]byte, error)
 }
 
 // MaxMessageBytes caps SignParams.Message: room for the largest Aptos signing message (a
@@ -238,4 +265,73 @@ func (p SignParams) SignedBytes() []byte {
 		return slices.Clone(p.Message)
 	}
 	return slices.Clone(p.Digest[:])
+}
+
+// Resharer is an Engine that can move a key to fresh shares without changing its public key:
+// a refresh (the same parties, new shares) or a committee change (other parties, or another
+// threshold). After a reshare the old shares are useless together with the new ones, so a
+// party that kept an old share cannot take part in signing.
+type Resharer interface {
+	Reshare(ReshareParams) (Run, error)
+}
+
+// ReshareParams configures one party's side of a reshare. A party can be in OldParties, in
+// NewParties, or in both; every participant (the union) receives the same values except Share
+// and PreParams.
+type ReshareParams struct {
+	Self PartyID
+	// OldParties are the current holders that deal: exactly OldThreshold of them, ascending.
+	OldParties   []PartyID
+	OldThreshold int
+	// NewParties receive the new shares, ascending; NewThreshold of them sign afterwards.
+	NewParties   []PartyID
+	NewThreshold int
+	// Share is Self's current share when Self is in OldParties, else nil.
+	Share []byte
+	// PublicKey is the group public key, in the engine's encoding (KeygenOutput.PublicKey),
+	// which the new shares must still sign for.
+	PublicKey    []byte
+	SessionNonce []byte // 32 bytes, identical at every participant, unique per run
+	// PreParams is what GeneratePreParams made, at a party in NewParties of an engine that
+	// NeedsPreParams.
+	PreParams []byte
+}
+
+// Participants returns the parties of a reshare run: OldParties and NewParties, ascending.
+func (p ReshareParams) Participants() []PartyID {
+	all := append(slices.Clone(p.OldParties), p.NewParties...)
+	slices.Sort(all)
+	return slices.Compact(all)
+}
+
+// CheckReshare checks what every engine's Reshare needs of its parameters, so that engines
+// refuse the same mistakes with the same words.
+func CheckReshare(p ReshareParams) error {
+	for name, ps := range map[string][]PartyID{"old parties": p.OldParties, "new parties": p.NewParties} {
+		if err := CheckPartyList(ps); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if !slices.IsSorted(ps) || len(ps) == 0 {
+			return fmt.Errorf("%s %v must be a non-empty ascending list", name, ps)
+		}
+	}
+	if len(p.OldParties) != p.OldThreshold {
+		return fmt.Errorf("a reshare is dealt by exactly the old threshold (%d) of old parties, got %d", p.OldThreshold, len(p.OldParties))
+	}
+	if p.NewThreshold < 1 || p.NewThreshold > len(p.NewParties) {
+		return fmt.Errorf("new threshold %d must be between 1 and the %d new parties", p.NewThreshold, len(p.NewParties))
+	}
+	if !slices.Contains(p.OldParties, p.Self) && !slices.Contains(p.NewParties, p.Self) {
+		return fmt.Errorf("%s is neither an old nor a new party of this reshare", p.Self)
+	}
+	if slices.Contains(p.OldParties, p.Self) != (p.Share != nil) {
+		return fmt.Errorf("%s must have a share exactly when it is an old party", p.Self)
+	}
+	if len(p.SessionNonce) != 32 {
+		return fmt.Errorf("session nonce must be 32 bytes, got %d", len(p.SessionNonce))
+	}
+	if len(p.PublicKey) == 0 {
+		return errors.New("the group public key is missing")
+	}
+	return nil
 }
