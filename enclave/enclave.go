@@ -336,6 +336,17 @@ func (e *Enclave) dispatch(ctx context.Context, fc *transport.FrameConn, req *wi
 		}
 		e.log.Info("key deletion", "key_id", ref.Key, "held_a_share", deleted)
 		return wire.EncodeJSON(wire.KeyDeleteReply{Deleted: deleted}), nil
+	case wire.MethodKeyRetire:
+		var args wire.KeyRetireArgs
+		if err := decodeArgs(req.Body, &args); err != nil {
+			return nil, err
+		}
+		deleted, err := e.keys.retire(args.Key, args.Epoch)
+		if err != nil {
+			return nil, err
+		}
+		e.log.Info("key retirement", "key_id", args.Key, "epoch", args.Epoch, "held_a_share", deleted)
+		return wire.EncodeJSON(wire.KeyDeleteReply{Deleted: deleted}), nil
 	case wire.MethodPrepare:
 		var args wire.PrepareArgs
 		if err := decodeArgs(req.Body, &args); err != nil {
@@ -504,6 +515,8 @@ func toRemoteError(err error) *wire.RemoteError {
 		re.Code = wire.CodePolicy
 	case errors.Is(err, errNotFound):
 		re.Code = wire.CodeNotFound
+	case errors.Is(err, errStaleKey):
+		re.Code = wire.CodeStaleKey
 	case errors.Is(err, errConflict):
 		re.Code = wire.CodeConflict
 	case errors.Is(err, errNotReady):

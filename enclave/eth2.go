@@ -35,11 +35,26 @@ type eth2Signer struct {
 	crashAtSlot uint64
 
 	mu     sync.Mutex
-	shares map[slashing.Pubkey]*bls.KeyShare // decoded once: keys never change under an id
+	shares map[slashing.Pubkey]*bls.KeyShare // decoded once, dropped when the share changes (forget)
 }
 
 func newEth2Signer(keys *keyring, db *slashing.DB) *eth2Signer {
-	return &eth2Signer{keys: keys, db: db, shares: map[slashing.Pubkey]*bls.KeyShare{}}
+	s := &eth2Signer{keys: keys, db: db, shares: map[slashing.Pubkey]*bls.KeyShare{}}
+	keys.changed = s.forget
+	return s
+}
+
+// forget drops the decoded share of a key whose share was replaced (a reshare) or deleted.
+func (s *eth2Signer) forget(info wire.KeyInfo) {
+	pk, err := parsePubkey(info.PublicKey)
+	if err != nil {
+		return // not a validator key
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Not wiped here: a signing that fetched it a moment ago may still be using it, and a wiped
+	// scalar would make a wrong partial. The stored share is gone; this copy goes with the GC.
+	delete(s.shares, pk)
 }
 
 // sign checks args against the rules and returns this party's partial signature.

@@ -133,6 +133,8 @@ func (e *Enclave) newRun(args *wire.PrepareArgs) (protocol.Run, []byte, error) {
 	case wire.KindImport:
 		run, err := e.newImport(eng, args, nonce)
 		return run, nil, err
+	case wire.KindReshare:
+		return e.newReshare(eng, args, nonce)
 	}
 	return nil, nil, fmt.Errorf("session kind %q is not keygen or sign: %w", args.Kind, errBadRequest)
 }
@@ -187,11 +189,14 @@ func (e *Enclave) returnPreParams(pp []byte) {
 }
 
 func (e *Enclave) checkKeygen(args *wire.PrepareArgs) error {
-	if !slices.Equal(args.Parties, e.cfg.Roster.ids()) {
-		return fmt.Errorf("a key generation needs every party of the roster %v, got %v: %w", e.cfg.Roster.ids(), args.Parties, errBadRequest)
+	// A key's committee is any two or more parties of the roster (checkParties made sure they
+	// are in it), so that a cluster can hold keys on different committees and move a key
+	// between them by resharing.
+	if len(args.Parties) < 2 {
+		return fmt.Errorf("a key generation needs at least 2 parties, got %v: %w", args.Parties, errBadRequest)
 	}
-	if args.Threshold != e.cfg.Roster.Threshold {
-		return fmt.Errorf("threshold %d differs from the cluster's %d: %w", args.Threshold, e.cfg.Roster.Threshold, errBadRequest)
+	if args.Threshold < 2 || args.Threshold > len(args.Parties) {
+		return fmt.Errorf("threshold %d must be at least 2 and at most the %d parties: %w", args.Threshold, len(args.Parties), errBadRequest)
 	}
 	if !labelPattern.MatchString(args.Label) {
 		return fmt.Errorf("label %q must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit: %w", args.Label, errBadRequest)
@@ -201,6 +206,9 @@ func (e *Enclave) checkKeygen(args *wire.PrepareArgs) error {
 	}
 	if args.Digest != "" || args.Message != "" {
 		return fmt.Errorf("a key generation takes no digest or message: %w", errBadRequest)
+	}
+	if args.Reshare != nil || args.Epoch != 0 {
+		return fmt.Errorf("a key generation takes no reshare or epoch: %w", errBadRequest)
 	}
 	if (args.Kind == wire.KindImport) != (args.Import != nil) {
 		return fmt.Errorf("import arguments come with an import session and only with one: %w", errBadRequest)
@@ -229,8 +237,11 @@ func (e *Enclave) newSign(eng protocol.Engine, args *wire.PrepareArgs, nonce []b
 			return nil, fmt.Errorf("%s holds no share of key %s: %w", p, args.KeyID, errBadRequest)
 		}
 	}
-	if args.Label != "" || args.Threshold != 0 || args.PKCS11ID != "" {
-		return nil, fmt.Errorf("a signing takes no label, threshold or PKCS#11 id: %w", errBadRequest)
+	if args.Label != "" || args.Threshold != 0 || args.PKCS11ID != "" || args.Reshare != nil {
+		return nil, fmt.Errorf("a signing takes no label, threshold, PKCS#11 id or reshare: %w", errBadRequest)
+	}
+	if args.Epoch != rec.Info.Epoch {
+		return nil, fmt.Errorf("key %s is at epoch %d here and the request is for epoch %d: the key was reshared, look it up again: %w", args.KeyID, rec.Info.Epoch, args.Epoch, errStaleKey)
 	}
 	params := protocol.SignParams{Self: e.cfg.Identity.Party, Signers: args.Parties, Share: rec.Share, SessionNonce: nonce}
 	if err := signedPayload(args, rec.Info.Scheme, &params); err != nil {
@@ -284,6 +295,24 @@ func sessionNonce(args *wire.PrepareArgs) []byte {
 	if args.PKCS11ID != "" {
 		field([]byte("pkcs11 id"))
 		field([]byte(args.PKCS11ID))
+	}
+	if args.Epoch != 0 {
+		field([]byte("epoch"))
+		_ = binary.Write(h, binary.BigEndian, args.Epoch)
+	}
+	if ra := args.Reshare; ra != nil {
+		field([]byte("reshare"))
+		_ = binary.Write(h, binary.BigEndian, ra.Epoch)
+		_ = binary.Write(h, binary.BigEndian, uint32(ra.NewThreshold))
+		for _, ps := range [][]protocol.PartyID{ra.OldParties, ra.NewParties} {
+			_ = binary.Write(h, binary.BigEndian, uint32(len(ps)))
+			for _, p := range ps {
+				_ = binary.Write(h, binary.BigEndian, uint16(p))
+			}
+		}
+		field([]byte(ra.PublicKey))
+		field([]byte(ra.Created))
+		field([]byte(ra.PKCS11ID))
 	}
 	if im := args.Import; im != nil {
 		field([]byte("import"))
@@ -345,6 +374,8 @@ func (t *sessionTable) start(ctx context.Context, ref string) (*wire.SessionResu
 // finish persists what a successful run produced and describes it for the host.
 func (e *Enclave) finish(s *session, res protocol.Result) (*wire.SessionResult, error) {
 	switch {
+	case res.Keygen != nil && s.args.Kind == wire.KindReshare:
+		return e.finishReshare(s, res.Keygen)
 	case res.Keygen != nil:
 		rec := &keyRecord{
 			Info: wire.KeyInfo{

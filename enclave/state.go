@@ -216,6 +216,15 @@ func (rec *keyRecord) describe() wire.KeyInfo {
 type keyring struct {
 	st store.Store
 	mu sync.Mutex // serializes label checks with saves
+	// changed, when set, hears of every key whose share was replaced or deleted, so that what
+	// decoded the old share (the eth2 signer's cache) drops it.
+	changed func(info wire.KeyInfo)
+}
+
+func (k *keyring) notify(info wire.KeyInfo) {
+	if k.changed != nil {
+		k.changed(info)
+	}
 }
 
 // resolve finds a key by id, label or public key.
@@ -354,20 +363,28 @@ func (k *keyring) delete(id string) (deleted bool, err error) {
 	if rec.Info.Scheme == protocol.SchemeBLS12381 {
 		return false, fmt.Errorf("key %s is a validator key: delete it through the Keymanager API (DELETE /eth/v1/keystores), which keeps its slashing protection history: %w", id, errBadRequest)
 	}
+	return true, k.deleteLocked(rec)
+}
+
+// deleteLocked removes a key's record and the indexes that name it in one synced batch; k.mu
+// is held.
+func (k *keyring) deleteLocked(rec *keyRecord) error {
+	id := rec.Info.ID
 	b := store.NewBatch()
 	b.Delete(prefixKey + id)
 	for _, index := range []string{prefixLabel + rec.Info.Label, prefixPublicKey + rec.Info.PublicKey, prefixPKCS11ID + rec.Info.PKCS11ID} {
 		if err := k.deleteIndex(b, index, id); err != nil {
-			return false, err
+			return err
 		}
 	}
 	if err := k.st.Apply(b); err != nil {
-		return false, fmt.Errorf("deleting key %s: %w", id, err)
+		return fmt.Errorf("deleting key %s: %w", id, err)
 	}
 	// The engines keep decoded shares in memory for signing: the deleted one goes now, not when
 	// it would have idled out.
 	sharecache.Forget(rec.Share)
-	return true, nil
+	k.notify(rec.Info)
+	return nil
 }
 
 // deleteIndex adds the removal of an index record to b if it names key id; an index that is

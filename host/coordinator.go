@@ -39,6 +39,9 @@ var (
 	// ErrProtocol: a protocol run failed; the error names culprits when known.
 	ErrProtocol = errors.New("protocol failure")
 	ErrInternal = errors.New("internal error")
+	// ErrStaleKey: a party's share of the key is of another epoch than the host looked up (a
+	// reshare happened in between); looking the key up again and retrying resolves it.
+	ErrStaleKey = fmt.Errorf("the key was reshared since it was looked up: %w", ErrConflict)
 )
 
 // partyError is a failure attributed to the party that reported it (or failed to answer).
@@ -87,6 +90,8 @@ func classify(p protocol.PartyID, err error) error {
 		kind = ErrNotFound
 	case wire.CodeConflict:
 		kind = ErrConflict
+	case wire.CodeStaleKey:
+		kind = ErrStaleKey
 	case wire.CodeNotReady:
 		kind = ErrNotReady
 	case wire.CodePolicy:
@@ -278,17 +283,19 @@ func (h *Host) CreateKey(ctx context.Context, req api.CreateKeyRequest) (*api.Ke
 	if err != nil {
 		return nil, err
 	}
-	parties := h.allParties()
+	parties, threshold, err := h.committee(req.Parties, req.Threshold)
+	if err != nil {
+		return nil, err
+	}
 	if down := h.unreachable(parties); len(down) > 0 {
-		return nil, fmt.Errorf("a key generation needs all %d parties, and %s unreachable: %w", len(parties), describeParties(down), ErrQuorum)
+		return nil, fmt.Errorf("a key generation needs all %d parties of its committee, and %s unreachable: %w", len(parties), describeParties(down), ErrQuorum)
 	}
 	if scheme == protocol.SchemeBLS12381 {
-		if err := h.checkBLSThreshold(); err != nil {
+		if err := checkBLSThreshold(threshold, len(parties)); err != nil {
 			return nil, err
 		}
 	}
-	needsPreParams := scheme == protocol.SchemeECDSASecp256k1 || scheme == protocol.SchemeECDSAP256
-	if waiting := h.withoutPreParams(parties); needsPreParams && len(waiting) > 0 {
+	if waiting := h.withoutPreParams(parties); needsPreParams(scheme) && len(waiting) > 0 {
 		// Asking now would only make the ready parties claim pre-parameters for nothing.
 		return nil, fmt.Errorf("%s still generating pre-parameters (about a minute per set after a first start); try again shortly: %w", describeParties(waiting), ErrNotReady)
 	}
@@ -296,7 +303,7 @@ func (h *Host) CreateKey(ctx context.Context, req api.CreateKeyRequest) (*api.Ke
 	defer cancel()
 	args := wire.PrepareArgs{
 		Session: newSessionID(), Kind: wire.KindKeygen, Scheme: scheme, Parties: parties,
-		Threshold: h.cfg.Threshold, KeyID: newSessionID(), Label: req.Label, PKCS11ID: pkcs11ID,
+		Threshold: threshold, KeyID: newSessionID(), Label: req.Label, PKCS11ID: pkcs11ID,
 	}
 	key, err := h.runKeygenSession(ctx, args)
 	if err != nil {
@@ -304,6 +311,37 @@ func (h *Host) CreateKey(ctx context.Context, req api.CreateKeyRequest) (*api.Ke
 	}
 	out := toAPIKey(*key)
 	return &out, nil
+}
+
+// committee checks the parties and threshold asked for a new key; none asked means every
+// party of the cluster and the cluster's threshold.
+func (h *Host) committee(asked []uint16, threshold int) ([]protocol.PartyID, int, error) {
+	all := h.allParties()
+	if len(asked) == 0 {
+		asked = make([]uint16, len(all))
+		for i, p := range all {
+			asked[i] = uint16(p)
+		}
+	}
+	if threshold == 0 {
+		threshold = min(h.cfg.Threshold, len(asked))
+	}
+	parties := make([]protocol.PartyID, 0, len(asked))
+	for _, a := range asked {
+		p := protocol.PartyID(a)
+		if !slices.Contains(all, p) {
+			return nil, 0, fmt.Errorf("%s is not in this cluster of %d parties: %w", p, len(all), ErrBadRequest)
+		}
+		if slices.Contains(parties, p) {
+			return nil, 0, fmt.Errorf("%s is named twice: %w", p, ErrBadRequest)
+		}
+		parties = append(parties, p)
+	}
+	slices.Sort(parties)
+	if len(parties) < 2 || threshold < 2 || threshold > len(parties) {
+		return nil, 0, fmt.Errorf("a key needs at least 2 parties and a threshold from 2 to its number of parties, got %d of %d: %w", threshold, len(parties), ErrBadRequest)
+	}
+	return parties, threshold, nil
 }
 
 // parsePKCS11ID checks an optional application id and returns it in lowercase hex.
@@ -344,35 +382,52 @@ func (h *Host) findKey(ctx context.Context, ref string) (*wire.KeyInfo, error) {
 	return h.askForKey(ctx, ref, true)
 }
 
-// askForKey asks reachable enclaves, ours first, for a key by id or label. With
-// stopAtNotFound, an enclave that does not know the key ends the search; without it the
-// search goes on to the next party (after a partial deletion, only some parties have it).
+// askForKey asks reachable enclaves, ours first, for a key by id or label, and returns the
+// first description found. A party that does not know the key does not settle the answer:
+// keys live on committees, so another party may hold it. With stopAtNotFound false the search
+// is the same; the flag is kept for callers that say which they mean.
 func (h *Host) askForKey(ctx context.Context, ref string, stopAtNotFound bool) (*wire.KeyInfo, error) {
-	var lastErr error
+	_ = stopAtNotFound
+	var notFound, lastErr error
 	for _, p := range h.partyOrder() {
 		if !h.reachable(p) {
 			continue
 		}
-		cctx, cancel := context.WithTimeout(ctx, h.cfg.Timeouts.Call)
-		body, err := h.callParty(cctx, p, wire.MethodKeyGet, wire.KeyRef{Key: ref})
-		cancel()
-		if err != nil {
-			lastErr = fromRemote(p, err)
-			if errors.Is(lastErr, ErrBadRequest) || (stopAtNotFound && errors.Is(lastErr, ErrNotFound)) {
-				return nil, lastErr
-			}
-			continue
+		info, err := h.askParty(ctx, p, ref)
+		switch {
+		case err == nil:
+			return info, nil
+		case errors.Is(err, ErrBadRequest):
+			return nil, err
+		case errors.Is(err, ErrNotFound):
+			notFound = err
+		default:
+			lastErr = err
 		}
-		var info wire.KeyInfo
-		if err := wire.DecodeJSON(body, &info); err != nil {
-			return nil, fmt.Errorf("%s returned an unreadable key: %w", p, ErrInternal)
-		}
-		return &info, nil
+	}
+	// A party that answered that it has no such key says more than one that did not answer.
+	if notFound != nil {
+		return nil, notFound
 	}
 	if lastErr == nil {
 		lastErr = fmt.Errorf("no party is reachable: %w", ErrQuorum)
 	}
 	return nil, lastErr
+}
+
+// askParty asks one party for a key.
+func (h *Host) askParty(ctx context.Context, p protocol.PartyID, ref string) (*wire.KeyInfo, error) {
+	cctx, cancel := context.WithTimeout(ctx, h.cfg.Timeouts.Call)
+	body, err := h.callParty(cctx, p, wire.MethodKeyGet, wire.KeyRef{Key: ref})
+	cancel()
+	if err != nil {
+		return nil, fromRemote(p, err)
+	}
+	var info wire.KeyInfo
+	if err := wire.DecodeJSON(body, &info); err != nil {
+		return nil, fmt.Errorf("%s returned an unreadable key: %w", p, ErrInternal)
+	}
+	return &info, nil
 }
 
 // GetKey describes one key.
@@ -420,13 +475,25 @@ func (h *Host) signKey(ctx context.Context, key *wire.KeyInfo, payload signPaylo
 	if payload.isMessage && key.Scheme != protocol.SchemeEd25519 {
 		return nil, fmt.Errorf("key %s is %s, which signs a 32-byte digest: only Ed25519 keys sign a whole message: %w", key.ID, key.Scheme, ErrBadRequest)
 	}
+	unlock := h.keyLocks.read(key.ID)
+	defer unlock()
 	var excluded []protocol.PartyID
+	restaled := false
 	for attempt := 0; ; attempt++ {
 		signers, err := h.chooseSigners(key, parties, excluded)
 		if err != nil {
 			return nil, err
 		}
 		resp, err := h.signWith(ctx, key, payload, signers)
+		if errors.Is(err, ErrStaleKey) && !restaled && ctx.Err() == nil {
+			// Another host reshared the key since we looked it up: look again, once.
+			restaled = true
+			if key, err = h.freshestKey(ctx, key.ID); err != nil {
+				return nil, err
+			}
+			attempt--
+			continue
+		}
 		if err == nil || len(parties) > 0 || attempt > 0 || !errors.Is(err, ErrQuorum) || ctx.Err() != nil {
 			return resp, err
 		}
@@ -473,6 +540,7 @@ func parseSignPayload(req api.SignRequest) (signPayload, error) {
 func (h *Host) signWith(ctx context.Context, key *wire.KeyInfo, payload signPayload, signers []protocol.PartyID) (*api.SignResponse, error) {
 	args := wire.PrepareArgs{
 		Session: newSessionID(), Kind: wire.KindSign, Scheme: key.Scheme, Parties: signers, KeyID: key.ID,
+		Epoch: key.Epoch,
 	}
 	if payload.isMessage {
 		args.Message = hex.EncodeToString(payload.bytes)
@@ -747,7 +815,7 @@ func verifySecp256k1(pubBytes, digest, sig []byte) error {
 
 func toAPIKey(k wire.KeyInfo) api.Key {
 	out := api.Key{ID: k.ID, Label: k.Label, Scheme: string(k.Scheme), PublicKey: k.PublicKey, Threshold: k.Threshold, Created: k.Created,
-		InternalKey: k.InternalKey, PKCS11ID: k.PKCS11ID}
+		InternalKey: k.InternalKey, PKCS11ID: k.PKCS11ID, Epoch: k.Epoch}
 	for _, p := range k.Parties {
 		out.Parties = append(out.Parties, uint16(p))
 	}

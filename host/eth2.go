@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -191,7 +192,8 @@ func (b *eth2Backend) key(ctx context.Context, pk web3signer.PublicKey) (*eth2Ke
 	if k != nil {
 		return k, nil
 	}
-	info, err := b.h.findKey(ctx, hex.EncodeToString(pk[:]))
+	// The freshest description: a party that missed a reshare still has the old public shares.
+	info, err := b.h.freshestKey(ctx, hex.EncodeToString(pk[:]))
 	if err != nil {
 		return nil, err
 	}
@@ -367,8 +369,13 @@ func (b *eth2Backend) Checks(ctx context.Context) []web3signer.Check {
 	return out
 }
 
-// listKeyInfos lists the keys known to the first reachable enclave (ours first).
+// listKeyInfos lists the keys known to the reachable enclaves: keys live on committees, so no
+// one enclave need hold them all. Where parties differ on a key (one missed a reshare), the
+// description of the latest epoch wins.
 func (h *Host) listKeyInfos(ctx context.Context) ([]wire.KeyInfo, error) {
+	byID := map[string]wire.KeyInfo{}
+	var order []string
+	answered := false
 	for _, p := range h.partyOrder() {
 		if !h.reachable(p) {
 			continue
@@ -383,9 +390,26 @@ func (h *Host) listKeyInfos(ctx context.Context) ([]wire.KeyInfo, error) {
 		if err := wire.DecodeJSON(body, &kr); err != nil {
 			return nil, fmt.Errorf("%s returned an unreadable key list: %w", p, ErrInternal)
 		}
-		return kr.Keys, nil
+		answered = true
+		for _, k := range kr.Keys {
+			old, seen := byID[k.ID]
+			if !seen {
+				order = append(order, k.ID)
+			}
+			if !seen || k.Epoch > old.Epoch {
+				byID[k.ID] = k
+			}
+		}
 	}
-	return nil, fmt.Errorf("no party is reachable: %w", ErrQuorum)
+	if !answered {
+		return nil, fmt.Errorf("no party is reachable: %w", ErrQuorum)
+	}
+	out := make([]wire.KeyInfo, 0, len(order))
+	for _, id := range order {
+		out = append(out, byID[id])
+	}
+	slices.SortStableFunc(out, func(a, b wire.KeyInfo) int { return strings.Compare(a.Created+a.ID, b.Created+b.ID) })
+	return out, nil
 }
 
 // frontDoorError carries a host error together with the condition it amounts to for a front

@@ -73,11 +73,14 @@ type Host struct {
 	metrics   *metrics
 
 	web3signer *web3signer.Server // nil unless configured
+	eth2       *eth2Backend       // behind web3signer; nil unless configured
 	eth1       *eth1.Server       // nil unless configured
 	chains     *chains.Registry   // the chains the native API signs for
 
 	local *link                      // to our enclave
 	peers map[protocol.PartyID]*link // to peer hosts (and through them, their enclaves)
+
+	keyLocks keyLocks // signings against reshares, per key
 
 	mu     sync.Mutex
 	health map[protocol.PartyID]*partyState
@@ -167,6 +170,7 @@ func (h *Host) buildWeb3Signer() error {
 	}
 	cfg := web3signer.Config{Network: network, Log: h.log.With("api", "web3signer"), Observe: h.eth2Observe}
 	backend := newEth2Backend(h)
+	h.eth2 = backend
 	if w.KeymanagerTokenFile != "" {
 		tok, err := api.ReadToken(w.KeymanagerTokenFile)
 		if err != nil {

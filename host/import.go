@@ -88,8 +88,12 @@ func (h *Host) ImportKey(ctx context.Context, req api.ImportKeyRequest) (*api.Ke
 // protection holds because every two sets of t signers share a party that refuses the second,
 // conflicting message, which needs 2t > n.
 func (h *Host) checkBLSThreshold() error {
-	if n, t := len(h.cfg.Parties), h.cfg.Threshold; 2*t <= n {
-		return fmt.Errorf("a %d-of-%d cluster cannot hold validator keys: slashing protection needs any two sets of signers to share a party (2t > n): %w", t, n, ErrBadRequest)
+	return checkBLSThreshold(h.cfg.Threshold, len(h.cfg.Parties))
+}
+
+func checkBLSThreshold(t, n int) error {
+	if 2*t <= n {
+		return fmt.Errorf("a %d-of-%d committee cannot hold validator keys: slashing protection needs any two sets of signers to share a party (2t > n): %w", t, n, ErrBadRequest)
 	}
 	return nil
 }

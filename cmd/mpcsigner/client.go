@@ -80,7 +80,7 @@ func (c *clientFlags) client() (*api.Client, error) {
 
 func runKey(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return &usageError{"key needs a verb: create, import, list, show or delete"}
+		return &usageError{"key needs a verb: create, import, list, show, refresh, reshare or delete"}
 	}
 	switch args[0] {
 	case "create":
@@ -93,8 +93,12 @@ func runKey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return runKeyShow(ctx, args[1:], stdout, stderr)
 	case "delete":
 		return runKeyDelete(ctx, args[1:], stdout, stderr)
+	case "refresh":
+		return runKeyRefresh(ctx, args[1:], stdout, stderr)
+	case "reshare":
+		return runKeyReshare(ctx, args[1:], stdout, stderr)
 	}
-	return &usageError{fmt.Sprintf("unknown key verb %q: use create, import, list, show or delete", args[0])}
+	return &usageError{fmt.Sprintf("unknown key verb %q: use create, import, list, show, refresh, reshare or delete", args[0])}
 }
 
 func runKeyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -102,7 +106,13 @@ func runKeyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	scheme := fs.String("scheme", "ecdsa-secp256k1", "signature scheme")
 	label := fs.String("label", "", "a unique label for the key (required)")
 	pkcs11ID := fs.String("pkcs11-id", "", "an optional unique application id, hex (1-64 bytes): the key's CKA_ID in the PKCS#11 module")
+	parties := fs.String("parties", "", "the key's committee: party numbers, comma-separated (default: every party)")
+	threshold := fs.Int("threshold", 0, "signers the key needs (default: the cluster's threshold)")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	ps, err := parsePartyList(*parties)
+	if err != nil {
 		return err
 	}
 	if *label == "" {
@@ -113,7 +123,7 @@ func runKeyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer cancel()
-	req := api.CreateKeyRequest{Scheme: *scheme, Label: *label, PKCS11ID: *pkcs11ID}
+	req := api.CreateKeyRequest{Scheme: *scheme, Label: *label, PKCS11ID: *pkcs11ID, Parties: ps, Threshold: *threshold}
 	for {
 		key, err := c.CreateKey(ctx, req)
 		var apiErr *api.Error
@@ -235,8 +245,8 @@ func printKey(w io.Writer, asJSON bool, k *api.Key) error {
 	if asJSON {
 		return json.NewEncoder(w).Encode(k)
 	}
-	fmt.Fprintf(w, "id:         %s\nlabel:      %s\nscheme:     %s\npublic key: %s\nthreshold:  %d of %v\ncreated:    %s\n",
-		k.ID, k.Label, k.Scheme, k.PublicKey, k.Threshold, k.Parties, k.Created)
+	fmt.Fprintf(w, "id:         %s\nlabel:      %s\nscheme:     %s\npublic key: %s\nthreshold:  %d of %v\ncreated:    %s\nepoch:      %d\n",
+		k.ID, k.Label, k.Scheme, k.PublicKey, k.Threshold, k.Parties, k.Created, k.Epoch)
 	if k.PKCS11ID != "" {
 		fmt.Fprintf(w, "pkcs11 id:  %s\n", k.PKCS11ID)
 	}

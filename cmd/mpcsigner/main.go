@@ -33,7 +33,7 @@ func commands() []command {
 		{"devnet", "run a local cluster (3 enclaves, 3 hosts) on ./data", runDevnet},
 		{"enclave", "run one enclave (a party); 'enclave init' creates its identity", runEnclave},
 		{"host", "run one host: enclave proxy, relay, native API, metrics", runHost},
-		{"key", "manage keys: create, import, list, show, delete", runKey},
+		{"key", "manage keys: create, import, list, show, refresh, reshare, delete", runKey},
 		{"eth2", "Ethereum validator operations: high-watermark", runEth2},
 		{"sign", "sign a 32-byte digest (or, with an Ed25519 key, a message) with a key", runSign},
 		{"address", "a key's address on a chain", runAddress},

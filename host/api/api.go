@@ -44,6 +44,9 @@ const (
 	PathPSBT = "/v1/psbt/sign" // POST: PSBTRequest -> PSBTResponse
 	// PathChains lists the chains the host signs for.
 	PathChains = "/v1/chains" // GET: ChainList
+	// PathReshare moves a key to new shares with the same public key: a refresh (no body
+	// fields: the same parties and threshold) or a committee change.
+	PathReshare = "/v1/keys/{key}/reshare" // POST: ReshareRequest -> Key
 	// PathRandom gives bytes from the random generator of the host's own enclave.
 	PathRandom = "/v1/random" // POST: RandomRequest -> RandomResponse
 )
@@ -159,6 +162,15 @@ type Key struct {
 	// PKCS11ID is the application id asked for at creation (hex), which the PKCS#11 module
 	// shows as CKA_ID; empty when none was asked.
 	PKCS11ID string `json:"pkcs11_id,omitempty"`
+	// Epoch counts the reshares (refreshes and committee changes) of the key.
+	Epoch uint64 `json:"epoch,omitempty"`
+}
+
+// ReshareRequest is the body of POST /v1/keys/{key}/reshare. Empty fields keep the key's
+// current parties and threshold: an empty body is a share refresh.
+type ReshareRequest struct {
+	Parties   []uint16 `json:"parties,omitempty"`
+	Threshold int      `json:"threshold,omitempty"`
 }
 
 // KeyDeleted answers DELETE /v1/keys/{key}: enough parties have deleted their shares that no
@@ -181,6 +193,10 @@ type KeyList struct {
 type CreateKeyRequest struct {
 	Scheme string `json:"scheme"`
 	Label  string `json:"label"`
+	// Parties and Threshold choose the key's committee; empty: every party of the cluster and
+	// the cluster's threshold.
+	Parties   []uint16 `json:"parties,omitempty"`
+	Threshold int      `json:"threshold,omitempty"`
 	// PKCS11ID optionally gives the key an application id: hex, 1 to MaxPKCS11IDBytes bytes,
 	// unique in the cluster like a label (a PKCS#11 client's CKA_ID).
 	PKCS11ID string `json:"pkcs11_id,omitempty"`
@@ -325,6 +341,15 @@ func (c *Client) GetKey(ctx context.Context, key string) (*Key, error) {
 func (c *Client) CreateKey(ctx context.Context, req CreateKeyRequest) (*Key, error) {
 	var out Key
 	if err := c.do(ctx, http.MethodPost, PathKeys, req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Reshare moves a key (by id or label) to fresh shares: an empty request refreshes them.
+func (c *Client) Reshare(ctx context.Context, key string, req ReshareRequest) (*Key, error) {
+	var out Key
+	if err := c.do(ctx, http.MethodPost, keyPath(PathReshare, key), req, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -28,6 +28,11 @@ const (
 	// (BLS) keys are refused: the Keymanager API disables them and keeps their slashing
 	// protection history. Reply: KeyDeleteReply.
 	MethodKeyDelete = "keys.delete"
+	// MethodKeyRetire erases this party's share of a key that a reshare moved to a committee
+	// without this party (or to a newer epoch this party missed). Args: KeyRetireArgs. Reply:
+	// KeyDeleteReply. A share at the given epoch or later is kept: a host cannot use this to
+	// delete a current share (it could with keys.delete, which validator keys refuse).
+	MethodKeyRetire = "keys.retire"
 	// MethodPrepare readies one protocol run; the enclave checks the request and claims what the
 	// run needs, but sends nothing yet. Args: PrepareArgs.
 	MethodPrepare = "session.prepare"
@@ -87,6 +92,7 @@ const (
 	CodeInternal    = "internal"    // a fault inside the enclave
 	CodeRejected    = "rejected"    // an input from the host was refused (notice, ID 0)
 	CodePolicy      = "policy"      // the enclave's own rules refuse it (slashing protection)
+	CodeStaleKey    = "stale_key"   // a signing named a key epoch this party has moved past (or not reached)
 )
 
 // Session kinds.
@@ -96,7 +102,34 @@ const (
 	// KindImport is a keygen whose secret is an existing key one party (the dealer) opens
 	// from a sealed import and deals; PrepareArgs.Import says which.
 	KindImport = "import"
+	// KindReshare moves a key to new shares with the same public key: a refresh (the same
+	// parties) or a committee change. Parties lists every participant (old and new);
+	// PrepareArgs.Reshare says who deals and who receives.
+	KindReshare = "reshare"
 )
+
+// ReshareArgs describes a reshare. Every participant checks what it can: a dealer that its share
+// is of PublicKey at Epoch, a receiver that the dealt sharing is of PublicKey.
+type ReshareArgs struct {
+	// OldParties deal: exactly the key's current threshold of its current holders.
+	OldParties []protocol.PartyID `json:"old_parties"`
+	// NewParties receive the new shares; NewThreshold of them sign afterwards.
+	NewParties   []protocol.PartyID `json:"new_parties"`
+	NewThreshold int                `json:"new_threshold"`
+	PublicKey    string             `json:"public_key"` // hex, the key's public key
+	// Epoch is the key's current epoch at the dealers; the new shares are at Epoch+1.
+	Epoch uint64 `json:"epoch"`
+	// Created and PKCS11ID describe the key to a party that does not hold it yet.
+	Created  string `json:"created"`
+	PKCS11ID string `json:"pkcs11_id,omitempty"`
+}
+
+// KeyRetireArgs asks a party that is no longer in a key's committee to erase its share: it
+// does so only if its share is older than Epoch, the epoch a reshare moved the key to.
+type KeyRetireArgs struct {
+	Key   string `json:"key"` // id
+	Epoch uint64 `json:"epoch"`
+}
 
 // StatusReply describes an enclave.
 type StatusReply struct {
@@ -151,6 +184,9 @@ type KeyInfo struct {
 	InternalKey string `json:"internal_key,omitempty"`
 	// Disabled is set on a validator key whose signing was stopped (Keymanager DELETE).
 	Disabled bool `json:"disabled,omitempty"`
+	// Epoch counts the reshares of this key (0 for a key never reshared). A party signs only
+	// with a request for its own epoch, so old and new shares are never mixed.
+	Epoch uint64 `json:"epoch,omitempty"`
 }
 
 // KeysReply lists keys.
@@ -176,6 +212,10 @@ type PrepareArgs struct {
 	// protocol.MaxMessageBytes).
 	Message string      `json:"message,omitempty"`
 	Import  *ImportArgs `json:"import,omitempty"` // import only
+	// Epoch is, for a signing, the key epoch the host expects (KeyInfo.Epoch): a party whose
+	// share is of another epoch refuses, so a signing never mixes shares across a reshare.
+	Epoch   uint64       `json:"epoch,omitempty"`
+	Reshare *ReshareArgs `json:"reshare,omitempty"` // reshare only
 }
 
 // SessionRef names a session.

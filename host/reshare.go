@@ -1,0 +1,238 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+
+	"github.com/mpcsigner/mpcsigner/host/api"
+	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/wire"
+	"github.com/mpcsigner/mpcsigner/web3signer"
+)
+
+// keyLocks lets signings with a key run together while a reshare of the key through this host
+// waits for them, and makes them wait until the reshare has switched every party to the new
+// shares. Hosts do not share these locks: a signing through another host during the switch
+// meets a party at another epoch, is refused as stale, and retries with the key looked up
+// again (signKey).
+type keyLocks struct {
+	mu    sync.Mutex
+	locks map[string]*sync.RWMutex
+}
+
+func (l *keyLocks) get(id string) *sync.RWMutex {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.locks == nil {
+		l.locks = map[string]*sync.RWMutex{}
+	}
+	m := l.locks[id]
+	if m == nil {
+		m = &sync.RWMutex{}
+		l.locks[id] = m
+	}
+	return m
+}
+
+func (l *keyLocks) read(id string) (unlock func()) {
+	m := l.get(id)
+	m.RLock()
+	return m.RUnlock
+}
+
+func (l *keyLocks) write(id string) (unlock func()) {
+	m := l.get(id)
+	m.Lock()
+	return m.Unlock
+}
+
+// freshestKey asks every reachable party for a key and returns the description of the latest
+// epoch: after a reshare, a party that missed it still describes the old one.
+func (h *Host) freshestKey(ctx context.Context, ref string) (*wire.KeyInfo, error) {
+	var best *wire.KeyInfo
+	var lastErr error
+	for _, p := range h.partyOrder() {
+		if !h.reachable(p) {
+			continue
+		}
+		info, err := h.askParty(ctx, p, ref)
+		if err != nil {
+			if errors.Is(err, ErrBadRequest) {
+				return nil, err
+			}
+			lastErr = err
+			continue
+		}
+		if best == nil || info.Epoch > best.Epoch {
+			best = info
+		}
+	}
+	if best == nil {
+		if lastErr == nil {
+			lastErr = fmt.Errorf("no party is reachable: %w", ErrQuorum)
+		}
+		return nil, lastErr
+	}
+	return best, nil
+}
+
+// Reshare moves a key to fresh shares with the same public key: with an empty request a
+// refresh of the same committee, otherwise a committee change to the parties and threshold
+// asked. Signings with the key through this host wait while it runs. Afterwards, parties that
+// held the key and are not in the new committee are asked to erase their shares; one that
+// cannot be reached keeps a share that no current party will sign with (its epoch is old).
+func (h *Host) Reshare(ctx context.Context, ref string, req api.ReshareRequest) (*api.Key, error) {
+	key, err := h.freshestKey(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	unlock := h.keyLocks.write(key.ID)
+	defer unlock()
+	// Look again under the lock: a reshare that finished while we waited changed it.
+	if key, err = h.freshestKey(ctx, key.ID); err != nil {
+		return nil, err
+	}
+	args, err := h.reshareArgs(key, req)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeouts.Keygen)
+	defer cancel()
+	results, err := h.runSession(ctx, args)
+	if err != nil {
+		return nil, err
+	}
+	var out *wire.KeyInfo
+	for _, p := range args.Reshare.NewParties {
+		r := results[p]
+		if r == nil || r.Key == nil || r.Key.PublicKey != key.PublicKey || r.Key.Epoch != key.Epoch+1 {
+			return nil, fmt.Errorf("%s did not return the reshared key at epoch %d: %w", p, key.Epoch+1, ErrInternal)
+		}
+		out = r.Key
+	}
+	h.retireOthers(ctx, key, args)
+	h.forgetCachedKey(*key)
+	h.log.Info("key reshared", "key_id", key.ID, "epoch", out.Epoch, "threshold", out.Threshold, "parties", fmt.Sprint(out.Parties))
+	apiKey := toAPIKey(*out)
+	return &apiKey, nil
+}
+
+// reshareArgs checks a reshare request against the key and the cluster, and chooses the
+// dealers: threshold-many usable holders, preferring those that stay in the committee.
+func (h *Host) reshareArgs(key *wire.KeyInfo, req api.ReshareRequest) (wire.PrepareArgs, error) {
+	newParties := slices.Clone(key.Parties)
+	if len(req.Parties) > 0 {
+		newParties = newParties[:0]
+		for _, p := range req.Parties {
+			newParties = append(newParties, protocol.PartyID(p))
+		}
+		slices.Sort(newParties)
+		if len(slices.Compact(slices.Clone(newParties))) != len(newParties) {
+			return wire.PrepareArgs{}, fmt.Errorf("parties %v name a party twice: %w", req.Parties, ErrBadRequest)
+		}
+	}
+	threshold := key.Threshold
+	if req.Threshold != 0 {
+		threshold = req.Threshold
+	}
+	all := h.allParties()
+	for _, p := range newParties {
+		if !slices.Contains(all, p) {
+			return wire.PrepareArgs{}, fmt.Errorf("%s is not in this cluster of %d parties: %w", p, len(all), ErrBadRequest)
+		}
+	}
+	if threshold < 2 || threshold > len(newParties) {
+		return wire.PrepareArgs{}, fmt.Errorf("threshold %d must be at least 2 and at most the %d new parties: %w", threshold, len(newParties), ErrBadRequest)
+	}
+	if key.Scheme == protocol.SchemeBLS12381 {
+		if err := checkBLSThreshold(threshold, len(newParties)); err != nil {
+			return wire.PrepareArgs{}, err
+		}
+	}
+	if down := h.unreachable(newParties); len(down) > 0 {
+		return wire.PrepareArgs{}, fmt.Errorf("every new party must take part, and %s unreachable: %w", describeParties(down), ErrQuorum)
+	}
+	if needsPreParams(key.Scheme) {
+		if waiting := h.withoutPreParams(newParties); len(waiting) > 0 {
+			return wire.PrepareArgs{}, fmt.Errorf("%s still generating pre-parameters, which every new party of an ECDSA key needs; try again shortly: %w", describeParties(waiting), ErrNotReady)
+		}
+	}
+	dealers := h.chooseDealers(key, newParties)
+	if len(dealers) < key.Threshold {
+		return wire.PrepareArgs{}, fmt.Errorf("key %s needs %d of its holders %v to deal, and only %d are usable: %w", key.ID, key.Threshold, key.Parties, len(dealers), ErrQuorum)
+	}
+	participants := append(slices.Clone(dealers), newParties...)
+	slices.Sort(participants)
+	return wire.PrepareArgs{
+		Session: newSessionID(), Kind: wire.KindReshare, Scheme: key.Scheme, KeyID: key.ID, Label: key.Label,
+		Parties: slices.Compact(participants),
+		Reshare: &wire.ReshareArgs{
+			OldParties: dealers, NewParties: newParties, NewThreshold: threshold,
+			PublicKey: key.PublicKey, Epoch: key.Epoch, Created: key.Created, PKCS11ID: key.PKCS11ID,
+		},
+	}, nil
+}
+
+// chooseDealers picks the key's threshold of usable holders, those staying in the committee
+// first (they then play both parts of the run and fewer parties take part).
+func (h *Host) chooseDealers(key *wire.KeyInfo, newParties []protocol.PartyID) []protocol.PartyID {
+	var staying, leaving []protocol.PartyID
+	for _, p := range h.partyOrder() {
+		if !slices.Contains(key.Parties, p) || !h.usable(p) {
+			continue
+		}
+		if slices.Contains(newParties, p) {
+			staying = append(staying, p)
+		} else {
+			leaving = append(leaving, p)
+		}
+	}
+	dealers := append(staying, leaving...)
+	if len(dealers) > key.Threshold {
+		dealers = dealers[:key.Threshold]
+	}
+	slices.Sort(dealers)
+	return dealers
+}
+
+// retireOthers asks every former holder that is in neither the new committee nor among the
+// dealers (dealers that left erased their shares as the run ended) to erase its share.
+func (h *Host) retireOthers(ctx context.Context, key *wire.KeyInfo, args wire.PrepareArgs) {
+	for _, p := range key.Parties {
+		if slices.Contains(args.Parties, p) {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, h.cfg.Timeouts.Call)
+		_, err := h.callParty(cctx, p, wire.MethodKeyRetire, wire.KeyRetireArgs{Key: key.ID, Epoch: key.Epoch + 1})
+		cancel()
+		if err != nil {
+			h.log.Warn("a former holder of a reshared key did not erase its share; no current party signs with it, retire it when it is back", "key_id", key.ID, "party", p, "err", err)
+		}
+	}
+}
+
+// forgetCachedKey drops what the front doors cached about a key whose shares changed.
+func (h *Host) forgetCachedKey(key wire.KeyInfo) {
+	if h.eth2 == nil || key.Scheme != protocol.SchemeBLS12381 {
+		return
+	}
+	if pk, err := web3signer.ParsePublicKey(key.PublicKey); err == nil {
+		h.eth2.forget(pk)
+	}
+}
+
+func needsPreParams(s protocol.Scheme) bool {
+	return s == protocol.SchemeECDSASecp256k1 || s == protocol.SchemeECDSAP256
+}
+
+func (h *Host) handleReshare(w http.ResponseWriter, r *http.Request) (any, error) {
+	var req api.ReshareRequest
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	return h.Reshare(r.Context(), r.PathValue("key"), req)
+}
