@@ -47,7 +47,7 @@ func (Engine) Sign(p protocol.SignParams) (protocol.Run, error) {
 	if err := p.DigestOnly(protocol.SchemeECDSASecp256k1); err != nil {
 		return nil, err
 	}
-	return NewSign(SignConfig{Self: p.Self, Signers: p.Signers, Share: p.Share, Digest: p.Digest, SessionNonce: p.SessionNonce})
+	return NewSign(SignConfig{Self: p.Self, Signers: p.Signers, Share: p.Share, Digest: p.Digest, SessionNonce: p.SessionNonce, Derivation: p.Derivation})
 }
 
 // PublicKey implements protocol.Engine.

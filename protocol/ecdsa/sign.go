@@ -27,12 +27,15 @@ type SignConfig struct {
 	// SessionNonce is 32 bytes, not all zero, identical at every signer and fresh for every
 	// signing; it binds the run's proofs to this session.
 	SessionNonce []byte
+	// Derivation, when set, signs with the non-hardened child of the share's key it names
+	// (secp256k1 only; see DerivePublicKey). Every signer must be given the same one.
+	Derivation *protocol.Derivation
 }
 
 // String describes the config without the share.
 func (c SignConfig) String() string {
-	return fmt.Sprintf("ecdsa.SignConfig{Self: %s, Signers: %v, Share: (%d bytes, redacted), Digest: %x, SessionNonce: %x}",
-		c.Self, c.Signers, len(c.Share), c.Digest, c.SessionNonce)
+	return fmt.Sprintf("ecdsa.SignConfig{Self: %s, Signers: %v, Share: (%d bytes, redacted), Digest: %x, SessionNonce: %x, Derivation: %v}",
+		c.Self, c.Signers, len(c.Share), c.Digest, c.SessionNonce, c.Derivation)
 }
 
 // GoString is String, so that %#v does not print the share either.
@@ -72,7 +75,10 @@ func NewSign(cfg SignConfig) (protocol.Run, error) {
 	if m.Sign() == 0 {
 		return nil, errors.New("ecdsa: sign config: digest is zero (mod the curve order)")
 	}
-	pub := slices.Clone(share.publicKey)
+	delta, pub, err := deriveShare(share, cfg.Derivation)
+	if err != nil {
+		return nil, fmt.Errorf("ecdsa: sign config: %w", err)
+	}
 
 	ps := newPartySet(cfg.Signers)
 	params := tss.NewParameters(c.ec, tss.NewPeerContext(ps.tss), ps.byID[cfg.Self], len(ps.ids), share.threshold-1)
@@ -81,7 +87,7 @@ func NewSign(cfg SignConfig) (protocol.Run, error) {
 	r := newRun("sign", cfg.Self, ps, signMessage)
 	end := make(chan *common.SignatureData, 1)
 	party, err := construct(func() tss.Party {
-		return signing.NewLocalParty(m, params, share.save, r.tssOut, end, len(cfg.Digest))
+		return signing.NewLocalPartyWithKDD(m, params, share.save, delta, r.tssOut, end, len(cfg.Digest))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ecdsa: sign: %w", err)
