@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/mpcsigner/mpcsigner/attestation"
+	"github.com/mpcsigner/mpcsigner/enclave/approval"
 	"github.com/mpcsigner/mpcsigner/enclave/seal"
 	"github.com/mpcsigner/mpcsigner/enclave/store"
 	"github.com/mpcsigner/mpcsigner/protocol"
@@ -43,6 +44,9 @@ type FileConfig struct {
 	// file is part of the measured image, so the policy in it can be trusted.
 	Attestation attestation.Config `yaml:"attestation"`
 	PreParams   PreParamsConfig    `yaml:"preparams"`
+	// Approvals names the operators (their certificates, inline: this file is measured) and
+	// how many of them must approve a refresh, committee change, backup export or restore.
+	Approvals approval.Config `yaml:"approvals,omitempty"`
 	Timeouts    struct {
 		Prepare time.Duration `yaml:"prepare"`
 		Run     time.Duration `yaml:"run"`
@@ -161,6 +165,9 @@ func (c *FileConfig) Validate() error {
 	errs = append(errs, c.validateSealerKind()...)
 	if err := c.Attestation.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if err := c.Approvals.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("approvals: %w", err))
 	}
 	if w := c.PreParams.WantOrDefault(); w < 0 || w > 16 {
 		errs = append(errs, fmt.Errorf("preparams.want: %d is not between 0 and 16", w))

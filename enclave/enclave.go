@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/mpcsigner/mpcsigner/enclave/approval"
 	"io"
 	"log/slog"
 	"net"
@@ -73,6 +74,9 @@ type Config struct {
 	// right after durably recording a block at this slot, before the partial signature leaves,
 	// so tests can show a crash between the check and the signature signs nothing twice.
 	CrashAfterBlockRecord uint64
+	// Approvals is who must approve lifecycle operations (refresh, committee change, backup
+	// export and restore); nil or empty: nobody (development only, logged loudly).
+	Approvals *approval.Policy
 }
 
 // Enclave is one running party.
@@ -87,6 +91,8 @@ type Enclave struct {
 	channels *channelSet
 	sessions *sessionTable
 	eth2     *eth2Signer
+
+	approvalMu sync.Mutex // one approval check and nonce spend at a time
 
 	mu      sync.Mutex
 	primary *transport.FrameConn
@@ -132,6 +138,11 @@ func New(cfg Config) (*Enclave, error) {
 	}
 	for _, eng := range cfg.Engines {
 		e.engines[eng.Scheme()] = eng
+	}
+	if cfg.Approvals == nil || !cfg.Approvals.Required() {
+		e.log.Warn("operator approvals are NOT required: anyone who controls a host can refresh, reshare, export and restore keys; configure approvals.operators and approvals.quorum for real keys")
+	} else {
+		e.log.Info("operator approvals required for lifecycle operations", "policy", cfg.Approvals.String())
 	}
 	e.sessions = newSessionTable(e)
 	db, err := slashing.Open(cfg.Store, prefixSlashing)
@@ -336,6 +347,16 @@ func (e *Enclave) dispatch(ctx context.Context, fc *transport.FrameConn, req *wi
 		}
 		e.log.Info("key deletion", "key_id", ref.Key, "held_a_share", deleted)
 		return wire.EncodeJSON(wire.KeyDeleteReply{Deleted: deleted}), nil
+	case wire.MethodKeyDerive:
+		var args wire.DeriveArgs
+		if err := decodeArgs(req.Body, &args); err != nil {
+			return nil, err
+		}
+		reply, err := e.deriveKey(&args)
+		if err != nil {
+			return nil, err
+		}
+		return wire.EncodeJSON(reply), nil
 	case wire.MethodKeyRetire:
 		var args wire.KeyRetireArgs
 		if err := decodeArgs(req.Body, &args); err != nil {

@@ -48,6 +48,13 @@ func (e *Enclave) newReshare(eng protocol.Engine, args *wire.PrepareArgs, nonce 
 	if err := e.checkReshareHolder(args, rec); err != nil {
 		return nil, nil, err
 	}
+	want, err := e.reshareStatement(args, rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := e.authorize(want, args.Approvals); err != nil {
+		return nil, nil, err
+	}
 	if slices.Contains(ra.OldParties, self) {
 		params.Share = rec.Share
 	}
@@ -62,6 +69,13 @@ func (e *Enclave) newReshare(eng protocol.Engine, args *wire.PrepareArgs, nonce 
 	if err != nil {
 		e.returnPreParams(pp)
 		return nil, nil, fmt.Errorf("%v: %w", err, errBadRequest)
+	}
+	if _, derivable := eng.(protocol.Deriver); derivable {
+		var own []byte
+		if slices.Contains(ra.OldParties, self) {
+			own = rec.ChainCode
+		}
+		return newChainCodeCarrier(run, self, ra, own), pp, nil
 	}
 	return run, pp, nil
 }
@@ -144,7 +158,8 @@ func (e *Enclave) checkReshareHolder(args *wire.PrepareArgs, rec *keyRecord) err
 }
 
 // finishReshare commits what a reshare gave this party, in one synced batch: the new share at
-// the next epoch replaces the old one, or, for a party that only dealt, the old share goes.
+// the next epoch replaces the old one. A party that only dealt keeps its old share until the
+// host retires it.
 // Every participant has already checked that every receiver agrees on the dealt commitments,
 // so committing here cannot leave the key with fewer usable shares than its new threshold.
 func (e *Enclave) finishReshare(s *session, out *protocol.KeygenOutput) (*wire.SessionResult, error) {
@@ -153,10 +168,11 @@ func (e *Enclave) finishReshare(s *session, out *protocol.KeygenOutput) (*wire.S
 		return nil, fmt.Errorf("the reshare produced public key %x, not %s", out.PublicKey, ra.PublicKey)
 	}
 	if out.Share == nil {
-		if _, err := e.keys.retire(s.args.KeyID, ra.Epoch+1); err != nil {
-			return nil, fmt.Errorf("erasing the old share: %w", err)
-		}
-		e.log.Info("key reshared away from this party; old share erased", "key_id", s.args.KeyID, "epoch", ra.Epoch+1)
+		// A dealer leaving the committee keeps its old share until the host has heard every
+		// new party report its new share saved, then retires it (keys.retire): if the new
+		// parties failed to save, the old committee can still sign. The old share is useless
+		// with any new one: no new party signs at the old epoch.
+		e.log.Info("key reshared away from this party; its old share waits to be retired", "key_id", s.args.KeyID, "epoch", ra.Epoch+1)
 		return &wire.SessionResult{}, nil
 	}
 	rec := &keyRecord{
@@ -166,6 +182,9 @@ func (e *Enclave) finishReshare(s *session, out *protocol.KeygenOutput) (*wire.S
 			Created: ra.Created, Epoch: ra.Epoch + 1,
 		},
 		Share: out.Share,
+	}
+	if c, ok := s.run.(*chainCodeCarrier); ok {
+		rec.ChainCode = c.chainCode()
 	}
 	if err := e.keys.replace(rec); err != nil {
 		return nil, fmt.Errorf("saving the new share: %w", err)

@@ -135,6 +135,9 @@ func (e *Enclave) newRun(args *wire.PrepareArgs) (protocol.Run, []byte, error) {
 		return run, nil, err
 	case wire.KindReshare:
 		return e.newReshare(eng, args, nonce)
+	case wire.KindChainCode:
+		run, err := e.newChainCode(eng, args, nonce)
+		return run, nil, err
 	}
 	return nil, nil, fmt.Errorf("session kind %q is not keygen or sign: %w", args.Kind, errBadRequest)
 }
@@ -247,6 +250,11 @@ func (e *Enclave) newSign(eng protocol.Engine, args *wire.PrepareArgs, nonce []b
 	if err := signedPayload(args, rec.Info.Scheme, &params); err != nil {
 		return nil, err
 	}
+	if args.Path != "" {
+		if params.Derivation, err = e.derivation(eng, rec, args.Path); err != nil {
+			return nil, err
+		}
+	}
 	return eng.Sign(params)
 }
 
@@ -292,6 +300,10 @@ func sessionNonce(args *wire.PrepareArgs) []byte {
 	field([]byte(args.Label))
 	field([]byte(args.Digest))
 	field([]byte(args.Message))
+	if args.Path != "" {
+		field([]byte("path"))
+		field([]byte(args.Path))
+	}
 	if args.PKCS11ID != "" {
 		field([]byte("pkcs11 id"))
 		field([]byte(args.PKCS11ID))
@@ -376,6 +388,14 @@ func (e *Enclave) finish(s *session, res protocol.Result) (*wire.SessionResult, 
 	switch {
 	case res.Keygen != nil && s.args.Kind == wire.KindReshare:
 		return e.finishReshare(s, res.Keygen)
+	case res.Keygen != nil && s.args.Kind == wire.KindChainCode:
+		info, err := e.keys.setChainCode(s.args.KeyID, res.Keygen.Share)
+		clear(res.Keygen.Share)
+		if err != nil {
+			return nil, fmt.Errorf("saving the chain code: %w", err)
+		}
+		e.log.Info("chain code drawn", "key_id", info.ID, "chain_code_id", info.ChainCodeID)
+		return &wire.SessionResult{Key: info}, nil
 	case res.Keygen != nil:
 		rec := &keyRecord{
 			Info: wire.KeyInfo{

@@ -187,6 +187,9 @@ func createIdentity(st store.Store, party protocol.PartyID) (*Identity, error) {
 type keyRecord struct {
 	Info  wire.KeyInfo `json:"info"`
 	Share []byte       `json:"share"`
+	// ChainCode is the key's secret chain code for non-hardened derivation (32 bytes), drawn
+	// by all holders together; nil until then, and for schemes without derivation.
+	ChainCode []byte `json:"chain_code,omitempty"`
 }
 
 // describe is the key's public description. It adds what hosts need besides the group key
@@ -194,6 +197,7 @@ type keyRecord struct {
 // signatures), for a BIP340 key the untweaked internal key (for PSBTs and tr() descriptors).
 func (rec *keyRecord) describe() wire.KeyInfo {
 	info := rec.Info
+	info.ChainCodeID = chainCodeID(rec.ChainCode)
 	switch {
 	case info.Scheme == protocol.SchemeBLS12381 && info.PublicShares == nil:
 		_, shares, err := bls.PublicShares(rec.Share)

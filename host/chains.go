@@ -45,9 +45,10 @@ func chainRegistry() *chains.Registry {
 // keySigner is a chains.Signer for one threshold key: each signature is one signing session
 // of the cluster, bounded by the sign timeout.
 type keySigner struct {
-	h   *Host
-	key *wire.KeyInfo
-	pub []byte
+	h    *Host
+	key  *wire.KeyInfo // for a derived key, with the child's public key
+	pub  []byte
+	path string // the derivation path below the key, if any
 }
 
 func (h *Host) signerFor(key *wire.KeyInfo) (*keySigner, error) {
@@ -75,6 +76,7 @@ func (s *keySigner) SignMessage(ctx context.Context, msg []byte) (chains.Signatu
 func (s *keySigner) sign(ctx context.Context, p signPayload) (chains.Signature, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.h.cfg.Timeouts.Sign)
 	defer cancel()
+	p.path = s.path
 	resp, err := s.h.signKey(ctx, s.key, p, nil)
 	if err != nil {
 		return chains.Signature{}, err
@@ -105,7 +107,7 @@ func (h *Host) Chains() []api.ChainInfo {
 }
 
 // Address returns a key's address on a chain.
-func (h *Host) Address(ctx context.Context, ref, chainName, network string) (*api.Address, error) {
+func (h *Host) Address(ctx context.Context, ref, chainName, network, path string) (*api.Address, error) {
 	c, err := h.chains.Lookup(chainName)
 	if err != nil {
 		return nil, err
@@ -115,6 +117,11 @@ func (h *Host) Address(ctx context.Context, ref, chainName, network string) (*ap
 	key, err := h.findKey(ctx, ref)
 	if err != nil {
 		return nil, err
+	}
+	if path != "" {
+		if key, err = h.childKey(ctx, key, path); err != nil {
+			return nil, err
+		}
 	}
 	if network == "" && len(c.Networks()) > 0 {
 		network = c.Networks()[0]
@@ -127,7 +134,7 @@ func (h *Host) Address(ctx context.Context, ref, chainName, network string) (*ap
 	if err != nil {
 		return nil, err
 	}
-	return &api.Address{KeyID: key.ID, Chain: c.Name(), Network: network, Address: addr}, nil
+	return &api.Address{KeyID: key.ID, Chain: c.Name(), Network: network, Address: addr, Path: path}, nil
 }
 
 // SignTransaction signs an unsigned transaction of a chain with a key.
@@ -151,10 +158,19 @@ func (h *Host) SignTransaction(ctx context.Context, chainName string, req api.Ch
 	if err := chains.CheckScheme(c, key.Scheme); err != nil {
 		return nil, err
 	}
+	if req.Path != "" {
+		derive, cancel := context.WithTimeout(ctx, h.cfg.Timeouts.Keygen)
+		key, err = h.childKey(derive, key, req.Path)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+	}
 	signer, err := h.signerFor(key)
 	if err != nil {
 		return nil, err
 	}
+	signer.path = req.Path
 	network := req.Network
 	signed, err := c.Sign(ctx, signer, chains.SignRequest{Transaction: req.Transaction, Network: network})
 	if err != nil {
@@ -175,7 +191,7 @@ func (h *Host) handleAddress(w http.ResponseWriter, r *http.Request) (any, error
 	if q.Get("chain") == "" {
 		return nil, fmt.Errorf("the chain query parameter is required (GET %s lists the chains): %w", api.PathChains, ErrBadRequest)
 	}
-	return h.Address(r.Context(), r.PathValue("key"), q.Get("chain"), q.Get("network"))
+	return h.Address(r.Context(), r.PathValue("key"), q.Get("chain"), q.Get("network"), q.Get("path"))
 }
 
 func (h *Host) handleChainSign(w http.ResponseWriter, r *http.Request) (any, error) {

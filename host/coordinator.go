@@ -309,6 +309,15 @@ func (h *Host) CreateKey(ctx context.Context, req api.CreateKeyRequest) (*api.Ke
 	if err != nil {
 		return nil, err
 	}
+	if derivable(scheme) {
+		// The chain code for derivation below the key is drawn now, while every holder is
+		// known to be up; if that fails, the first derivation request draws it.
+		if withCC, err := h.drawChainCode(ctx, key); err != nil {
+			h.log.Warn("drawing the chain code of a new key failed; the first derivation will retry", "key_id", key.ID, "err", err)
+		} else {
+			key = withCC
+		}
+	}
 	out := toAPIKey(*key)
 	return &out, nil
 }
@@ -467,6 +476,12 @@ func (h *Host) Sign(ctx context.Context, ref string, req api.SignRequest) (*api.
 	if err != nil {
 		return nil, err
 	}
+	if req.Path != "" {
+		payload.path = req.Path
+		if key, err = h.childKey(ctx, key, req.Path); err != nil {
+			return nil, err
+		}
+	}
 	return h.signKey(ctx, key, payload, req.Parties)
 }
 
@@ -491,6 +506,11 @@ func (h *Host) signKey(ctx context.Context, key *wire.KeyInfo, payload signPaylo
 			if key, err = h.freshestKey(ctx, key.ID); err != nil {
 				return nil, err
 			}
+			if payload.path != "" {
+				if key, err = h.childKey(ctx, key, payload.path); err != nil {
+					return nil, err
+				}
+			}
 			attempt--
 			continue
 		}
@@ -509,6 +529,9 @@ func (h *Host) signKey(ctx context.Context, key *wire.KeyInfo, payload signPaylo
 type signPayload struct {
 	bytes     []byte
 	isMessage bool
+	// path, when set, signs with the key's child at this derivation path; the key given to
+	// signKey is then the child (childKey), whose public key the signature is checked against.
+	path string
 }
 
 // parseSignPayload checks that a sign request carries exactly one of a digest and a message,
@@ -542,6 +565,7 @@ func (h *Host) signWith(ctx context.Context, key *wire.KeyInfo, payload signPayl
 		Session: newSessionID(), Kind: wire.KindSign, Scheme: key.Scheme, Parties: signers, KeyID: key.ID,
 		Epoch: key.Epoch,
 	}
+	args.Path = payload.path
 	if payload.isMessage {
 		args.Message = hex.EncodeToString(payload.bytes)
 	} else {

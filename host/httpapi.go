@@ -37,6 +37,7 @@ func (h *Host) apiServer() *http.Server {
 	mux.Handle("GET "+api.PathAddress, h.authed("address", h.handleAddress))
 	mux.Handle("POST "+api.PathChainSign, h.authed("sign_transaction", h.handleChainSign))
 	mux.Handle("POST "+api.PathPSBT, h.authed("sign_psbt", h.handlePSBT))
+	mux.Handle("GET "+api.PathXPub, h.authed("xpub", h.handleXPub))
 	mux.Handle("POST "+api.PathReshare, h.authed("reshare_key", h.handleReshare))
 	mux.Handle("POST "+api.PathRandom, h.authed("random", h.handleRandom))
 	mux.Handle("GET "+api.PathHighWatermark, h.authed("high_watermark", h.handleHighWatermark))

@@ -199,11 +199,11 @@ func (h *Host) chooseDealers(key *wire.KeyInfo, newParties []protocol.PartyID) [
 	return dealers
 }
 
-// retireOthers asks every former holder that is in neither the new committee nor among the
-// dealers (dealers that left erased their shares as the run ended) to erase its share.
+// retireOthers asks every former holder that is not in the new committee (whether it dealt or
+// not) to erase its share, now that every new party has saved its new one.
 func (h *Host) retireOthers(ctx context.Context, key *wire.KeyInfo, args wire.PrepareArgs) {
 	for _, p := range key.Parties {
-		if slices.Contains(args.Parties, p) {
+		if slices.Contains(args.Reshare.NewParties, p) {
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, h.cfg.Timeouts.Call)

@@ -19,6 +19,7 @@ func runAddress(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	key := fs.String("key", "", "key id or label (required)")
 	chain := fs.String("chain", "", "chain name, e.g. bitcoin, ethereum, solana (required; 'mpcsigner chains' lists them)")
 	network := fs.String("network", "", "the chain's network (default: its main network)")
+	path := fs.String("path", "", "a non-hardened BIP32 path below the key, e.g. m/0/7 (secp256k1 keys)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -30,7 +31,7 @@ func runAddress(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer cancel()
-	a, err := c.Address(ctx, *key, *chain, *network)
+	a, err := c.AddressAt(ctx, *key, *chain, *network, *path)
 	if err != nil {
 		return err
 	}
@@ -70,6 +71,7 @@ func runSignTx(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	chain := fs.String("chain", "", "chain name (required; 'mpcsigner chains' lists them)")
 	network := fs.String("network", "", "the chain's network (default: its main network)")
 	tx := fs.String("tx", "", "the unsigned transaction in the chain's encoding (docs/chains.md), or - to read it from standard input")
+	path := fs.String("path", "", "sign with the key's non-hardened BIP32 child at this path, e.g. m/0/7 (secp256k1 keys)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -89,7 +91,7 @@ func runSignTx(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer cancel()
-	signed, err := c.SignTransaction(ctx, *chain, api.ChainSignRequest{Key: *key, Transaction: text, Network: *network})
+	signed, err := c.SignTransaction(ctx, *chain, api.ChainSignRequest{Key: *key, Transaction: text, Network: *network, Path: *path})
 	if err != nil {
 		return err
 	}

@@ -80,7 +80,7 @@ func (c *clientFlags) client() (*api.Client, error) {
 
 func runKey(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return &usageError{"key needs a verb: create, import, list, show, refresh, reshare or delete"}
+		return &usageError{"key needs a verb: create, import, list, show, xpub, refresh, reshare or delete"}
 	}
 	switch args[0] {
 	case "create":
@@ -97,8 +97,10 @@ func runKey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return runKeyRefresh(ctx, args[1:], stdout, stderr)
 	case "reshare":
 		return runKeyReshare(ctx, args[1:], stdout, stderr)
+	case "xpub":
+		return runKeyXPub(ctx, args[1:], stdout, stderr)
 	}
-	return &usageError{fmt.Sprintf("unknown key verb %q: use create, import, list, show, refresh, reshare or delete", args[0])}
+	return &usageError{fmt.Sprintf("unknown key verb %q: use create, import, list, show, xpub, refresh, reshare or delete", args[0])}
 }
 
 func runKeyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -285,6 +287,7 @@ func runSign(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	message := fs.String("message", "", "a whole message to sign, in hex (Ed25519 keys only)")
 	messageFile := fs.String("message-file", "", "a file whose bytes are the message to sign (Ed25519 keys only)")
 	parties := fs.String("parties", "", "comma-separated signers to use, e.g. 1,3 (default: the host picks)")
+	path := fs.String("path", "", "sign with the key's non-hardened BIP32 child at this path, e.g. m/0/7 (secp256k1 keys)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -295,6 +298,7 @@ func runSign(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	req.Path = *path
 	if *parties != "" {
 		for _, s := range strings.Split(*parties, ",") {
 			n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 16)

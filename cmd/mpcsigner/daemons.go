@@ -80,7 +80,12 @@ func runEnclave(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	ecdsa.EnableConstantTime()
+	policy, err := cfg.Approvals.Policy()
+	if err != nil {
+		return fmt.Errorf("approvals: %w", err)
+	}
 	e, err := enclave.New(enclave.Config{
+		Approvals: policy,
 		Identity: id, Roster: roster, Store: st, Engines: engines(),
 		Attester: attester, Verifier: verifier,
 		PreParamsWant: cfg.PreParams.WantOrDefault(), PreParamsFixtures: fixtures,

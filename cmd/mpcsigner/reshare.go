@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -83,4 +84,29 @@ func parsePartyList(s string) ([]uint16, error) {
 		out = append(out, uint16(n))
 	}
 	return out, nil
+}
+
+// runKeyXPub prints a secp256k1 key's extended public key at a path, for watch-only wallets.
+func runKeyXPub(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cf := newClientFlags("key xpub", stderr)
+	path := fs.String("path", "m", "non-hardened BIP32 path below the key")
+	network := fs.String("network", "mainnet", "mainnet (xpub...) or testnet (tpub...)")
+	ref, err := parseKeyRef(fs, "key xpub", args)
+	if err != nil {
+		return err
+	}
+	c, ctx, cancel, err := cf.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	x, err := c.XPub(ctx, ref, *path, *network)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return json.NewEncoder(stdout).Encode(x)
+	}
+	fmt.Fprintln(stdout, x.XPub)
+	return nil
 }

@@ -37,13 +37,15 @@ const (
 	// signed (Web3Signer's watermark-repair).
 	PathHighWatermark = "/v1/eth2/high-watermark" // GET, PUT: HighWatermark; DELETE clears
 	// PathAddress is a key's address on a chain: ?chain=C[&network=N].
-	PathAddress = "/v1/keys/{key}/address" // GET: Address
+	PathAddress = "/v1/keys/{key}/address" // GET: Address (&path=m/0/7 for a derived key)
 	// PathChainSign signs an unsigned transaction of a chain with a key.
 	PathChainSign = "/v1/chains/{chain}/sign" // POST: ChainSignRequest -> ChainSignResponse
 	// PathPSBT signs the inputs of a Bitcoin-family PSBT that belong to the cluster's keys.
 	PathPSBT = "/v1/psbt/sign" // POST: PSBTRequest -> PSBTResponse
 	// PathChains lists the chains the host signs for.
 	PathChains = "/v1/chains" // GET: ChainList
+	// PathXPub is a secp256k1 key's BIP32 extended public key at ?path=m/...&network=mainnet|testnet.
+	PathXPub = "/v1/keys/{key}/xpub" // GET: XPub
 	// PathReshare moves a key to new shares with the same public key: a refresh (no body
 	// fields: the same parties and threshold) or a committee change.
 	PathReshare = "/v1/keys/{key}/reshare" // POST: ReshareRequest -> Key
@@ -70,6 +72,7 @@ type Address struct {
 	Chain   string `json:"chain"`
 	Network string `json:"network"`
 	Address string `json:"address"`
+	Path    string `json:"path,omitempty"` // the derivation path below the key, if any
 }
 
 // ChainInfo describes one chain the host signs for.
@@ -90,6 +93,8 @@ type ChainSignRequest struct {
 	// Transaction is the unsigned transaction in the chain's customary encoding (docs/chains.md).
 	Transaction string `json:"transaction"`
 	Network     string `json:"network,omitempty"` // "" means the chain's default
+	// Path signs with the key's non-hardened BIP32 child at this path (secp256k1 keys only).
+	Path string `json:"path,omitempty"`
 }
 
 // ChainSignResponse is a signed transaction.
@@ -166,6 +171,15 @@ type Key struct {
 	Epoch uint64 `json:"epoch,omitempty"`
 }
 
+// XPub is an extended public key for watch-only wallets.
+type XPub struct {
+	KeyID     string `json:"key_id"`
+	Path      string `json:"path"`
+	Network   string `json:"network"`
+	PublicKey string `json:"public_key"` // hex, the compressed key at Path
+	XPub      string `json:"xpub"`
+}
+
 // ReshareRequest is the body of POST /v1/keys/{key}/reshare. Empty fields keep the key's
 // current parties and threshold: an empty body is a share refresh.
 type ReshareRequest struct {
@@ -220,6 +234,9 @@ type SignRequest struct {
 	Message string `json:"message,omitempty"`
 	// Parties optionally names the signers to use; by default the host picks reachable ones.
 	Parties []uint16 `json:"parties,omitempty"`
+	// Path signs with the key's non-hardened BIP32 child at this path ("m/0/7"; secp256k1
+	// ECDSA keys only).
+	Path string `json:"path,omitempty"`
 }
 
 // SignResponse carries an ordinary signature under the key.
@@ -346,6 +363,22 @@ func (c *Client) CreateKey(ctx context.Context, req CreateKeyRequest) (*Key, err
 	return &out, nil
 }
 
+// XPub returns a secp256k1 key's extended public key at path for network (mainnet or testnet).
+func (c *Client) XPub(ctx context.Context, key, path, network string) (*XPub, error) {
+	q := url.Values{}
+	if path != "" {
+		q.Set("path", path)
+	}
+	if network != "" {
+		q.Set("network", network)
+	}
+	var out XPub
+	if err := c.do(ctx, http.MethodGet, keyPath(PathXPub, key)+"?"+q.Encode(), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // Reshare moves a key (by id or label) to fresh shares: an empty request refreshes them.
 func (c *Client) Reshare(ctx context.Context, key string, req ReshareRequest) (*Key, error) {
 	var out Key
@@ -375,9 +408,17 @@ func (c *Client) Identity(ctx context.Context) (*Identity, error) {
 
 // Address returns a key's address on a chain; network "" means the chain's default.
 func (c *Client) Address(ctx context.Context, key, chain, network string) (*Address, error) {
+	return c.AddressAt(ctx, key, chain, network, "")
+}
+
+// AddressAt is the address of the key's non-hardened child at path ("": the key itself).
+func (c *Client) AddressAt(ctx context.Context, key, chain, network, path string) (*Address, error) {
 	q := url.Values{"chain": {chain}}
 	if network != "" {
 		q.Set("network", network)
+	}
+	if path != "" {
+		q.Set("path", path)
 	}
 	var out Address
 	if err := c.do(ctx, http.MethodGet, keyPath(PathAddress, key)+"?"+q.Encode(), nil, &out); err != nil {

@@ -33,6 +33,10 @@ const (
 	// KeyDeleteReply. A share at the given epoch or later is kept: a host cannot use this to
 	// delete a current share (it could with keys.delete, which validator keys refuse).
 	MethodKeyRetire = "keys.retire"
+	// MethodKeyDerive returns a key's child public key at a non-hardened path, computed with the
+	// key's chain code, which never leaves the enclave except inside an xpub asked for. Args:
+	// DeriveArgs. Reply: DeriveReply.
+	MethodKeyDerive = "keys.derive"
 	// MethodPrepare readies one protocol run; the enclave checks the request and claims what the
 	// run needs, but sends nothing yet. Args: PrepareArgs.
 	MethodPrepare = "session.prepare"
@@ -106,7 +110,26 @@ const (
 	// parties) or a committee change. Parties lists every participant (old and new);
 	// PrepareArgs.Reshare says who deals and who receives.
 	KindReshare = "reshare"
+	// KindChainCode has every party of a secp256k1 ECDSA key draw the key's secret chain code
+	// together (commit-reveal), for BIP32-style derivation below the key. Parties lists every
+	// holder; a party that already holds a chain code for the key refuses.
+	KindChainCode = "chaincode"
 )
+
+// DeriveArgs asks for a key's non-hardened child public key, and with XPub for the extended
+// public key at that path (which reveals the chain code below it: a watch-only wallet needs it).
+type DeriveArgs struct {
+	Key  string `json:"key"`
+	Path string `json:"path"`           // "m/0/7"
+	XPub string `json:"xpub,omitempty"` // "", "mainnet" (xpub...) or "testnet" (tpub...)
+}
+
+// DeriveReply is a derived public key.
+type DeriveReply struct {
+	PublicKey string `json:"public_key"` // hex, 33-byte compressed
+	Path      string `json:"path"`
+	XPub      string `json:"xpub,omitempty"`
+}
 
 // ReshareArgs describes a reshare. Every participant checks what it can: a dealer that its share
 // is of PublicKey at Epoch, a receiver that the dealt sharing is of PublicKey.
@@ -187,6 +210,9 @@ type KeyInfo struct {
 	// Epoch counts the reshares of this key (0 for a key never reshared). A party signs only
 	// with a request for its own epoch, so old and new shares are never mixed.
 	Epoch uint64 `json:"epoch,omitempty"`
+	// ChainCodeID names the key's secret chain code (a hash of it, revealing nothing), so that a
+	// host can see that every party has the same one; empty when the key has none.
+	ChainCodeID string `json:"chain_code_id,omitempty"`
 }
 
 // KeysReply lists keys.
@@ -212,10 +238,22 @@ type PrepareArgs struct {
 	// protocol.MaxMessageBytes).
 	Message string      `json:"message,omitempty"`
 	Import  *ImportArgs `json:"import,omitempty"` // import only
+	// Path, for a signing, signs with the key's non-hardened child at this BIP32 path ("m/0/7").
+	Path string `json:"path,omitempty"`
 	// Epoch is, for a signing, the key epoch the host expects (KeyInfo.Epoch): a party whose
 	// share is of another epoch refuses, so a signing never mixes shares across a reshare.
 	Epoch   uint64       `json:"epoch,omitempty"`
 	Reshare *ReshareArgs `json:"reshare,omitempty"` // reshare only
+	// Approvals carries the operators' approval of a lifecycle operation (reshare), which every
+	// participant checks against its own policy.
+	Approvals *Approvals `json:"approvals,omitempty"`
+}
+
+// Approvals is an approval statement (enclave/approval JSON) and the operators' signatures of
+// it (a JSON array of approvals), passed through the host unchanged.
+type Approvals struct {
+	Statement json.RawMessage `json:"statement"`
+	Approvals json.RawMessage `json:"approvals"`
 }
 
 // SessionRef names a session.
