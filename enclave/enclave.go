@@ -357,6 +357,26 @@ func (e *Enclave) dispatch(ctx context.Context, fc *transport.FrameConn, req *wi
 			return nil, err
 		}
 		return wire.EncodeJSON(reply), nil
+	case wire.MethodBackupExport:
+		var args wire.BackupExportArgs
+		if err := decodeArgs(req.Body, &args); err != nil {
+			return nil, err
+		}
+		reply, err := e.exportBackup(&args)
+		if err != nil {
+			return nil, err
+		}
+		return wire.EncodeJSON(reply), nil
+	case wire.MethodBackupRestore:
+		var args wire.BackupRestoreArgs
+		if err := decodeArgs(req.Body, &args); err != nil {
+			return nil, err
+		}
+		info, err := e.restoreBackup(&args)
+		if err != nil {
+			return nil, err
+		}
+		return wire.EncodeJSON(info), nil
 	case wire.MethodKeyRetire:
 		var args wire.KeyRetireArgs
 		if err := decodeArgs(req.Body, &args); err != nil {

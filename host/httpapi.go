@@ -37,6 +37,8 @@ func (h *Host) apiServer() *http.Server {
 	mux.Handle("GET "+api.PathAddress, h.authed("address", h.handleAddress))
 	mux.Handle("POST "+api.PathChainSign, h.authed("sign_transaction", h.handleChainSign))
 	mux.Handle("POST "+api.PathPSBT, h.authed("sign_psbt", h.handlePSBT))
+	mux.Handle("POST "+api.PathBackupExport, h.authed("backup_export", h.handleBackupExport))
+	mux.Handle("POST "+api.PathBackupRestore, h.authed("backup_restore", h.handleBackupRestore))
 	mux.Handle("GET "+api.PathXPub, h.authed("xpub", h.handleXPub))
 	mux.Handle("POST "+api.PathReshare, h.authed("reshare_key", h.handleReshare))
 	mux.Handle("POST "+api.PathRandom, h.authed("random", h.handleRandom))

@@ -168,7 +168,14 @@ func (h *Host) enableEth2(ctx context.Context, pub string) error {
 }
 
 func (h *Host) handleIdentity(w http.ResponseWriter, r *http.Request) (any, error) {
-	return h.Identity(r.Context())
+	p, err := h.identityParty(r)
+	if err != nil {
+		return nil, err
+	}
+	if p == h.cfg.Party {
+		return h.Identity(r.Context())
+	}
+	return h.IdentityOf(r.Context(), p)
 }
 
 func (h *Host) handleImportKey(w http.ResponseWriter, r *http.Request) (any, error) {

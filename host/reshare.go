@@ -100,6 +100,7 @@ func (h *Host) Reshare(ctx context.Context, ref string, req api.ReshareRequest) 
 	if err != nil {
 		return nil, err
 	}
+	args.Approvals = wireApprovals(req.Approvals)
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeouts.Keygen)
 	defer cancel()
 	results, err := h.runSession(ctx, args)
@@ -223,6 +224,14 @@ func (h *Host) forgetCachedKey(key wire.KeyInfo) {
 	if pk, err := web3signer.ParsePublicKey(key.PublicKey); err == nil {
 		h.eth2.forget(pk)
 	}
+}
+
+// wireApprovals passes an API approval on to the enclaves as it is.
+func wireApprovals(a *api.Approvals) *wire.Approvals {
+	if a == nil {
+		return nil
+	}
+	return &wire.Approvals{Statement: a.Statement, Approvals: a.Approvals}
 }
 
 func needsPreParams(s protocol.Scheme) bool {

@@ -25,6 +25,7 @@ import (
 	"github.com/mpcsigner/mpcsigner/attestation"
 	"github.com/mpcsigner/mpcsigner/attestation/sim"
 	"github.com/mpcsigner/mpcsigner/enclave"
+	"github.com/mpcsigner/mpcsigner/enclave/approval"
 	"github.com/mpcsigner/mpcsigner/enclave/seal"
 	"github.com/mpcsigner/mpcsigner/host"
 	"github.com/mpcsigner/mpcsigner/host/api"
@@ -58,14 +59,16 @@ const (
 
 // DevnetInfo is devnet.json.
 type DevnetInfo struct {
-	Version   int           `json:"version"`
-	DataDir   string        `json:"data_dir"`
-	API       string        `json:"api"`
-	TokenFile string        `json:"token_file"`
-	Threshold int           `json:"threshold"`
-	PID       int           `json:"pid"`
-	Parties   []DevnetParty `json:"parties"`
-	PKCS11    DevnetPKCS11  `json:"pkcs11"`
+	Version   int    `json:"version"`
+	DataDir   string `json:"data_dir"`
+	API       string `json:"api"`
+	TokenFile string `json:"token_file"`
+	Threshold int    `json:"threshold"`
+	// Cluster is the roster's cluster id, which operator approval statements name.
+	Cluster string        `json:"cluster"`
+	PID     int           `json:"pid"`
+	Parties []DevnetParty `json:"parties"`
+	PKCS11  DevnetPKCS11  `json:"pkcs11"`
 	// Web3Signer is host 1's Web3Signer-compatible API (validator clients' remote-signer URL);
 	// every host serves one, listed per party.
 	Web3Signer string `json:"web3signer,omitempty"`
@@ -112,6 +115,10 @@ type devnetOptions struct {
 	network       string
 	chainID       uint64
 	downstream    string
+	// operators is a file of operator certificates (one per line) and quorum how many of them
+	// must approve lifecycle operations; written into every enclave's configuration.
+	operators string
+	quorum    int
 }
 
 func runDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -128,6 +135,8 @@ func runDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.DurationVar(&o.restartDelay, "restart-delay", time.Second, "how long to wait before restarting a child that exited")
 	fs.DurationVar(&o.readyTimeout, "ready-timeout", 90*time.Second, "how long to wait for the cluster to come up")
 	fs.DurationVar(&o.signTimeout, "sign-timeout", 20*time.Second, "hosts' signing timeout (first start only)")
+	fs.StringVar(&o.operators, "operators", "", "file of operator certificates, one per line (mpcsigner operator keygen): every enclave then requires approvals of refreshes, committee changes and backups (first start only)")
+	fs.IntVar(&o.quorum, "approval-quorum", 0, "how many of --operators must approve (first start only)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -238,6 +247,10 @@ func (d *devnet) initialize(ctx context.Context) error {
 		return err
 	}
 	roster := enclave.Roster{Version: 1, ClusterID: "devnet-" + randomToken()[:16], Threshold: d.opts.threshold, Epoch: 1}
+	approvals, err := d.approvalConfig()
+	if err != nil {
+		return err
+	}
 	hostParties := make([]host.PartyAddr, n)
 	for i := range n {
 		hostParties[i] = host.PartyAddr{ID: protocol.PartyID(i + 1), Peer: fmt.Sprintf("127.0.0.1:%d", ports[n+i])}
@@ -256,6 +269,7 @@ func (d *devnet) initialize(ctx context.Context) error {
 			Sealer:      enclave.SealerConfig{KeyFile: filepath.Join(pdir, "sealer", "seal.key")},
 			PreParams:   d.preParamsConfig(),
 			Attestation: d.simAttestation(),
+			Approvals:   approvals,
 		}
 		if err := writeYAML(filepath.Join(pdir, "enclave.yaml"), ecfg); err != nil {
 			return err
@@ -296,6 +310,31 @@ func (d *devnet) writePKCS11Config(ports []int) error {
 	conf := fmt.Sprintf("api: http://127.0.0.1:%d\ntoken_file: %s\npin_file: %s\ntimeout: 30s\nkeygen_timeout: 5m\n",
 		ports[0], filepath.Join(d.dir, apiTokenName), filepath.Join(d.dir, pkcs11PINName))
 	return seal.WriteFileAtomic(filepath.Join(d.dir, pkcs11ConfName), []byte(conf), 0o600)
+}
+
+// approvalConfig reads --operators into the enclaves' approval policy (none without it).
+func (d *devnet) approvalConfig() (approval.Config, error) {
+	if d.opts.operators == "" {
+		if d.opts.quorum != 0 {
+			return approval.Config{}, &usageError{"--approval-quorum needs --operators"}
+		}
+		return approval.Config{}, nil
+	}
+	raw, err := os.ReadFile(d.opts.operators)
+	if err != nil {
+		return approval.Config{}, err
+	}
+	var c approval.Config
+	for _, line := range strings.Split(string(raw), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			c.Operators = append(c.Operators, line)
+		}
+	}
+	c.Quorum = d.opts.quorum
+	if _, err := c.Policy(); err != nil {
+		return approval.Config{}, fmt.Errorf("--operators %s with --approval-quorum %d: %w", d.opts.operators, d.opts.quorum, err)
+	}
+	return c, nil
 }
 
 // preParamsConfig keeps two sets ready, or, with test fixtures, uses those and generates none.
@@ -398,7 +437,7 @@ func (d *devnet) loadLayout() error {
 	if err != nil {
 		return err
 	}
-	d.info = DevnetInfo{Version: devnetVersion, DataDir: d.dir, TokenFile: filepath.Join(d.dir, apiTokenName), Threshold: roster.Threshold, PID: os.Getpid()}
+	d.info = DevnetInfo{Version: devnetVersion, DataDir: d.dir, TokenFile: filepath.Join(d.dir, apiTokenName), Threshold: roster.Threshold, Cluster: roster.ClusterID, PID: os.Getpid()}
 	for _, rp := range roster.Parties {
 		p := int(rp)
 		hcfg, err := host.LoadConfig(filepath.Join(d.partyDir(p), "host.yaml"))

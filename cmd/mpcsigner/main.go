@@ -35,6 +35,8 @@ func commands() []command {
 		{"host", "run one host: enclave proxy, relay, native API, metrics", runHost},
 		{"key", "manage keys: create, import, list, show, refresh, reshare, delete", runKey},
 		{"eth2", "Ethereum validator operations: high-watermark", runEth2},
+		{"backup", "encrypted key backups: export, verify, restore, new-recovery (a k-of-m split recovery identity)", runBackup},
+		{"recover", "reconstruct a whole private key from a backup, offline, for disaster recovery only", runRecover},
 		{"operator", "operator keys and quorum approvals of lifecycle operations: keygen, cert, statement, approve", runOperator},
 		{"sign", "sign a 32-byte digest (or, with an Ed25519 key, a message) with a key", runSign},
 		{"address", "a key's address on a chain", runAddress},

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
+	"os"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mpcsigner/mpcsigner/enclave/approval"
 	"github.com/mpcsigner/mpcsigner/host/api"
 )
 
@@ -17,11 +20,16 @@ import (
 // key; the old shares are erased and no party signs with them again.
 func runKeyRefresh(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cf := newClientFlags("key refresh", stderr)
+	approvals := approvalFlags(fs)
 	ref, err := parseKeyRef(fs, "key refresh", args)
 	if err != nil {
 		return err
 	}
-	return reshareKey(ctx, cf, ref, api.ReshareRequest{}, stdout, stderr)
+	a, err := approvals()
+	if err != nil {
+		return err
+	}
+	return reshareKey(ctx, cf, ref, api.ReshareRequest{Approvals: a}, stdout, stderr)
 }
 
 // runKeyReshare moves a key to another committee (parties and threshold) with the same public
@@ -30,7 +38,12 @@ func runKeyReshare(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs, cf := newClientFlags("key reshare", stderr)
 	parties := fs.String("parties", "", "the new committee: party numbers, comma-separated (default: the current one)")
 	threshold := fs.Int("threshold", 0, "signers the new committee needs (default: the current threshold)")
+	approvals := approvalFlags(fs)
 	ref, err := parseKeyRef(fs, "key reshare", args)
+	if err != nil {
+		return err
+	}
+	a, err := approvals()
 	if err != nil {
 		return err
 	}
@@ -41,7 +54,7 @@ func runKeyReshare(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if len(ps) == 0 && *threshold == 0 {
 		return &usageError{"key reshare needs --parties, --threshold or both (to refresh the same committee, use key refresh)"}
 	}
-	return reshareKey(ctx, cf, ref, api.ReshareRequest{Parties: ps, Threshold: *threshold}, stdout, stderr)
+	return reshareKey(ctx, cf, ref, api.ReshareRequest{Parties: ps, Threshold: *threshold, Approvals: a}, stdout, stderr)
 }
 
 func reshareKey(ctx context.Context, cf *clientFlags, ref string, req api.ReshareRequest, stdout, stderr io.Writer) error {
@@ -109,4 +122,40 @@ func runKeyXPub(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintln(stdout, x.XPub)
 	return nil
+}
+
+// approvalFlags adds --statement and --approvals to a lifecycle verb: the statement operators
+// approved (mpcsigner operator statement) and their approvals (mpcsigner operator approve,
+// one per line, or a JSON array). The enclaves check them; without a policy they need none.
+func approvalFlags(fs *flag.FlagSet) func() (*api.Approvals, error) {
+	statement := fs.String("statement", "", "approval statement file (mpcsigner operator statement), when the enclaves require operator approvals")
+	approvals := fs.String("approvals", "", "file of the operators' approvals of the statement (mpcsigner operator approve output, one per line)")
+	return func() (*api.Approvals, error) {
+		if *statement == "" && *approvals == "" {
+			return nil, nil
+		}
+		if *statement == "" || *approvals == "" {
+			return nil, &usageError{"--statement and --approvals go together"}
+		}
+		st, err := os.ReadFile(*statement)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := approval.DecodeStatement(st); err != nil {
+			return nil, fmt.Errorf("%s: %w", *statement, err)
+		}
+		raw, err := os.ReadFile(*approvals)
+		if err != nil {
+			return nil, err
+		}
+		list, err := approval.DecodeApprovals(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", *approvals, err)
+		}
+		arr, err := json.Marshal(list)
+		if err != nil {
+			return nil, err
+		}
+		return &api.Approvals{Statement: st, Approvals: arr}, nil
+	}
 }

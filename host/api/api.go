@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -30,7 +31,7 @@ const (
 	PathHealth = "/v1/health"          // GET: Health (no token needed)
 	// PathIdentity is the attested identity of this host's enclave, the dealer of imports
 	// through this host: verify it, then seal the key to the X25519 key it attests.
-	PathIdentity = "/v1/identity" // GET: Identity
+	PathIdentity = "/v1/identity" // GET: Identity (?party=N: another party's, fetched through its host)
 	// PathImport imports an existing key sealed to the dealer enclave.
 	PathImport = "/v1/keys/import" // POST: ImportKeyRequest -> Key
 	// PathHighWatermark is the eth2 high watermark of every enclave: nothing at or beyond it is
@@ -44,6 +45,11 @@ const (
 	PathPSBT = "/v1/psbt/sign" // POST: PSBTRequest -> PSBTResponse
 	// PathChains lists the chains the host signs for.
 	PathChains = "/v1/chains" // GET: ChainList
+	// PathBackupExport has every holder seal its share of a key to recipients, and returns
+	// the assembled bundle.
+	PathBackupExport = "/v1/keys/{key}/backup" // POST: BackupExportRequest -> BackupBundle
+	// PathBackupRestore loads one party's share from a bundle into its enclave.
+	PathBackupRestore = "/v1/backup/restore" // POST: BackupRestoreRequest -> Key
 	// PathXPub is a secp256k1 key's BIP32 extended public key at ?path=m/...&network=mainnet|testnet.
 	PathXPub = "/v1/keys/{key}/xpub" // GET: XPub
 	// PathReshare moves a key to new shares with the same public key: a refresh (no body
@@ -171,6 +177,29 @@ type Key struct {
 	Epoch uint64 `json:"epoch,omitempty"`
 }
 
+// BackupExportRequest is the body of POST /v1/keys/{key}/backup.
+type BackupExportRequest struct {
+	Recipients []string   `json:"recipients"` // age X25519 ("age1...") or "ssh-ed25519 AAAA..." keys
+	Approvals  *Approvals `json:"approvals,omitempty"`
+}
+
+// BackupBundle is an assembled backup bundle, byte for byte as it is to be stored.
+type BackupBundle struct {
+	Bundle []byte `json:"bundle"` // base64 in JSON
+	// Missing lists holders that did not export (unreachable): the bundle still has at least
+	// the threshold of entries.
+	Missing []uint16 `json:"missing,omitempty"`
+}
+
+// BackupRestoreRequest is the body of POST /v1/backup/restore.
+type BackupRestoreRequest struct {
+	Bundle []byte `json:"bundle"`
+	Party  uint16 `json:"party"`
+	// SealedIdentity is the recovery identity sealed to the party's attested enclave key.
+	SealedIdentity []byte     `json:"sealed_identity"`
+	Approvals      *Approvals `json:"approvals,omitempty"`
+}
+
 // XPub is an extended public key for watch-only wallets.
 type XPub struct {
 	KeyID     string `json:"key_id"`
@@ -185,6 +214,16 @@ type XPub struct {
 type ReshareRequest struct {
 	Parties   []uint16 `json:"parties,omitempty"`
 	Threshold int      `json:"threshold,omitempty"`
+	// Approvals is the operators' approval, when the enclaves require one.
+	Approvals *Approvals `json:"approvals,omitempty"`
+}
+
+// Approvals is an operator approval statement (mpcsigner operator statement) and the
+// operators' approvals of it (mpcsigner operator approve), passed to the enclaves unchanged:
+// each checks them against its own policy.
+type Approvals struct {
+	Statement json.RawMessage `json:"statement"`
+	Approvals json.RawMessage `json:"approvals"` // a JSON array of approvals
 }
 
 // KeyDeleted answers DELETE /v1/keys/{key}: enough parties have deleted their shares that no
@@ -358,6 +397,33 @@ func (c *Client) GetKey(ctx context.Context, key string) (*Key, error) {
 func (c *Client) CreateKey(ctx context.Context, req CreateKeyRequest) (*Key, error) {
 	var out Key
 	if err := c.do(ctx, http.MethodPost, PathKeys, req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ExportBackup has a key's holders seal their shares to recipients and returns the bundle.
+func (c *Client) ExportBackup(ctx context.Context, key string, req BackupExportRequest) (*BackupBundle, error) {
+	var out BackupBundle
+	if err := c.do(ctx, http.MethodPost, keyPath(PathBackupExport, key), req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RestoreBackup loads one party's share from a bundle.
+func (c *Client) RestoreBackup(ctx context.Context, req BackupRestoreRequest) (*Key, error) {
+	var out Key
+	if err := c.do(ctx, http.MethodPost, PathBackupRestore, req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// IdentityOf returns party p's attested identity (through this host).
+func (c *Client) IdentityOf(ctx context.Context, party uint16) (*Identity, error) {
+	var out Identity
+	if err := c.do(ctx, http.MethodGet, PathIdentity+"?party="+strconv.Itoa(int(party)), nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

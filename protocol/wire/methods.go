@@ -37,6 +37,14 @@ const (
 	// key's chain code, which never leaves the enclave except inside an xpub asked for. Args:
 	// DeriveArgs. Reply: DeriveReply.
 	MethodKeyDerive = "keys.derive"
+	// MethodBackupExport seals this party's share of a key (with its chain code) to the given
+	// age recipients inside the enclave, after checking the operators' approval. Args:
+	// BackupExportArgs. Reply: BackupEntry.
+	MethodBackupExport = "backup.export"
+	// MethodBackupRestore loads this party's share from a backup bundle: the enclave opens the
+	// recovery identity sealed to its attested key, decrypts its own entry with it, checks the
+	// entry against the bundle, and saves the key. Args: BackupRestoreArgs. Reply: KeyInfo.
+	MethodBackupRestore = "backup.restore"
 	// MethodPrepare readies one protocol run; the enclave checks the request and claims what the
 	// run needs, but sends nothing yet. Args: PrepareArgs.
 	MethodPrepare = "session.prepare"
@@ -145,6 +153,27 @@ type ReshareArgs struct {
 	// Created and PKCS11ID describe the key to a party that does not hold it yet.
 	Created  string `json:"created"`
 	PKCS11ID string `json:"pkcs11_id,omitempty"`
+}
+
+// BackupExportArgs asks for this party's sealed backup entry of a key.
+type BackupExportArgs struct {
+	Key        string     `json:"key"`        // id
+	Recipients []string   `json:"recipients"` // age X25519 ("age1...") or "ssh-ed25519 ..." keys
+	Approvals  *Approvals `json:"approvals,omitempty"`
+}
+
+// BackupEntry is one party's sealed entry (backup.Entry JSON).
+type BackupEntry struct {
+	Entry json.RawMessage `json:"entry"`
+}
+
+// BackupRestoreArgs restores this party's share from a bundle.
+type BackupRestoreArgs struct {
+	Bundle []byte `json:"bundle"` // the bundle file, exactly as written (base64 in JSON)
+	// SealedIdentity is the age identity (or OpenSSH ed25519 private key) that opens the
+	// entries, sealed with SealImport to this enclave's attested key under RestoreInfo.
+	SealedIdentity []byte     `json:"sealed_identity"`
+	Approvals      *Approvals `json:"approvals,omitempty"`
 }
 
 // KeyRetireArgs asks a party that is no longer in a key's committee to erase its share: it

@@ -43,6 +43,21 @@ func ImportInfo(dealer protocol.PartyID, publicKeyHex, label string) []byte {
 	return b
 }
 
+// RestoreInfo is the HPKE info of a recovery identity sealed to one enclave for restoring
+// one key from one bundle: it opens nowhere else.
+func RestoreInfo(party protocol.PartyID, keyID string, bundleDigestHex string) []byte {
+	var b []byte
+	field := func(s string) {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+		b = append(b, s...)
+	}
+	field("mpcsigner/v1 sealed recovery identity")
+	b = binary.BigEndian.AppendUint16(b, uint16(party))
+	field(keyID)
+	field(bundleDigestHex)
+	return b
+}
+
 // SealImport encrypts plaintext to the enclave whose attested X25519 key is recipient.
 func SealImport(recipient []byte, info, plaintext []byte) ([]byte, error) {
 	pub, err := ecdh.X25519().NewPublicKey(recipient)
@@ -71,7 +86,7 @@ func OpenImport(private []byte, info, sealed []byte) ([]byte, error) {
 	}
 	out, err := hpke.Open(k, importSuite.kdf, importSuite.aead, info, sealed)
 	if err != nil {
-		return nil, errors.New("the sealed import does not open with this enclave's key for this dealer, key and label")
+		return nil, errors.New("the sealed payload does not open with this enclave's key for this party, key and label (or bundle)")
 	}
 	return out, nil
 }
