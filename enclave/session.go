@@ -232,6 +232,11 @@ func (e *Enclave) newSign(eng protocol.Engine, args *wire.PrepareArgs, nonce []b
 		// attestation root signed as "just a digest".
 		return nil, fmt.Errorf("key %s is a validator key: it signs only Ethereum consensus messages through the eth2 API, where slashing protection applies: %w", args.KeyID, errBadRequest)
 	}
+	// The epoch first: a host that looked the key up before a reshare names the old signer
+	// count too, and must hear that the key changed, not that its request is malformed.
+	if args.Epoch != rec.Info.Epoch {
+		return nil, fmt.Errorf("key %s is at epoch %d here and the request is for epoch %d: the key was reshared, look it up again: %w", args.KeyID, rec.Info.Epoch, args.Epoch, errStaleKey)
+	}
 	if len(args.Parties) != rec.Info.Threshold {
 		return nil, fmt.Errorf("key %s needs exactly %d signers, got %d: %w", args.KeyID, rec.Info.Threshold, len(args.Parties), errBadRequest)
 	}
@@ -242,9 +247,6 @@ func (e *Enclave) newSign(eng protocol.Engine, args *wire.PrepareArgs, nonce []b
 	}
 	if args.Label != "" || args.Threshold != 0 || args.PKCS11ID != "" || args.Reshare != nil {
 		return nil, fmt.Errorf("a signing takes no label, threshold, PKCS#11 id or reshare: %w", errBadRequest)
-	}
-	if args.Epoch != rec.Info.Epoch {
-		return nil, fmt.Errorf("key %s is at epoch %d here and the request is for epoch %d: the key was reshared, look it up again: %w", args.KeyID, rec.Info.Epoch, args.Epoch, errStaleKey)
 	}
 	params := protocol.SignParams{Self: e.cfg.Identity.Party, Signers: args.Parties, Share: rec.Share, SessionNonce: nonce}
 	if err := signedPayload(args, rec.Info.Scheme, &params); err != nil {

@@ -500,8 +500,9 @@ func (h *Host) signKey(ctx context.Context, key *wire.KeyInfo, payload signPaylo
 			return nil, err
 		}
 		resp, err := h.signWith(ctx, key, payload, signers)
-		if errors.Is(err, ErrStaleKey) && !restaled && ctx.Err() == nil {
-			// Another host reshared the key since we looked it up: look again, once.
+		if (errors.Is(err, ErrStaleKey) || errors.Is(err, ErrNotFound)) && !restaled && ctx.Err() == nil {
+			// The key was reshared since we looked it up (a signer is at another epoch, or was
+			// retired and holds nothing): look again, once. A deleted key stays not found.
 			restaled = true
 			if key, err = h.freshestKey(ctx, key.ID); err != nil {
 				return nil, err

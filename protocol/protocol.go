@@ -335,3 +335,12 @@ func CheckReshare(p ReshareParams) error {
 	}
 	return nil
 }
+
+// String describes the reshare without the share or the pre-parameters.
+func (p ReshareParams) String() string {
+	return fmt.Sprintf("protocol.ReshareParams{Self: %s, Old: %d of %v, New: %d of %v, Share: (%d bytes, redacted), PreParams: (%d bytes, redacted), PublicKey: %x}",
+		p.Self, p.OldThreshold, p.OldParties, p.NewThreshold, p.NewParties, len(p.Share), len(p.PreParams), p.PublicKey)
+}
+
+// GoString is String, so that %#v does not print the share either.
+func (p ReshareParams) GoString() string { return p.String() }

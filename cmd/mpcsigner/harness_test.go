@@ -64,13 +64,15 @@ func binary(t testing.TB) string {
 }
 
 // fixturesDir lays out the engine's public test pre-parameters as the devnet reads them:
-// party-N.json for the first key and party-N-b.json for a second.
+// party-N.json for the first key and party-N-b.json for a second, for up to five parties.
 func fixturesDir(t testing.TB) string {
 	t.Helper()
 	src := filepath.Join("..", "..", "protocol", "ecdsa", "testdata", "preparams")
 	dst := t.TempDir()
-	for p := 1; p <= 3; p++ {
-		for name, from := range map[string]int{fmt.Sprintf("party-%d.json", p): p, fmt.Sprintf("party-%d-b.json", p): p + 3} {
+	// Parties 4 and 5 (five-party devnets) reuse fixtures 4, 5, 1 and 2: keys made on them are
+	// for tests only anyway, and no test makes an ECDSA key across parties sharing a fixture.
+	for p := 1; p <= 5; p++ {
+		for name, from := range map[string]int{fmt.Sprintf("party-%d.json", p): p, fmt.Sprintf("party-%d-b.json", p): (p+2)%6 + 1} {
 			b, err := os.ReadFile(filepath.Join(src, fmt.Sprintf("party-%d.json", from)))
 			if err != nil {
 				t.Fatalf("reading fixture: %v", err)

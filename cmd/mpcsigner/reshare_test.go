@@ -7,6 +7,8 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -30,6 +32,12 @@ import (
 // -> 2-of-3 {2,4,5}: parties 1 and 3 then hold nothing.
 func TestReshareEndToEnd(t *testing.T) {
 	d := startDevnet(t, filepath.Join(t.TempDir(), "data"), "--parties", "5", "--threshold", "3")
+	t.Cleanup(func() {
+		if t.Failed() {
+			out := d.output.String()
+			t.Logf("devnet output (last 8 KiB):\n%s", out[max(0, len(out)-8192):])
+		}
+	})
 
 	var key api.Key
 	d.cliJSON(t, &key, "key", "create", "--scheme", "ed25519", "--label", "vault", "--parties", "1,2,3", "--threshold", "2")
@@ -38,18 +46,26 @@ func TestReshareEndToEnd(t *testing.T) {
 	}
 	pub, _ := hex.DecodeString(key.PublicKey)
 
-	load := startSigningLoad(t, d, key.ID, pub)
 	// The committee change needs every new party: wait until every host has them attested.
 	waitFor(t, "every party attested by every host", 3*time.Minute, func() bool {
 		for p := range 5 {
-			if why := allAttested(d.healthcheck(p+1), p+1); why != "" {
-				t.Logf("host %d: %s", p+1, why)
+			resp, err := http.Get(d.info.Parties[p].API + api.PathHealthcheck)
+			if err != nil {
+				t.Logf("host %d: %v", p+1, err)
+				return false
+			}
+			var hc api.Healthcheck
+			err = json.NewDecoder(resp.Body).Decode(&hc)
+			resp.Body.Close()
+			if why := allAttested(hc, p+1); err != nil || why != "" {
+				t.Logf("host %d: %s (%v)", p+1, why, err)
 				return false
 			}
 		}
 		return true
 	})
 
+	load := startSigningLoad(t, d, key.ID, pub)
 	steps := []struct {
 		args      []string
 		threshold int

@@ -39,6 +39,9 @@ type run struct {
 	// expect reports whether a message content belongs to this protocol and whether it must
 	// arrive by broadcast.
 	expect func(tss.MessageContent) (broadcast, known bool)
+	// router, when set, frames and routes the payloads of a run whose tss-lib parties are not
+	// one per participant (a reshare, see reshare.go); keygen and sign leave it nil.
+	router router
 
 	// gate is held for writing while the tss party starts, so that no Update runs before its
 	// first round exists (tss-lib would store such a message and never look at it again).
@@ -125,7 +128,7 @@ func (r *run) Handle(from protocol.PartyID, broadcast bool, payload []byte) erro
 	if err != nil {
 		return err
 	}
-	msg, perr := tss.ParseWireMessage(payload, fromID, broadcast)
+	msg, perr := r.parse(from, fromID, broadcast, payload)
 	if perr != nil {
 		r.leave()
 		return r.fail(r.errorf([]protocol.PartyID{from}, "malformed payload from %s: %v", from, perr))
@@ -144,6 +147,40 @@ func (r *run) Handle(from protocol.PartyID, broadcast bool, payload []byte) erro
 	})
 	r.gate.RUnlock()
 	return r.settle(terr, perr)
+}
+
+// deliverLocal feeds msg, which one of this run's own tss-lib parties emitted, to its other
+// one (a reshare party in both committees). It is Handle without the envelope checks: the
+// message never left this run. Like Handle it counts as a call in flight, so the pump stays
+// until it is done, and once the run has ended it does nothing.
+func (r *run) deliverLocal(msg tss.ParsedMessage) {
+	r.mu.Lock()
+	if r.ended {
+		r.mu.Unlock()
+		return
+	}
+	r.inflight++
+	party := r.party
+	r.mu.Unlock()
+	r.gate.RLock()
+	terr, perr := callTSS(func() *tss.Error {
+		_, terr := party.Update(msg)
+		return terr
+	})
+	r.gate.RUnlock()
+	_ = r.settle(terr, perr) // a failure ends the run and shows on Done
+}
+
+// router frames and routes the payloads of a run whose tss-lib parties do not map one to one
+// onto participants.
+type router interface {
+	// parse decodes a payload from a participant into the message for this run's party.
+	parse(from protocol.PartyID, broadcast bool, payload []byte) (tss.ParsedMessage, error)
+	// route maps an outbound tss-lib message to the payloads for other participants and the
+	// messages for this party's other tss-lib party.
+	route(m tss.Message) (out []protocol.Outgoing, local []tss.ParsedMessage, err error)
+	// culprit maps a tss-lib party to the participant it stands for.
+	culprit(pid *tss.PartyID) (protocol.PartyID, bool)
 }
 
 // admit checks the run's state and the payload's envelope, and counts the call in flight.
@@ -339,12 +376,12 @@ func (r *run) pump() {
 			if finished || pending != nil {
 				continue
 			}
-			o, err := r.convert(m)
+			outs, err := r.outbound(m)
 			if err != nil {
 				go r.fail(r.errorf(nil, "encoding an outbound message: %v", err))
 				continue
 			}
-			queue = append(queue, o)
+			queue = append(queue, outs...)
 		case send <- next:
 			queue[0] = protocol.Outgoing{}
 			queue = queue[1:]
@@ -363,6 +400,35 @@ func (r *run) pump() {
 			quiet = nil
 		}
 	}
+}
+
+// parse decodes an inbound payload from a participant into a tss-lib message.
+func (r *run) parse(from protocol.PartyID, fromID *tss.PartyID, broadcast bool, payload []byte) (tss.ParsedMessage, error) {
+	if r.router != nil {
+		return r.router.parse(from, broadcast, payload)
+	}
+	return tss.ParseWireMessage(payload, fromID, broadcast)
+}
+
+// outbound maps a tss-lib message to the payloads it becomes. A router may also hand back
+// messages for this party's other tss-lib party, which are delivered on their own goroutine:
+// the pump must never wait for tss-lib.
+func (r *run) outbound(m tss.Message) ([]protocol.Outgoing, error) {
+	if r.router == nil {
+		o, err := r.convert(m)
+		if err != nil {
+			return nil, err
+		}
+		return []protocol.Outgoing{o}, nil
+	}
+	outs, local, err := r.router.route(m)
+	if err != nil {
+		return nil, err
+	}
+	for _, msg := range local {
+		go r.deliverLocal(msg)
+	}
+	return outs, nil
 }
 
 // convert maps a tss-lib message to an Outgoing.
@@ -399,12 +465,20 @@ func (r *run) mapError(terr *tss.Error) *protocol.Error {
 		pe.Cause = errors.New(terr.Error())
 	}
 	for _, c := range terr.Culprits() {
-		if p, ok := r.parties.fromTSS(c); ok && p != r.self && !slices.Contains(pe.Culprits, p) {
+		if p, ok := r.culprit(c); ok && p != r.self && !slices.Contains(pe.Culprits, p) {
 			pe.Culprits = append(pe.Culprits, p)
 		}
 	}
 	slices.Sort(pe.Culprits)
 	return pe
+}
+
+// culprit maps a tss-lib party named in an error to the participant it stands for.
+func (r *run) culprit(pid *tss.PartyID) (protocol.PartyID, bool) {
+	if r.router != nil {
+		return r.router.culprit(pid)
+	}
+	return r.parties.fromTSS(pid)
 }
 
 func (r *run) errorf(culprits []protocol.PartyID, format string, args ...any) *protocol.Error {
