@@ -12,6 +12,7 @@ import (
 
 	"github.com/mpcsigner/mpcsigner/backup"
 	"github.com/mpcsigner/mpcsigner/enclave/approval"
+	"github.com/mpcsigner/mpcsigner/protocol"
 	"github.com/mpcsigner/mpcsigner/protocol/wire"
 )
 
@@ -105,6 +106,14 @@ func (e *Enclave) restoreBackup(args *wire.BackupRestoreArgs) (*wire.KeyInfo, er
 	}
 	if len(rec.ChainCode) == 0 {
 		rec.ChainCode = nil
+	}
+	if b.Scheme == protocol.SchemeBLS12381 {
+		// A fresh cluster has none of the validator's slashing protection history: the key
+		// stays disabled until that history is imported (EIP-3076 interchange, which
+		// re-enables the validators it names).
+		if _, err := e.eth2.disable(&wire.Eth2Pubkeys{Pubkeys: []string{rec.Info.PublicKey}}); err != nil {
+			return nil, fmt.Errorf("disabling the restored validator key until its slashing history is imported: %w", err)
+		}
 	}
 	if err := e.keys.save(rec); err != nil {
 		return nil, fmt.Errorf("saving the restored share: %w", err)

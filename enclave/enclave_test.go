@@ -254,11 +254,26 @@ func TestPrepareRefusesBadRequests(t *testing.T) {
 		f(&a)
 		return a
 	}
+	reshare := func(f func(*wire.PrepareArgs)) wire.PrepareArgs {
+		a := wire.PrepareArgs{Session: newID(), Kind: wire.KindReshare, Scheme: key.Scheme, Parties: []protocol.PartyID{1, 2, 3}, KeyID: key.ID, Label: key.Label,
+			Reshare: &wire.ReshareArgs{OldParties: []protocol.PartyID{1, 2}, NewParties: []protocol.PartyID{1, 2, 3}, NewThreshold: 2, PublicKey: key.PublicKey, Created: key.Created}}
+		f(&a)
+		return a
+	}
 	cases := []struct {
 		name string
 		args wire.PrepareArgs
 		code string
 	}{
+		{"reshare without its arguments", reshare(func(a *wire.PrepareArgs) { a.Reshare = nil }), wire.CodeBadRequest},
+		{"reshare whose parties are not old and new", reshare(func(a *wire.PrepareArgs) { a.Parties = []protocol.PartyID{1, 2} }), wire.CodeBadRequest},
+		{"reshare to a threshold of 1", reshare(func(a *wire.PrepareArgs) { a.Reshare.NewThreshold = 1 }), wire.CodeBadRequest},
+		{"reshare at another epoch", reshare(func(a *wire.PrepareArgs) { a.Reshare.Epoch = 4 }), wire.CodeConflict},
+		{"reshare of another public key", reshare(func(a *wire.PrepareArgs) { a.Reshare.PublicKey = "02" + strings.Repeat("11", 32) }), wire.CodeConflict},
+		{"reshare dealt by too many", reshare(func(a *wire.PrepareArgs) { a.Reshare.OldParties = []protocol.PartyID{1, 2, 3} }), wire.CodeBadRequest},
+		{"reshare with a digest", reshare(func(a *wire.PrepareArgs) { a.Digest = hex.EncodeToString(randomDigest()) }), wire.CodeBadRequest},
+		{"derived signing with a hardened path", sign(func(a *wire.PrepareArgs) { a.Path = "m/0'/1" }), wire.CodeBadRequest},
+		{"chain code drawn by a subset", wire.PrepareArgs{Session: newID(), Kind: wire.KindChainCode, Scheme: key.Scheme, Parties: []protocol.PartyID{1, 2}, KeyID: key.ID}, wire.CodeBadRequest},
 		{"malformed session id", sign(func(a *wire.PrepareArgs) { a.Session = "xyz" }), wire.CodeBadRequest},
 		{"unknown scheme", sign(func(a *wire.PrepareArgs) { a.Scheme = "rsa" }), wire.CodeBadRequest},
 		{"unknown kind", sign(func(a *wire.PrepareArgs) { a.Kind = "steal" }), wire.CodeBadRequest},

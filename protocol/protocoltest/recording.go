@@ -3,6 +3,7 @@
 package protocoltest
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
@@ -31,6 +32,28 @@ func (e InterceptEngine) Sign(p protocol.SignParams) (protocol.Run, error) {
 		return nil, err
 	}
 	return e.wrap(r), nil
+}
+
+// Reshare implements protocol.Resharer by the wrapped engine's, which must have one.
+func (e InterceptEngine) Reshare(p protocol.ReshareParams) (protocol.Run, error) {
+	rs, ok := e.Engine.(protocol.Resharer)
+	if !ok {
+		return nil, fmt.Errorf("%s keys cannot be reshared", e.Scheme())
+	}
+	r, err := rs.Reshare(p)
+	if err != nil {
+		return nil, err
+	}
+	return e.wrap(r), nil
+}
+
+// DerivePublicKey implements protocol.Deriver by the wrapped engine's, which must have one.
+func (e InterceptEngine) DerivePublicKey(pub []byte, d protocol.Derivation) ([]byte, error) {
+	dv, ok := e.Engine.(protocol.Deriver)
+	if !ok {
+		return nil, fmt.Errorf("%s keys have no derivation", e.Scheme())
+	}
+	return dv.DerivePublicKey(pub, d)
 }
 
 func (e InterceptEngine) wrap(r protocol.Run) protocol.Run {
