@@ -92,7 +92,7 @@ type Enclave struct {
 	sessions *sessionTable
 	eth2     *eth2Signer
 
-	approvalMu sync.Mutex // one approval check and nonce spend at a time
+	ledger *storeLedger // approval nonces already used
 
 	mu      sync.Mutex
 	primary *transport.FrameConn
@@ -134,6 +134,7 @@ func New(cfg Config) (*Enclave, error) {
 		bootID:  randomHex(8),
 		engines: map[protocol.Scheme]protocol.Engine{},
 		keys:    &keyring{st: cfg.Store},
+		ledger:  &storeLedger{st: cfg.Store},
 		conns:   map[*transport.FrameConn]struct{}{},
 	}
 	for _, eng := range cfg.Engines {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mpcsigner/mpcsigner/enclave/approval"
@@ -19,12 +20,17 @@ const prefixApprovalNonce = "approval/nonce/"
 
 // storeLedger is the approval nonce ledger in the enclave's sealed store: a nonce is recorded
 // (synced) before the operation it approved goes ahead, and survives restarts.
-type storeLedger struct{ st store.Store }
+type storeLedger struct {
+	st store.Store
+	mu sync.Mutex // makes the check and the record one step
+}
 
-func (l storeLedger) Use(nonce string, notAfter time.Time) error {
+func (l *storeLedger) Use(nonce string, notAfter time.Time) error {
 	if err := approval.CheckNonce(nonce); err != nil {
 		return err
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	name := prefixApprovalNonce + nonce
 	if _, err := l.st.Get(name); err == nil {
 		return fmt.Errorf("approval nonce %s: %w", nonce, approval.ErrNonceUsed)
@@ -53,9 +59,7 @@ func (e *Enclave) authorize(want approval.Statement, a *wire.Approvals) error {
 	if err != nil {
 		return fmt.Errorf("approvals: %v: %w", err, errBadRequest)
 	}
-	e.approvalMu.Lock()
-	defer e.approvalMu.Unlock()
-	if err := p.Authorize(want, stmt, approvals, storeLedger{e.cfg.Store}, time.Now()); err != nil {
+	if err := p.Authorize(want, stmt, approvals, e.ledger, time.Now()); err != nil {
 		return fmt.Errorf("%v: %w", err, errPolicy)
 	}
 	return nil

@@ -20,7 +20,7 @@ func TestStoreLedger(t *testing.T) {
 			t.Fatal(err)
 		}
 		return approvaltest.Ledger{
-			Ledger: storeLedger{st},
+			Ledger: &storeLedger{st: st},
 			Reopen: func(t *testing.T) approval.NonceLedger {
 				if err := st.Close(); err != nil {
 					t.Fatal(err)
@@ -30,7 +30,7 @@ func TestStoreLedger(t *testing.T) {
 					t.Fatal(err)
 				}
 				t.Cleanup(func() { _ = again.Close() })
-				return storeLedger{again}
+				return &storeLedger{st: again}
 			},
 		}
 	})
