@@ -40,6 +40,18 @@ type Config struct {
 	// EnclaveServices is what this host offers its enclave on a stream the enclave dials; off
 	// unless listen is set.
 	EnclaveServices EnclaveServicesConfig `yaml:"enclave_services,omitempty"`
+	// Refresh schedules share refreshes from this host; off unless every is set. Set it on one
+	// host of a cluster: each host with it refreshes on its own schedule.
+	Refresh RefreshConfig `yaml:"refresh,omitempty"`
+}
+
+// RefreshConfig schedules share refreshes: every Every, each key named in Keys (all keys when
+// empty) gets fresh shares with the same public key. Under an operator approval policy the
+// enclaves refuse a refresh no operator approved, and the host logs the refusal: run those by
+// hand with key refresh --statement --approvals.
+type RefreshConfig struct {
+	Every time.Duration `yaml:"every,omitempty"`
+	Keys  []string      `yaml:"keys,omitempty"` // ids or labels
 }
 
 // EnclaveServicesConfig configures what the host keeps and fetches for its enclave
@@ -163,6 +175,9 @@ func (c *Config) defaults() {
 // Validate checks that the configuration describes a usable host.
 func (c *Config) Validate() error {
 	var errs []error
+	if e := c.Refresh.Every; e < 0 {
+		errs = append(errs, fmt.Errorf("refresh.every: %s is negative", e))
+	}
 	if c.Version != 1 {
 		errs = append(errs, fmt.Errorf("version: %d is not supported (want 1)", c.Version))
 	}

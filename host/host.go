@@ -284,6 +284,7 @@ func (h *Host) Serve(ctx context.Context, peerL, apiL, metricsL net.Listener) er
 	}
 	spawn(func() { h.servePeers(ctx, peerL) })
 	spawn(func() { h.monitor(ctx) })
+	spawn(func() { h.refreshLoop(ctx) })
 	apiSrv := h.apiServer()
 	metricsSrv := h.metricsServer()
 	errc := make(chan error, 5) // one per server spawned below, so none blocks after Serve stops reading

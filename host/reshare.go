@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/mpcsigner/mpcsigner/host/api"
 	"github.com/mpcsigner/mpcsigner/protocol"
@@ -244,4 +245,46 @@ func (h *Host) handleReshare(w http.ResponseWriter, r *http.Request) (any, error
 		return nil, err
 	}
 	return h.Reshare(r.Context(), r.PathValue("key"), req)
+}
+
+// refreshLoop refreshes the configured keys on schedule until ctx ends.
+func (h *Host) refreshLoop(ctx context.Context) {
+	every := h.cfg.Refresh.Every
+	if every == 0 {
+		return
+	}
+	h.log.Info("scheduled share refreshes", "every", every.String(), "keys", fmt.Sprint(h.cfg.Refresh.Keys))
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			h.refreshScheduled(ctx)
+		}
+	}
+}
+
+// refreshScheduled refreshes each scheduled key once, logging each outcome.
+func (h *Host) refreshScheduled(ctx context.Context) {
+	refs := h.cfg.Refresh.Keys
+	if len(refs) == 0 {
+		keys, err := h.listKeyInfos(ctx)
+		if err != nil {
+			h.log.Warn("scheduled refresh: listing keys", "err", err)
+			return
+		}
+		for _, k := range keys {
+			refs = append(refs, k.ID)
+		}
+	}
+	for _, ref := range refs {
+		key, err := h.Reshare(ctx, ref, api.ReshareRequest{})
+		if err != nil {
+			h.log.Warn("scheduled refresh failed", "key", ref, "err", err)
+			continue
+		}
+		h.log.Info("scheduled refresh done", "key_id", key.ID, "epoch", key.Epoch)
+	}
 }

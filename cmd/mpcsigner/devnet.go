@@ -119,6 +119,8 @@ type devnetOptions struct {
 	// must approve lifecycle operations; written into every enclave's configuration.
 	operators string
 	quorum    int
+	// refreshEvery schedules share refreshes of every key from host 1.
+	refreshEvery time.Duration
 }
 
 func runDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -137,6 +139,7 @@ func runDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.DurationVar(&o.signTimeout, "sign-timeout", 20*time.Second, "hosts' signing timeout (first start only)")
 	fs.StringVar(&o.operators, "operators", "", "file of operator certificates, one per line (mpcsigner operator keygen): every enclave then requires approvals of refreshes, committee changes and backups (first start only)")
 	fs.IntVar(&o.quorum, "approval-quorum", 0, "how many of --operators must approve (first start only)")
+	fs.DurationVar(&o.refreshEvery, "refresh-every", 0, "host 1 refreshes every key's shares this often (0: never; first start only)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -283,6 +286,7 @@ func (d *devnet) initialize(ctx context.Context) error {
 			Metrics:     host.Listen{Listen: fmt.Sprintf("127.0.0.1:%d", ports[2*n+i])},
 			Parties:     hostParties,
 			Timeouts:    host.Timeouts{Sign: d.opts.signTimeout},
+			Refresh:     d.refreshConfig(p),
 			Attestation: d.simAttestation(),
 			Web3Signer: host.Web3SignerConfig{
 				Listen: fmt.Sprintf("127.0.0.1:%d", ports[4*n+i]), Network: d.opts.network,
@@ -310,6 +314,14 @@ func (d *devnet) writePKCS11Config(ports []int) error {
 	conf := fmt.Sprintf("api: http://127.0.0.1:%d\ntoken_file: %s\npin_file: %s\ntimeout: 30s\nkeygen_timeout: 5m\n",
 		ports[0], filepath.Join(d.dir, apiTokenName), filepath.Join(d.dir, pkcs11PINName))
 	return seal.WriteFileAtomic(filepath.Join(d.dir, pkcs11ConfName), []byte(conf), 0o600)
+}
+
+// refreshConfig schedules refreshes on host 1 only, as one host of a cluster should.
+func (d *devnet) refreshConfig(party int) host.RefreshConfig {
+	if party != 1 {
+		return host.RefreshConfig{}
+	}
+	return host.RefreshConfig{Every: d.opts.refreshEvery}
 }
 
 // approvalConfig reads --operators into the enclaves' approval policy (none without it).

@@ -128,6 +128,26 @@ func TestReshareEndToEnd(t *testing.T) {
 	signEverySet(t, d, key.ID, pub, after)
 }
 
+// TestScheduledRefresh: with refresh.every set on host 1, the keys' shares are refreshed on
+// their own (the epoch rises, the public key stays) and they keep signing.
+func TestScheduledRefresh(t *testing.T) {
+	d := startDevnet(t, filepath.Join(t.TempDir(), "data"), "--refresh-every", "2s")
+	var key api.Key
+	d.cliJSON(t, &key, "key", "create", "--scheme", "ed25519", "--label", "rotating")
+	waitFor(t, "two scheduled refreshes", time.Minute, func() bool {
+		var k api.Key
+		d.cliJSON(t, &k, "key", "show", "rotating")
+		if k.PublicKey != key.PublicKey {
+			t.Fatalf("a scheduled refresh changed the public key: %+v", k)
+		}
+		return k.Epoch >= 2
+	})
+	var k api.Key
+	d.cliJSON(t, &k, "key", "show", "rotating")
+	pub, _ := hex.DecodeString(key.PublicKey)
+	signEverySet(t, d, key.ID, pub, k)
+}
+
 // TestDerivationAndECDSARefreshEndToEnd derives BIP32 children of a threshold ECDSA key from
 // the CLI and checks them against btcutil's hdkeychain working from the exported xpub alone:
 // addresses, and signatures by the child key (go-ethereum's crypto recovers the child, not the
