@@ -47,7 +47,7 @@ type FileConfig struct {
 	// Approvals names the operators (their certificates, inline: this file is measured) and
 	// how many of them must approve a refresh, committee change, backup export or restore.
 	Approvals approval.Config `yaml:"approvals,omitempty"`
-	Timeouts    struct {
+	Timeouts  struct {
 		Prepare time.Duration `yaml:"prepare"`
 		Run     time.Duration `yaml:"run"`
 	} `yaml:"timeouts"`

@@ -86,7 +86,7 @@ func runEnclave(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	e, err := enclave.New(enclave.Config{
 		Approvals: policy,
-		Identity: id, Roster: roster, Store: st, Engines: engines(),
+		Identity:  id, Roster: roster, Store: st, Engines: engines(),
 		Attester: attester, Verifier: verifier,
 		PreParamsWant: cfg.PreParams.WantOrDefault(), PreParamsFixtures: fixtures,
 		PrepareTimeout: cfg.Timeouts.Prepare, RunTimeout: cfg.Timeouts.Run,
