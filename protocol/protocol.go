@@ -116,7 +116,7 @@ func (s *Signature) Bytes() []byte {
 // Error is a protocol failure. Culprits names the parties whose messages caused it, when the
 // engine can tell; an empty list means the fault could not be attributed.
 type Error struct {
-	Task     string // "keygen" or "sign"
+	Task     string // "keygen", "sign", "reshare" or "chaincode"
 	Round    int
 	Culprits []PartyID
 	Cause    error

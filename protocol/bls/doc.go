@@ -3,6 +3,8 @@
 // G2, 96 bytes compressed; ciphersuite BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_), with the
 // secret key shared t-of-n among the enclaves of a cluster. It implements protocol.Engine for
 // protocol.SchemeBLS12381 on top of blst (github.com/supranational/blst).
+// Engine.Reshare (reshare.go, over protocol/internal/reshare) refreshes the shares or moves them
+// to another committee with the same public key.
 //
 // Keygen is a Joint-Feldman distributed key generation without a dealer: every party deals a
 // random polynomial of degree t-1, broadcasts Feldman commitments to its coefficients and sends

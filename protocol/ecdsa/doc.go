@@ -1,7 +1,10 @@
 // Package ecdsa is the threshold-ECDSA engine of mpcsigner: it runs the GG18/GG20 protocols of
 // tss-lib v3 (github.com/bnb-chain/tss-lib/v3) on secp256k1 behind protocol.Run, so that n
 // parties generate a key together (NewKeygen) and any t of them sign a 32-byte digest under it
-// (NewSign), producing an ordinary, low-S ECDSA signature with its recovery id.
+// (NewSign), producing an ordinary, low-S ECDSA signature with its recovery id. It also moves a
+// key to fresh shares with tss-lib's resharing (Engine.Reshare: a refresh, or a committee change
+// with the same public key) and signs with non-hardened BIP32 children of a key (a
+// protocol.Derivation, through tss-lib's key-derivation delta; secp256k1 only).
 //
 // What it adds to tss-lib:
 //
@@ -14,8 +17,8 @@
 //     broadcast flag each message type must arrive with, and one message per sender and type (an
 //     identical replay is ignored, a conflicting one is blamed on the sender).
 //   - A signature is released only after it has been checked here, independently of tss-lib:
-//     S is low (<= N/2), (r, s) verifies against the group key with btcec, and the recovery id is
-//     the one that recovers the group key.
+//     S is low (<= N/2), (r, s) verifies against the group key (or the derived child key) with
+//     btcec, and the recovery id is the one that recovers that key.
 //   - Failures are *protocol.Error values naming, where tss-lib can tell, the culprit parties.
 //
 // What it must never do: log or expose a key share, pre-params (they hold Paillier secret

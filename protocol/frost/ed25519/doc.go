@@ -1,5 +1,5 @@
-// Package ed25519 is the threshold Ed25519 engine of mpcsigner: FROST as RFC 9591 specifies
-// it, ciphersuite FROST(Ed25519, SHA-512), with the secret key shared t-of-n among the
+// Package ed25519 is the threshold Ed25519 engine of mpcsigner (Engine.Reshare in reshare.go
+// refreshes or moves its shares with the same public key): FROST as RFC 9591 specifies it, ciphersuite FROST(Ed25519, SHA-512), with the secret key shared t-of-n among the
 // enclaves of a cluster. Its signatures are ordinary RFC 8032 Ed25519 signatures (Solana,
 // Aptos, Sui, SSH, ...): 32-byte public keys, 64-byte signatures R || S that crypto/ed25519 and
 // every other Ed25519 verifier accept. It implements protocol.Engine for

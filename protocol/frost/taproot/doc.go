@@ -4,6 +4,8 @@
 // github.com/taurusgroup/multi-party-sig (frost.KeygenTaproot, frost.SignTaproot). That library
 // is alpha and unaudited: only mps.go knows it, behind this package's own payload encoding,
 // share format and checks, so that it can be replaced without changing either.
+// Engine.Reshare (reshare.go, over protocol/internal/reshare) refreshes the shares or moves them
+// to another committee with the same public key.
 //
 // Side channels: the library multiplies secret nonces and shares by the generator with
 // variable-time code (pkg/math/curve's secp256k1 calls decred's ScalarBaseMultNonConst and
