@@ -2,13 +2,11 @@ package enclave
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
 
-	"github.com/mpcsigner/mpcsigner/enclave/store"
 	"github.com/mpcsigner/mpcsigner/protocol"
 	"github.com/mpcsigner/mpcsigner/protocol/sharecache"
 	"github.com/mpcsigner/mpcsigner/protocol/wire"
@@ -211,19 +209,7 @@ func (k *keyring) replace(rec *keyRecord) error {
 	case old.Info.Epoch >= rec.Info.Epoch:
 		return fmt.Errorf("key %s is already at epoch %d: %w", rec.Info.ID, old.Info.Epoch, errConflict)
 	}
-	rec.Info = rec.describe()
-	raw, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	b := store.NewBatch()
-	b.Put(prefixKey+rec.Info.ID, raw)
-	b.Put(prefixLabel+rec.Info.Label, []byte(rec.Info.ID))
-	b.Put(prefixPublicKey+rec.Info.PublicKey, []byte(rec.Info.ID))
-	if rec.Info.PKCS11ID != "" {
-		b.Put(prefixPKCS11ID+rec.Info.PKCS11ID, []byte(rec.Info.ID))
-	}
-	if err := k.st.Apply(b); err != nil {
+	if err := k.writeLocked(rec); err != nil {
 		return err
 	}
 	if old != nil {

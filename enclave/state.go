@@ -331,8 +331,13 @@ func (k *keyring) save(rec *keyRecord) error {
 	if err := k.checkNew(&rec.Info); err != nil {
 		return err
 	}
-	// The public shares and the internal key never change: record them once instead of
-	// decoding the share on every list.
+	return k.writeLocked(rec)
+}
+
+// writeLocked writes a key's record and its indexes in one synced batch; k.mu is held. The
+// public shares and the internal key change only with the share: they are recorded with it
+// instead of being decoded from the share on every list.
+func (k *keyring) writeLocked(rec *keyRecord) error {
 	rec.Info = rec.describe()
 	raw, err := json.Marshal(rec)
 	if err != nil {

@@ -216,6 +216,31 @@ func parseIdentityText(text string) (age.Identity, error) {
 	return id, nil
 }
 
+// bundleAndIdentity reads and checks a bundle file and gets the recovery identity the flags
+// name: the bundle's bytes, the bundle, and the identity as text and parsed.
+func bundleAndIdentity(path string, identity func() (string, error)) ([]byte, *backup.Bundle, string, age.Identity, error) {
+	if path == "" {
+		return nil, nil, "", nil, &usageError{"--bundle is required"}
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, "", nil, err
+	}
+	b, err := backup.ParseBundle(raw)
+	if err != nil {
+		return nil, nil, "", nil, fmt.Errorf("%s: %w", path, err)
+	}
+	text, err := identity()
+	if err != nil {
+		return nil, nil, "", nil, err
+	}
+	id, err := parseIdentityText(text)
+	if err != nil {
+		return nil, nil, "", nil, err
+	}
+	return raw, b, text, id, nil
+}
+
 // runBackupRestore loads a bundle into a (fresh) cluster: for every entry it fetches that
 // party's attested identity through the host, checks it here against the attestation policy,
 // and seals the recovery identity to the key it attests. Each enclave decrypts only its own
@@ -229,27 +254,12 @@ func runBackupRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *bundlePath == "" {
-		return &usageError{"--bundle is required"}
-	}
-	raw, err := os.ReadFile(*bundlePath)
-	if err != nil {
-		return err
-	}
-	b, err := backup.ParseBundle(raw)
-	if err != nil {
-		return fmt.Errorf("%s: %w", *bundlePath, err)
-	}
-	idText, err := identity()
+	raw, b, idText, id, err := bundleAndIdentity(*bundlePath, identity)
 	if err != nil {
 		return err
 	}
 	// Opening one entry here first turns a wrong identity into a clear error before anything
 	// is sent; the share it shows is wiped at once.
-	id, err := parseIdentityText(idText)
-	if err != nil {
-		return err
-	}
 	probe, err := b.Open(b.Entries[0].Party, []age.Identity{id})
 	if err != nil {
 		return err
@@ -304,22 +314,7 @@ func runRecover(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	if !*sure {
 		return &usageError{"recover reconstructs the whole private key on this machine, which the cluster exists to prevent; run it offline, only for disaster recovery, and pass --i-understand-this-reconstructs-the-key"}
 	}
-	if *bundlePath == "" {
-		return &usageError{"--bundle is required"}
-	}
-	raw, err := os.ReadFile(*bundlePath)
-	if err != nil {
-		return err
-	}
-	b, err := backup.ParseBundle(raw)
-	if err != nil {
-		return fmt.Errorf("%s: %w", *bundlePath, err)
-	}
-	idText, err := identity()
-	if err != nil {
-		return err
-	}
-	id, err := parseIdentityText(idText)
+	_, b, _, id, err := bundleAndIdentity(*bundlePath, identity)
 	if err != nil {
 		return err
 	}

@@ -126,23 +126,28 @@ func runKeyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	defer cancel()
 	req := api.CreateKeyRequest{Scheme: *scheme, Label: *label, PKCS11ID: *pkcs11ID, Parties: ps, Threshold: *threshold}
+	key, err := whileNotReady(ctx, cf, stderr, func() (*api.Key, error) { return c.CreateKey(ctx, req) })
+	if err != nil {
+		return err
+	}
+	return printKey(stdout, cf.json, key)
+}
+
+// whileNotReady calls f until the cluster stops answering not_ready (parties still making their
+// pre-parameters), saying so each time, or until ctx ends.
+func whileNotReady(ctx context.Context, cf *clientFlags, stderr io.Writer, f func() (*api.Key, error)) (*api.Key, error) {
 	for {
-		key, err := c.CreateKey(ctx, req)
+		key, err := f()
 		var apiErr *api.Error
-		if errors.As(err, &apiErr) && apiErr.Code == "not_ready" {
-			// A fresh cluster is still making its pre-parameters: wait, saying so.
-			fmt.Fprintf(stderr, "waiting: %s\n", apiErr.Message)
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("gave up after %s: %w", cf.timeout, err)
-			case <-time.After(5 * time.Second):
-			}
-			continue
+		if !errors.As(err, &apiErr) || apiErr.Code != "not_ready" {
+			return key, err
 		}
-		if err != nil {
-			return err
+		fmt.Fprintf(stderr, "waiting: %s\n", apiErr.Message)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("gave up after %s: %w", cf.timeout, err)
+		case <-time.After(5 * time.Second):
 		}
-		return printKey(stdout, cf.json, key)
 	}
 }
 

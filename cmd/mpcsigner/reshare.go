@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/mpcsigner/mpcsigner/enclave/approval"
 	"github.com/mpcsigner/mpcsigner/host/api"
@@ -63,24 +61,11 @@ func reshareKey(ctx context.Context, cf *clientFlags, ref string, req api.Reshar
 		return err
 	}
 	defer cancel()
-	for {
-		key, err := c.Reshare(ctx, ref, req)
-		var apiErr *api.Error
-		if errors.As(err, &apiErr) && apiErr.Code == "not_ready" {
-			// New parties of an ECDSA key are still making pre-parameters: wait, saying so.
-			fmt.Fprintf(stderr, "waiting: %s\n", apiErr.Message)
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("gave up after %s: %w", cf.timeout, err)
-			case <-time.After(5 * time.Second):
-			}
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		return printKey(stdout, cf.json, key)
+	key, err := whileNotReady(ctx, cf, stderr, func() (*api.Key, error) { return c.Reshare(ctx, ref, req) })
+	if err != nil {
+		return err
 	}
+	return printKey(stdout, cf.json, key)
 }
 
 // parsePartyList reads "1,2,3" (empty: none).
