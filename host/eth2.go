@@ -69,9 +69,22 @@ func (b *eth2Backend) sign(ctx context.Context, pk web3signer.PublicKey, req *et
 	}
 	partials, err := b.collectPartials(ctx, key, args, req.Slashable().Kind != eth2.SlashNone)
 	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			// A party we cached as a holder holds nothing now (the key's committee shrank
+			// through another host): the next request looks the key up again.
+			b.forget(pk)
+		}
 		return nil, err
 	}
 	sig, err := key.group.CombineWith(b.verifier, root[:], partials)
+	if err != nil {
+		if again := b.reloaded(ctx, pk, key); again != nil {
+			// The key was reshared since we cached its public shares (through another host):
+			// the partials are of the new shares, so combine them with the new public shares.
+			key = again
+			sig, err = key.group.CombineWith(b.verifier, root[:], partials)
+		}
+	}
 	if err != nil {
 		b.forget(pk)
 		if c := protocol.Culprits(err); len(c) > 0 {
@@ -228,6 +241,23 @@ func newEth2Key(info wire.KeyInfo) (*eth2Key, error) {
 		return nil, fmt.Errorf("key %s: %v: %w", info.ID, err, ErrInternal)
 	}
 	return &eth2Key{info: info, group: group}, nil
+}
+
+// reloaded fetches the key again and returns it when it is at another epoch than cached
+// (nil: not reshared, or not fetchable).
+func (b *eth2Backend) reloaded(ctx context.Context, pk web3signer.PublicKey, cached *eth2Key) *eth2Key {
+	info, err := b.h.freshestKey(ctx, hex.EncodeToString(pk[:]))
+	if err != nil || info.Epoch == cached.info.Epoch {
+		return nil
+	}
+	k, err := newEth2Key(*info)
+	if err != nil {
+		return nil
+	}
+	b.mu.Lock()
+	b.keys[pk] = k
+	b.mu.Unlock()
+	return k
 }
 
 func (b *eth2Backend) forget(pk web3signer.PublicKey) {

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/btcec/v2/schnorr"
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/btcutil/hdkeychain"
 	"github.com/btcsuite/btcd/chaincfg"
@@ -96,10 +98,63 @@ func TestReshareEndToEnd(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "400") || !strings.Contains(stderr, "party 1 holds no share") {
 		t.Fatalf("signing with party 1 after it left: exit %d, %q", code, stderr)
 	}
-	var list api.KeyList
-	d.cliJSON(t, &list, "key", "list")
-	if len(list.Keys) != 1 || !slices.Equal(list.Keys[0].Parties, []uint16{2, 4, 5}) || list.Keys[0].Epoch != 3 {
-		t.Fatalf("key list after the committee changes: %+v", list.Keys)
+	var vault api.Key
+	d.cliJSON(t, &vault, "key", "show", "vault")
+	if !slices.Equal(vault.Parties, []uint16{2, 4, 5}) || vault.Epoch != 3 {
+		t.Fatalf("the key after the committee changes: %+v", vault)
+	}
+
+	// A validator key (2t > n: 3 of 5) refreshes; its committee cannot grow (a new party would
+	// have no slashing protection history). Host 2, which did not run the refresh and cached the
+	// old public shares, still combines the new partials; gnark checks the signatures.
+	var v api.Key
+	d.cliJSON(t, &v, "key", "create", "--scheme", "bls12-381", "--label", "validator", "--parties", "1,2,3,4", "--threshold", "3")
+	golden, err := os.ReadFile(filepath.Join("..", "..", "chains", "eth2", "testdata", "openapi", "attestation.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ex struct {
+		SigningRoot string `json:"signingRoot"`
+	}
+	if err := json.Unmarshal(golden, &ex); err != nil {
+		t.Fatal(err)
+	}
+	host2 := d.info.Parties[1].Web3Signer
+	if status, sig := w3sSign(t, host2, "0x"+v.PublicKey, string(golden)); status != 200 {
+		t.Fatalf("attestation before the refresh: %d %s", status, sig)
+	} else {
+		verifyBLSWithGnark(t, v.PublicKey, strings.TrimPrefix(ex.SigningRoot, "0x"), sig)
+	}
+	d.cliJSON(t, &v, "key", "refresh", "validator")
+	if v.Epoch != 1 {
+		t.Fatalf("validator refresh printed %+v", v)
+	}
+	// The same attestation again (identical messages may be signed again), now from new shares.
+	if status, sig := w3sSign(t, host2, "0x"+v.PublicKey, string(golden)); status != 200 {
+		t.Fatalf("attestation after the refresh, through a host that cached the old shares: %d %s", status, sig)
+	} else {
+		verifyBLSWithGnark(t, v.PublicKey, strings.TrimPrefix(ex.SigningRoot, "0x"), sig)
+	}
+	if _, stderr, code := d.cli(t, "key", "reshare", "validator", "--parties", "1,2,3,4,5", "--threshold", "4"); code != 1 || !strings.Contains(stderr, "412") || !strings.Contains(stderr, "slashing protection history") {
+		t.Fatalf("growing a validator key's committee: exit %d, %q", code, stderr)
+	}
+
+	// A BIP340 key through a committee change, checked with btcec's schnorr.
+	var tr api.Key
+	d.cliJSON(t, &tr, "key", "create", "--scheme", "bip340", "--label", "taproot", "--parties", "3,4,5", "--threshold", "2")
+	d.cliJSON(t, &tr, "key", "reshare", "taproot", "--parties", "1,2,3,4,5", "--threshold", "3")
+	trPub, err := schnorr.ParsePubKey(mustHex(t, tr.PublicKey))
+	if err != nil || tr.Epoch != 1 {
+		t.Fatalf("taproot key %+v (%v)", tr, err)
+	}
+	for _, parties := range []string{"1,2,3", "2,4,5", "1,3,5"} {
+		digest := randomHex32()
+		var sig api.SignResponse
+		d.cliJSON(t, &sig, "sign", "--key", "taproot", "--digest", digest, "--parties", parties)
+		s, err := schnorr.ParseSignature(mustHex(t, sig.Signature))
+		if err != nil || !s.Verify(mustHex(t, digest), trPub) {
+			t.Fatalf("BIP340 signature by %s after the committee change does not verify (%v)", parties, err)
+		}
 	}
 
 	// Bad requests change nothing.
