@@ -230,6 +230,11 @@ func TestBackupRestoreEndToEnd(t *testing.T) {
 	pub, _ := hex.DecodeString(cold.PublicKey)
 	signEverySet(t, d, cold.ID, pub, restored)
 
+	// An approval of one bundle does not restore another.
+	st, ap = ops.approve(2, cluster, "backup.restore", cold.ID, "bundle="+digest)
+	if _, stderr, code := d.cli(t, "backup", "restore", "--bundle", hotBundle, "--piece", piece(1), "--piece", piece(2), "--statement", st, "--approvals", ap); code != 1 || !strings.Contains(stderr, "412") {
+		t.Fatalf("restoring the hot bundle with the cold bundle's approval: exit %d, %q", code, stderr)
+	}
 	st, ap = ops.approve(2, cluster, "backup.restore", hot.ID, "bundle="+bundleDigest(t, hotBundle))
 	d.cliJSON(t, &restored, "backup", "restore", "--bundle", hotBundle, "--piece", piece(3), "--piece", piece(1), "--statement", st, "--approvals", ap)
 	var xpubAfter api.XPub
