@@ -163,9 +163,9 @@ func (h *Host) reshareArgs(key *wire.KeyInfo, req api.ReshareRequest) (wire.Prep
 			return wire.PrepareArgs{}, fmt.Errorf("%s still generating pre-parameters, which every new party of an ECDSA key needs; try again shortly: %w", describeParties(waiting), ErrNotReady)
 		}
 	}
-	dealers := h.chooseDealers(key, newParties)
+	dealers := h.chooseDealers(h.currentHolders(key), key.Threshold, newParties)
 	if len(dealers) < key.Threshold {
-		return wire.PrepareArgs{}, fmt.Errorf("key %s needs %d of its holders %v to deal, and only %d are usable: %w", key.ID, key.Threshold, key.Parties, len(dealers), ErrQuorum)
+		return wire.PrepareArgs{}, fmt.Errorf("key %s needs %d of its holders %v to deal, and only %d are reachable with its current share: %w", key.ID, key.Threshold, key.Parties, len(dealers), ErrQuorum)
 	}
 	participants := append(slices.Clone(dealers), newParties...)
 	slices.Sort(participants)
@@ -179,12 +179,29 @@ func (h *Host) reshareArgs(key *wire.KeyInfo, req api.ReshareRequest) (wire.Prep
 	}, nil
 }
 
-// chooseDealers picks the key's threshold of usable holders, those staying in the committee
+// currentHolders asks each usable holder of the key whether it holds the key's current share:
+// a party that lost its sealed state (a replaced enclave) holds nothing, and one that missed a
+// reshare holds an old share. Neither can deal; both can receive, which is how a lost party is
+// restored: the others refresh the key to it.
+func (h *Host) currentHolders(key *wire.KeyInfo) []protocol.PartyID {
+	var out []protocol.PartyID
+	for _, p := range key.Parties {
+		if !h.usable(p) {
+			continue
+		}
+		if info, err := h.askParty(context.Background(), p, key.ID); err == nil && info.Epoch == key.Epoch && info.PublicKey == key.PublicKey {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// chooseDealers picks threshold-many of the current holders, those staying in the committee
 // first (they then play both parts of the run and fewer parties take part).
-func (h *Host) chooseDealers(key *wire.KeyInfo, newParties []protocol.PartyID) []protocol.PartyID {
+func (h *Host) chooseDealers(holders []protocol.PartyID, threshold int, newParties []protocol.PartyID) []protocol.PartyID {
 	var staying, leaving []protocol.PartyID
 	for _, p := range h.partyOrder() {
-		if !slices.Contains(key.Parties, p) || !h.usable(p) {
+		if !slices.Contains(holders, p) {
 			continue
 		}
 		if slices.Contains(newParties, p) {
@@ -194,8 +211,8 @@ func (h *Host) chooseDealers(key *wire.KeyInfo, newParties []protocol.PartyID) [
 		}
 	}
 	dealers := append(staying, leaving...)
-	if len(dealers) > key.Threshold {
-		dealers = dealers[:key.Threshold]
+	if len(dealers) > threshold {
+		dealers = dealers[:threshold]
 	}
 	slices.Sort(dealers)
 	return dealers

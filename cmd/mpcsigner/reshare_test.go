@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -401,4 +402,39 @@ func (l *signingLoad) stop() (signed int, failed []string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return int(l.signed.Load()), slices.Clone(l.failed)
+}
+
+// TestRestoreLostPartyByReshare: party 3's enclave loses its sealed state (its store is
+// deleted while it is down) and comes back as a fresh enclave with a new attested identity.
+// It holds nothing, so it cannot sign; the other two refresh the key to it, and it signs
+// again with each of them, for the same public key (checked with crypto/ed25519).
+func TestRestoreLostPartyByReshare(t *testing.T) {
+	d := startDevnet(t, filepath.Join(t.TempDir(), "data"), "--restart-delay", "5s")
+	var key api.Key
+	d.cliJSON(t, &key, "key", "create", "--scheme", "ed25519", "--label", "vault")
+	pub := mustHex(t, key.PublicKey)
+
+	old := d.refresh().Parties[2].EnclavePID
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "enclave 3 to exit", 10*time.Second, func() bool { return !processAlive(old) })
+	if err := os.RemoveAll(filepath.Join(d.data, "party-3", "enclave")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "enclave 3 back, fresh", time.Minute, func() bool {
+		p := d.refresh().Parties[2].EnclavePID
+		return p != old && processAlive(p)
+	})
+	waitFor(t, "every party attested by every host", 2*time.Minute, d.allHealthy)
+
+	if _, stderr, code := d.cli(t, "sign", "--key", "vault", "--digest", randomHex32(), "--parties", "1,3"); code != 1 || !strings.Contains(stderr, "404") {
+		t.Fatalf("signing with the party that lost its state: exit %d, %q", code, stderr)
+	}
+	var got api.Key
+	d.cliJSON(t, &got, "key", "refresh", "vault")
+	if got.PublicKey != key.PublicKey || got.Epoch != 1 || !slices.Equal(got.Parties, []uint16{1, 2, 3}) {
+		t.Fatalf("the refresh that restores party 3 printed %+v", got)
+	}
+	signEverySet(t, d, key.ID, pub, got)
 }
