@@ -131,6 +131,17 @@ func TestBackupRestoreEndToEnd(t *testing.T) {
 	if _, stderr, code := d.cli(t, "key", "refresh", "cold"); code != 1 || !strings.Contains(stderr, "412") {
 		t.Fatalf("refresh without approvals: exit %d, %q", code, stderr)
 	}
+	// Approved, it runs; an approval of a refresh does not approve a committee change.
+	st, ap = ops.approve(2, cluster, "key.refresh", cold.ID, "new_parties=1,2,3", "new_threshold=2")
+	var refreshed api.Key
+	d.cliJSON(t, &refreshed, "key", "refresh", "cold", "--statement", st, "--approvals", ap)
+	if refreshed.Epoch != 1 || refreshed.PublicKey != cold.PublicKey {
+		t.Fatalf("approved refresh printed %+v", refreshed)
+	}
+	st, ap = ops.approve(2, cluster, "key.refresh", cold.ID, "new_parties=1,2,3", "new_threshold=2")
+	if _, stderr, code := d.cli(t, "key", "reshare", "cold", "--threshold", "3", "--statement", st, "--approvals", ap); code != 1 || !strings.Contains(stderr, "412") {
+		t.Fatalf("a committee change under a refresh approval: exit %d, %q", code, stderr)
+	}
 
 	st, ap = ops.approve(2, cluster, "backup.export", cold.ID, "recipients="+recipients)
 	if stderr, code := export("cold", "--statement", st, "--approvals", ap); code != 0 {
