@@ -108,8 +108,9 @@ func (s *eth2Signer) record(pk slashing.Pubkey, req *eth2.Request, root [32]byte
 	var disabled *slashing.Disabled
 	switch {
 	case errors.As(err, &disabled):
-		// A deleted validator key (Keymanager DELETE): to a validator client it is gone.
-		return fmt.Errorf("validator key %x was deleted through the Keymanager API and signs nothing until it is imported again: %w", pk[:], errNotFound)
+		// A deleted validator key (Keymanager DELETE), or one restored from a backup whose
+		// slashing history is not here yet: to a validator client it is gone.
+		return fmt.Errorf("validator key %x is disabled (deleted through the Keymanager API, or restored from a backup without its slashing protection history) and signs nothing until it, or its slashing protection interchange, is imported: %w", pk[:], errNotFound)
 	case errors.Is(err, slashing.ErrSlashable):
 		return fmt.Errorf("%v: %w", err, errPolicy)
 	}

@@ -96,6 +96,8 @@ func TestBackupRestoreEndToEnd(t *testing.T) {
 	d.cliJSON(t, &hot, "key", "create", "--scheme", "ecdsa-secp256k1", "--label", "hot")
 	var xpub api.XPub
 	d.cliJSON(t, &xpub, "key", "xpub", "hot")
+	var validator api.Key
+	d.cliJSON(t, &validator, "key", "create", "--scheme", "bls12-381", "--label", "validator")
 
 	rec := filepath.Join(t.TempDir(), "recovery")
 	recipient, stderr, code := cliNoDevnet(t, "backup", "new-recovery", "--threshold", "2", "--holders", "3", "--out-dir", rec)
@@ -156,6 +158,12 @@ func TestBackupRestoreEndToEnd(t *testing.T) {
 	st, ap = ops.approve(2, cluster, "backup.export", hot.ID, "recipients="+recipient)
 	if _, stderr, code := d.cli(t, "backup", "export", "hot", "--recipient", recipient, "--out", hotBundle, "--statement", st, "--approvals", ap); code != 0 {
 		t.Fatalf("approved export of hot: exit %d, %q", code, stderr)
+	}
+
+	validatorBundle := filepath.Join(t.TempDir(), "validator.bundle")
+	st, ap = ops.approve(2, cluster, "backup.export", validator.ID, "recipients="+recipient)
+	if _, stderr, code := d.cli(t, "backup", "export", "validator", "--recipient", recipient, "--out", validatorBundle, "--statement", st, "--approvals", ap); code != 0 {
+		t.Fatalf("approved export of the validator key: exit %d, %q", code, stderr)
 	}
 
 	// Offline checks of the bundle.
@@ -261,6 +269,34 @@ func TestBackupRestoreEndToEnd(t *testing.T) {
 	if got, err := crypto.SigToPub(msg, append(sigRaw, byte(*sig.RecoveryID))); err != nil || hex.EncodeToString(crypto.CompressPubkey(got)) != hot.PublicKey {
 		t.Fatalf("the restored secp256k1 key signs for another key (%v)", err)
 	}
+
+	// A restored validator key has no slashing protection history in the new cluster: it is
+	// refused until its EIP-3076 history is imported (through the Keymanager API), then signs.
+	st, ap = ops.approve(2, cluster, "backup.restore", validator.ID, "bundle="+bundleDigest(t, validatorBundle))
+	d.cliJSON(t, &restored, "backup", "restore", "--bundle", validatorBundle, "--piece", piece(1), "--piece", piece(2), "--statement", st, "--approvals", ap)
+	golden, err := os.ReadFile(filepath.Join("..", "..", "chains", "eth2", "testdata", "openapi", "attestation.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, msg := w3sSign(t, d.info.Web3Signer, "0x"+validator.PublicKey, string(golden)); status != 404 || !strings.Contains(msg, "without its slashing protection history") {
+		t.Fatalf("a restored validator key signed before its history was imported: %d %s", status, msg)
+	}
+	interchange := `{"metadata":{"interchange_format_version":"5","genesis_validators_root":"` + exampleGVR + `"},"data":[{"pubkey":"0x` + validator.PublicKey + `","signed_blocks":[{"slot":"50"}],"signed_attestations":[]}]}`
+	body, _ := json.Marshal(map[string]any{"keystores": []string{}, "passwords": []string{}, "slashing_protection": interchange})
+	if status, b := keymanagerCall(t, d, "POST", string(body)); status != 200 {
+		t.Fatalf("importing the restored validator's slashing history: %d %s", status, b)
+	}
+	var ex struct {
+		SigningRoot string `json:"signingRoot"`
+	}
+	if err := json.Unmarshal(golden, &ex); err != nil {
+		t.Fatal(err)
+	}
+	status, vsig := w3sSign(t, d.info.Web3Signer, "0x"+validator.PublicKey, string(golden))
+	if status != 200 {
+		t.Fatalf("the restored validator key after its history was imported: %d %s", status, vsig)
+	}
+	verifyBLSWithGnark(t, validator.PublicKey, strings.TrimPrefix(ex.SigningRoot, "0x"), vsig)
 }
 
 // sshRecipient makes an ssh-ed25519 key pair and returns the public key line and the private
