@@ -117,3 +117,22 @@ func sshStanzaTag(wire []byte) string {
 	h := sha256.Sum256(wire)
 	return base64.RawStdEncoding.EncodeToString(h[:4])
 }
+
+// ParseIdentity reads the identity that opens a bundle: an age X25519 identity
+// ("AGE-SECRET-KEY-1...", what CombinePieces gives as text) or an unencrypted OpenSSH ed25519
+// private key (an operator whose ssh key was a recipient).
+func ParseIdentity(text string) (age.Identity, error) {
+	text = strings.TrimSpace(text)
+	if strings.HasPrefix(text, "AGE-SECRET-KEY-1") {
+		id, err := age.ParseX25519Identity(text)
+		if err != nil {
+			return nil, errors.New("backup: the identity is not a valid age X25519 identity")
+		}
+		return id, nil
+	}
+	id, err := agessh.ParseIdentity([]byte(text + "\n"))
+	if err != nil {
+		return nil, errors.New("backup: the identity is neither an age identity nor an unencrypted OpenSSH ed25519 private key")
+	}
+	return id, nil
+}

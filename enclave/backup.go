@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"filippo.io/age"
-	"filippo.io/age/agessh"
 
 	"github.com/mpcsigner/mpcsigner/backup"
 	"github.com/mpcsigner/mpcsigner/enclave/approval"
@@ -76,10 +75,10 @@ func (e *Enclave) restoreBackup(args *wire.BackupRestoreArgs) (*wire.KeyInfo, er
 	if err != nil {
 		return nil, fmt.Errorf("recovery identity: %v: %w", err, errBadRequest)
 	}
-	id, err := parseRecoveryIdentity(raw)
+	id, err := backup.ParseIdentity(string(raw))
 	clear(raw)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("recovery identity: %v: %w", err, errBadRequest)
 	}
 	opened, err := b.Open(self, []age.Identity{id})
 	if err != nil {
@@ -121,22 +120,4 @@ func (e *Enclave) restoreBackup(args *wire.BackupRestoreArgs) (*wire.KeyInfo, er
 	e.log.Info("key restored from a backup bundle", "key_id", rec.Info.ID, "label", rec.Info.Label)
 	info := rec.Info
 	return &info, nil
-}
-
-// parseRecoveryIdentity reads an age X25519 identity ("AGE-SECRET-KEY-1...") or an OpenSSH
-// ed25519 private key (an operator's ssh key used as recipient).
-func parseRecoveryIdentity(raw []byte) (age.Identity, error) {
-	text := strings.TrimSpace(string(raw))
-	if strings.HasPrefix(text, "AGE-SECRET-KEY-1") {
-		id, err := age.ParseX25519Identity(text)
-		if err != nil {
-			return nil, fmt.Errorf("the recovery identity is not a valid age identity: %w", errBadRequest)
-		}
-		return id, nil
-	}
-	id, err := agessh.ParseIdentity([]byte(text))
-	if err != nil {
-		return nil, fmt.Errorf("the recovery identity is neither an age identity nor an unencrypted OpenSSH ed25519 key: %w", errBadRequest)
-	}
-	return id, nil
 }

@@ -201,23 +201,26 @@ func (c *chainCodeCarrier) forward() {
 			o.Payload = append([]byte{tagEngine}, o.Payload...)
 			c.out <- o
 		case res := <-c.inner.Done():
-			// Drain what the engine emitted before it ended.
-			for {
-				select {
-				case o := <-c.inner.Outgoing():
-					o.Payload = append([]byte{tagEngine}, o.Payload...)
-					c.out <- o
-					continue
-				default:
-				}
-				break
-			}
+			c.drain()
 			if res.Err == nil && res.Keygen != nil && res.Keygen.Share != nil {
 				if err := c.check(); err != nil {
 					res = protocol.Result{Err: err}
 				}
 			}
 			c.done <- res
+			return
+		}
+	}
+}
+
+// drain passes on what the engine emitted before it ended.
+func (c *chainCodeCarrier) drain() {
+	for {
+		select {
+		case o := <-c.inner.Outgoing():
+			o.Payload = append([]byte{tagEngine}, o.Payload...)
+			c.out <- o
+		default:
 			return
 		}
 	}

@@ -3,6 +3,7 @@ package enclave
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -76,7 +77,7 @@ func (e *Enclave) reshareStatement(args *wire.PrepareArgs, rec *keyRecord) (appr
 			op = approval.OpKeyRefresh
 		}
 	}
-	if op == approval.OpKeyRefresh && rec != nil && (rec.Info.Threshold != ra.NewThreshold || !equalParties(rec.Info.Parties, ra.NewParties)) {
+	if op == approval.OpKeyRefresh && rec != nil && (rec.Info.Threshold != ra.NewThreshold || !slices.Equal(rec.Info.Parties, ra.NewParties)) {
 		return approval.Statement{}, fmt.Errorf("an approved refresh keeps %d of %v, and this reshare moves key %s to %d of %v: %w", rec.Info.Threshold, rec.Info.Parties, args.KeyID, ra.NewThreshold, ra.NewParties, errPolicy)
 	}
 	return approval.Statement{
@@ -95,8 +96,4 @@ func partyList(ps []protocol.PartyID) string {
 		out[i] = strconv.Itoa(int(p))
 	}
 	return strings.Join(out, ",")
-}
-
-func equalParties(a, b []protocol.PartyID) bool {
-	return partyList(a) == partyList(b)
 }

@@ -223,19 +223,10 @@ func (k *keyring) replace(rec *keyRecord) error {
 // after a reshare moved the key on without it. Validator keys are included: their slashing
 // protection history is kept apart from the share and stays.
 func (k *keyring) retire(id string, epoch uint64) (deleted bool, err error) {
-	if !keyIDPattern.MatchString(id) {
-		return false, fmt.Errorf("key id %q must be 32 lowercase hex digits: %w", truncateString(id, 80), errBadRequest)
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	rec, err := k.resolve(id)
-	if errors.Is(err, errNotFound) {
-		return false, nil
-	} else if err != nil {
-		return false, err
-	}
-	if rec.Info.Epoch >= epoch {
-		return false, fmt.Errorf("key %s is at epoch %d here, not older than %d: the share is current and stays: %w", id, rec.Info.Epoch, epoch, errConflict)
-	}
-	return true, k.deleteLocked(rec)
+	return k.remove(id, func(rec *keyRecord) error {
+		if rec.Info.Epoch >= epoch {
+			return fmt.Errorf("key %s is at epoch %d here, not older than %d: the share is current and stays: %w", id, rec.Info.Epoch, epoch, errConflict)
+		}
+		return nil
+	})
 }

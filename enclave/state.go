@@ -358,6 +358,17 @@ func (k *keyring) writeLocked(rec *keyRecord) error {
 // a retry after a partial deletion succeeds here. Validator keys are refused: the Keymanager
 // API disables them instead, which keeps their slashing protection history.
 func (k *keyring) delete(id string) (deleted bool, err error) {
+	return k.remove(id, func(rec *keyRecord) error {
+		if rec.Info.Scheme == protocol.SchemeBLS12381 {
+			return fmt.Errorf("key %s is a validator key: delete it through the Keymanager API (DELETE /eth/v1/keystores), which keeps its slashing protection history: %w", id, errBadRequest)
+		}
+		return nil
+	})
+}
+
+// remove deletes this party's record of key id unless refuse objects to it. A key this party
+// does not hold is not an error (deleted is false), so that a retry completes a partial run.
+func (k *keyring) remove(id string, refuse func(*keyRecord) error) (deleted bool, err error) {
 	if !keyIDPattern.MatchString(id) {
 		return false, fmt.Errorf("key id %q must be 32 lowercase hex digits: %w", truncateString(id, 80), errBadRequest)
 	}
@@ -369,8 +380,8 @@ func (k *keyring) delete(id string) (deleted bool, err error) {
 	} else if err != nil {
 		return false, err
 	}
-	if rec.Info.Scheme == protocol.SchemeBLS12381 {
-		return false, fmt.Errorf("key %s is a validator key: delete it through the Keymanager API (DELETE /eth/v1/keystores), which keeps its slashing protection history: %w", id, errBadRequest)
+	if err := refuse(rec); err != nil {
+		return false, err
 	}
 	return true, k.deleteLocked(rec)
 }

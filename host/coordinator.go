@@ -283,7 +283,7 @@ func (h *Host) CreateKey(ctx context.Context, req api.CreateKeyRequest) (*api.Ke
 	if err != nil {
 		return nil, err
 	}
-	parties, threshold, err := h.committee(req.Parties, req.Threshold)
+	parties, threshold, err := h.committee(req.Parties, req.Threshold, h.allParties(), h.cfg.Threshold, "parties")
 	if err != nil {
 		return nil, err
 	}
@@ -322,33 +322,31 @@ func (h *Host) CreateKey(ctx context.Context, req api.CreateKeyRequest) (*api.Ke
 	return &out, nil
 }
 
-// committee checks the parties and threshold asked for a new key; none asked means every
-// party of the cluster and the cluster's threshold.
-func (h *Host) committee(asked []uint16, threshold int) ([]protocol.PartyID, int, error) {
+// committee checks the parties and threshold asked for a key's committee; none asked means
+// the defaults given (for a new key: every party of the cluster and the cluster's threshold;
+// for a reshare: the key's own). noun names the parties in errors.
+func (h *Host) committee(asked []uint16, threshold int, defaults []protocol.PartyID, defaultThreshold int, noun string) ([]protocol.PartyID, int, error) {
 	all := h.allParties()
-	if len(asked) == 0 {
-		asked = make([]uint16, len(all))
-		for i, p := range all {
-			asked[i] = uint16(p)
+	parties := slices.Clone(defaults)
+	if len(asked) > 0 {
+		parties = make([]protocol.PartyID, 0, len(asked))
+		for _, a := range asked {
+			p := protocol.PartyID(a)
+			if !slices.Contains(all, p) {
+				return nil, 0, fmt.Errorf("%s is not in this cluster of %d parties: %w", p, len(all), ErrBadRequest)
+			}
+			if slices.Contains(parties, p) {
+				return nil, 0, fmt.Errorf("%s is named twice: %w", p, ErrBadRequest)
+			}
+			parties = append(parties, p)
 		}
+		slices.Sort(parties)
 	}
 	if threshold == 0 {
-		threshold = min(h.cfg.Threshold, len(asked))
+		threshold = min(defaultThreshold, len(parties))
 	}
-	parties := make([]protocol.PartyID, 0, len(asked))
-	for _, a := range asked {
-		p := protocol.PartyID(a)
-		if !slices.Contains(all, p) {
-			return nil, 0, fmt.Errorf("%s is not in this cluster of %d parties: %w", p, len(all), ErrBadRequest)
-		}
-		if slices.Contains(parties, p) {
-			return nil, 0, fmt.Errorf("%s is named twice: %w", p, ErrBadRequest)
-		}
-		parties = append(parties, p)
-	}
-	slices.Sort(parties)
 	if len(parties) < 2 || threshold < 2 || threshold > len(parties) {
-		return nil, 0, fmt.Errorf("a key needs at least 2 parties and a threshold from 2 to its number of parties, got %d of %d: %w", threshold, len(parties), ErrBadRequest)
+		return nil, 0, fmt.Errorf("threshold %d must be at least 2 and at most the %d %s (a key needs at least 2): %w", threshold, len(parties), noun, ErrBadRequest)
 	}
 	return parties, threshold, nil
 }
@@ -385,18 +383,11 @@ func (h *Host) runKeygenSession(ctx context.Context, args wire.PrepareArgs) (*wi
 	return key, nil
 }
 
-// findKey asks reachable enclaves (ours first) for a key; the first that does not know it
-// settles the answer (404).
-func (h *Host) findKey(ctx context.Context, ref string) (*wire.KeyInfo, error) {
-	return h.askForKey(ctx, ref, true)
-}
-
-// askForKey asks reachable enclaves, ours first, for a key by id or label, and returns the
+// findKey asks reachable enclaves, ours first, for a key by id or label, and returns the
 // first description found. A party that does not know the key does not settle the answer:
-// keys live on committees, so another party may hold it. With stopAtNotFound false the search
-// is the same; the flag is kept for callers that say which they mean.
-func (h *Host) askForKey(ctx context.Context, ref string, stopAtNotFound bool) (*wire.KeyInfo, error) {
-	_ = stopAtNotFound
+// keys live on committees (and after a partial deletion only some parties hold it), so another
+// party may have it.
+func (h *Host) findKey(ctx context.Context, ref string) (*wire.KeyInfo, error) {
 	var notFound, lastErr error
 	for _, p := range h.partyOrder() {
 		if !h.reachable(p) {

@@ -15,19 +15,9 @@ import (
 	"github.com/mpcsigner/mpcsigner/protocol/wire"
 )
 
-// Identity returns our enclave's attested identity, fetched from the enclave now.
+// Identity returns the attested identity of this host's own enclave, the dealer of imports.
 func (h *Host) Identity(ctx context.Context) (*api.Identity, error) {
-	cctx, cancel := context.WithTimeout(ctx, h.cfg.Timeouts.Call)
-	defer cancel()
-	body, err := h.callParty(cctx, h.cfg.Party, wire.MethodIdentity, nil)
-	if err != nil {
-		return nil, fromRemote(h.cfg.Party, err)
-	}
-	var id wire.IdentityReply
-	if err := wire.DecodeJSON(body, &id); err != nil {
-		return nil, fmt.Errorf("our enclave returned an unreadable identity: %w", ErrInternal)
-	}
-	return &api.Identity{Party: uint16(id.Party), Kind: id.Kind, Document: id.Document}, nil
+	return h.IdentityOf(ctx, h.cfg.Party)
 }
 
 // ImportKey runs an import session: the dealer opens the sealed key and deals shares of it to
@@ -171,9 +161,6 @@ func (h *Host) handleIdentity(w http.ResponseWriter, r *http.Request) (any, erro
 	p, err := h.identityParty(r)
 	if err != nil {
 		return nil, err
-	}
-	if p == h.cfg.Party {
-		return h.Identity(r.Context())
 	}
 	return h.IdentityOf(r.Context(), p)
 }

@@ -21,7 +21,7 @@ import (
 // holds no share answers as one that deleted it. Validator (BLS) keys are refused: the
 // Keymanager API disables them and keeps their slashing protection history.
 func (h *Host) DeleteKey(ctx context.Context, ref string) (*api.KeyDeleted, error) {
-	key, err := h.locateKey(ctx, ref)
+	key, err := h.findKey(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -48,12 +48,6 @@ func (h *Host) DeleteKey(ctx context.Context, ref string) (*api.KeyDeleted, erro
 	out, err := d.result()
 	h.log.Info("key deletion", "key_id", key.ID, "deleted_at", d.confirmed, "not_confirmed", len(d.failed), "err", err)
 	return out, err
-}
-
-// locateKey finds a key by id or label at any reachable party, ours first. Unlike findKey it
-// does not stop at a party that lacks the key: after a partial deletion, only some have it.
-func (h *Host) locateKey(ctx context.Context, ref string) (*wire.KeyInfo, error) {
-	return h.askForKey(ctx, ref, false)
 }
 
 // deleteAt asks party p to delete its share of key id; a party that holds none is no error.

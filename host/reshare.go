@@ -97,7 +97,7 @@ func (h *Host) Reshare(ctx context.Context, ref string, req api.ReshareRequest) 
 	if key, err = h.freshestKey(ctx, key.ID); err != nil {
 		return nil, err
 	}
-	args, err := h.reshareArgs(key, req)
+	args, err := h.reshareArgs(ctx, key, req)
 	if err != nil {
 		return nil, err
 	}
@@ -125,30 +125,10 @@ func (h *Host) Reshare(ctx context.Context, ref string, req api.ReshareRequest) 
 
 // reshareArgs checks a reshare request against the key and the cluster, and chooses the
 // dealers: threshold-many usable holders, preferring those that stay in the committee.
-func (h *Host) reshareArgs(key *wire.KeyInfo, req api.ReshareRequest) (wire.PrepareArgs, error) {
-	newParties := slices.Clone(key.Parties)
-	if len(req.Parties) > 0 {
-		newParties = newParties[:0]
-		for _, p := range req.Parties {
-			newParties = append(newParties, protocol.PartyID(p))
-		}
-		slices.Sort(newParties)
-		if len(slices.Compact(slices.Clone(newParties))) != len(newParties) {
-			return wire.PrepareArgs{}, fmt.Errorf("parties %v name a party twice: %w", req.Parties, ErrBadRequest)
-		}
-	}
-	threshold := key.Threshold
-	if req.Threshold != 0 {
-		threshold = req.Threshold
-	}
-	all := h.allParties()
-	for _, p := range newParties {
-		if !slices.Contains(all, p) {
-			return wire.PrepareArgs{}, fmt.Errorf("%s is not in this cluster of %d parties: %w", p, len(all), ErrBadRequest)
-		}
-	}
-	if threshold < 2 || threshold > len(newParties) {
-		return wire.PrepareArgs{}, fmt.Errorf("threshold %d must be at least 2 and at most the %d new parties: %w", threshold, len(newParties), ErrBadRequest)
+func (h *Host) reshareArgs(ctx context.Context, key *wire.KeyInfo, req api.ReshareRequest) (wire.PrepareArgs, error) {
+	newParties, threshold, err := h.committee(req.Parties, req.Threshold, key.Parties, key.Threshold, "new parties")
+	if err != nil {
+		return wire.PrepareArgs{}, err
 	}
 	if key.Scheme == protocol.SchemeBLS12381 {
 		if err := checkBLSThreshold(threshold, len(newParties)); err != nil {
@@ -163,7 +143,7 @@ func (h *Host) reshareArgs(key *wire.KeyInfo, req api.ReshareRequest) (wire.Prep
 			return wire.PrepareArgs{}, fmt.Errorf("%s still generating pre-parameters, which every new party of an ECDSA key needs; try again shortly: %w", describeParties(waiting), ErrNotReady)
 		}
 	}
-	dealers := h.chooseDealers(h.currentHolders(key), key.Threshold, newParties)
+	dealers := h.chooseDealers(h.currentHolders(ctx, key), key.Threshold, newParties)
 	if len(dealers) < key.Threshold {
 		return wire.PrepareArgs{}, fmt.Errorf("key %s needs %d of its holders %v to deal, and only %d are reachable with its current share: %w", key.ID, key.Threshold, key.Parties, len(dealers), ErrQuorum)
 	}
@@ -183,13 +163,13 @@ func (h *Host) reshareArgs(key *wire.KeyInfo, req api.ReshareRequest) (wire.Prep
 // a party that lost its sealed state (a replaced enclave) holds nothing, and one that missed a
 // reshare holds an old share. Neither can deal; both can receive, which is how a lost party is
 // restored: the others refresh the key to it.
-func (h *Host) currentHolders(key *wire.KeyInfo) []protocol.PartyID {
+func (h *Host) currentHolders(ctx context.Context, key *wire.KeyInfo) []protocol.PartyID {
 	var out []protocol.PartyID
 	for _, p := range key.Parties {
 		if !h.usable(p) {
 			continue
 		}
-		if info, err := h.askParty(context.Background(), p, key.ID); err == nil && info.Epoch == key.Epoch && info.PublicKey == key.PublicKey {
+		if info, err := h.askParty(ctx, p, key.ID); err == nil && info.Epoch == key.Epoch && info.PublicKey == key.PublicKey {
 			out = append(out, p)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"filippo.io/age"
-	"filippo.io/age/agessh"
 
 	"github.com/mpcsigner/mpcsigner/backup"
 	"github.com/mpcsigner/mpcsigner/enclave/seal"
@@ -204,18 +202,6 @@ func identityFlags(fs *flag.FlagSet) func() (string, error) {
 	}
 }
 
-// parseIdentityText reads what identityFlags returned.
-func parseIdentityText(text string) (age.Identity, error) {
-	if strings.HasPrefix(text, "AGE-SECRET-KEY-1") {
-		return age.ParseX25519Identity(text)
-	}
-	id, err := agessh.ParseIdentity([]byte(text + "\n"))
-	if err != nil {
-		return nil, errors.New("the identity is neither an age identity nor an unencrypted OpenSSH ed25519 private key")
-	}
-	return id, nil
-}
-
 // bundleAndIdentity reads and checks a bundle file and gets the recovery identity the flags
 // name: the bundle's bytes, the bundle, and the identity as text and parsed.
 func bundleAndIdentity(path string, identity func() (string, error)) ([]byte, *backup.Bundle, string, age.Identity, error) {
@@ -234,7 +220,7 @@ func bundleAndIdentity(path string, identity func() (string, error)) ([]byte, *b
 	if err != nil {
 		return nil, nil, "", nil, err
 	}
-	id, err := parseIdentityText(text)
+	id, err := backup.ParseIdentity(text)
 	if err != nil {
 		return nil, nil, "", nil, err
 	}

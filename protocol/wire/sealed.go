@@ -31,30 +31,28 @@ var importSuite = struct {
 
 // ImportInfo is the HPKE info of a sealed import.
 func ImportInfo(dealer protocol.PartyID, publicKeyHex, label string) []byte {
-	var b []byte
-	field := func(s string) {
-		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
-		b = append(b, s...)
-	}
-	field("mpcsigner/v1 sealed key import")
-	b = binary.BigEndian.AppendUint16(b, uint16(dealer))
-	field(publicKeyHex)
-	field(label)
-	return b
+	return sealInfo("mpcsigner/v1 sealed key import", dealer, publicKeyHex, label)
 }
 
 // RestoreInfo is the HPKE info of a recovery identity sealed to one enclave for restoring
 // one key from one bundle: it opens nowhere else.
 func RestoreInfo(party protocol.PartyID, keyID string, bundleDigestHex string) []byte {
+	return sealInfo("mpcsigner/v1 sealed recovery identity", party, keyID, bundleDigestHex)
+}
+
+// sealInfo encodes a domain, the recipient party and fields, each string length-prefixed, so
+// that no two different contexts share an info.
+func sealInfo(domain string, party protocol.PartyID, fields ...string) []byte {
 	var b []byte
 	field := func(s string) {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
 		b = append(b, s...)
 	}
-	field("mpcsigner/v1 sealed recovery identity")
+	field(domain)
 	b = binary.BigEndian.AppendUint16(b, uint16(party))
-	field(keyID)
-	field(bundleDigestHex)
+	for _, f := range fields {
+		field(f)
+	}
 	return b
 }
 
