@@ -76,11 +76,13 @@ type Run interface {
 	Abort(err error)
 }
 
-// Result is the outcome of a Run: exactly one of Keygen, Signature or Err is set.
+// Result is the outcome of a Run: exactly one of Keygen, Signature, Presignature or Err is set.
 type Result struct {
 	Keygen    *KeygenOutput
 	Signature *Signature
-	Err       error
+	// Presignature is what a presign run (Presigner) ends with.
+	Presignature Presignature
+	Err          error
 }
 
 // KeygenOutput is what one party keeps after a distributed key generation.

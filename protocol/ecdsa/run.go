@@ -42,6 +42,15 @@ type run struct {
 	// router, when set, frames and routes the payloads of a run whose tss-lib parties are not
 	// one per participant (a reshare, see reshare.go); keygen and sign leave it nil.
 	router router
+	// withhold, when set, reports whether an outbound message must be held back instead of
+	// sent: a presign run holds its own round-4 message (see presign.go), and parks.
+	withhold func(tss.Message) bool
+	// parked, when withhold is set, makes the run's result from the message held back; it is
+	// called with mu held, once.
+	parked func(held tss.Message) protocol.Result
+	// begin replaces the tss-lib party's Start for a run that resumes a party already started
+	// (the online rounds of a presignature).
+	begin func() *tss.Error
 
 	// gate is held for writing while the tss party starts, so that no Update runs before its
 	// first round exists (tss-lib would store such a message and never look at it again).
@@ -53,6 +62,7 @@ type run struct {
 	final    chan protocol.Result   // the outcome, handed to the pump; capacity 1
 	hurry    chan struct{}          // closed by Abort: deliver a pending result now
 	quiet    chan struct{}          // closed once ended and no call is in flight
+	pumpGone chan struct{}          // closed when the pump has returned: nobody reads tssOut
 
 	hurryOnce, quietOnce sync.Once
 
@@ -83,6 +93,7 @@ func newRun(task string, self protocol.PartyID, parties *partySet, expect func(t
 		final:    make(chan protocol.Result, 1),
 		hurry:    make(chan struct{}),
 		quiet:    make(chan struct{}),
+		pumpGone: make(chan struct{}),
 		seen:     make(map[seenKey][sha256.Size]byte),
 	}
 }
@@ -118,7 +129,11 @@ func (r *run) Start() error {
 	r.mu.Unlock()
 
 	go r.pump()
-	terr, perr := callTSS(party.Start)
+	begin := party.Start
+	if r.begin != nil {
+		begin = r.begin
+	}
+	terr, perr := callTSS(begin)
 	return r.settle(terr, perr)
 }
 
@@ -299,6 +314,17 @@ func (r *run) Abort(err error) {
 	r.checkQuietLocked()
 }
 
+// park ends a presign run with the presignature made from the message it held back. It runs
+// on its own goroutine because the pump, which found the message, must never wait for mu
+// (the run that emitted it may still be inside tss-lib).
+func (r *run) park(held tss.Message) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.ended {
+		r.endLocked(r.parked(held))
+	}
+}
+
 // fail ends the run with err unless it has already ended, and returns err.
 func (r *run) fail(err error) error {
 	r.mu.Lock()
@@ -344,6 +370,7 @@ func (r *run) checkQuietLocked() {
 // before it unless Abort hurries it. It ends once the result is delivered and no call into
 // tss-lib is in flight (so nothing can write to tssOut again).
 func (r *run) pump() {
+	defer close(r.pumpGone)
 	var (
 		queue    []protocol.Outgoing
 		pending  *protocol.Result
@@ -374,6 +401,10 @@ func (r *run) pump() {
 		select {
 		case m := <-r.tssOut:
 			if finished || pending != nil {
+				continue
+			}
+			if r.withhold != nil && r.withhold(m) {
+				go r.park(m)
 				continue
 			}
 			outs, err := r.outbound(m)

@@ -45,56 +45,102 @@ func (c SignConfig) GoString() string { return c.String() }
 // verifies against the share's group key, has a low S and the recovery id that recovers the
 // group key from (r, s) and the digest.
 func NewSign(cfg SignConfig) (protocol.Run, error) {
-	share, err := DecodeShare(cfg.Share)
+	su, err := newSignSetup(cfg.Self, cfg.Signers, cfg.Share, cfg.SessionNonce, cfg.Derivation)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Self != share.self {
-		return nil, fmt.Errorf("ecdsa: sign config: self is %s but the share belongs to %s", cfg.Self, share.self)
-	}
-	if err := checkPartyList("signers", cfg.Signers); err != nil {
+	m, err := su.message(cfg.Digest)
+	if err != nil {
 		return nil, fmt.Errorf("ecdsa: sign config: %w", err)
 	}
-	if len(cfg.Signers) != share.threshold {
-		return nil, fmt.Errorf("ecdsa: sign config: %d signers; the key needs exactly %d", len(cfg.Signers), share.threshold)
+	r := newRun("sign", cfg.Self, su.ps, signMessage)
+	end := make(chan *common.SignatureData, 1)
+	party, err := su.construct(m, r.tssOut, end)
+	if err != nil {
+		return nil, err
 	}
-	for _, p := range cfg.Signers {
+	r.party = party
+	r.takeEnd = su.takeSignature(end, cfg.Digest)
+	return r, nil
+}
+
+// signSetup is what a signing and a presigning share: the checked share and signer set, the
+// tss-lib parameters bound to the session nonce, and the derivation.
+type signSetup struct {
+	self   protocol.PartyID
+	share  *Share
+	ps     *partySet
+	params *tss.Parameters
+	delta  *big.Int // nil without derivation
+	pub    []byte   // the public key signatures must verify under (the child's, when derived)
+}
+
+func newSignSetup(self protocol.PartyID, signers []protocol.PartyID, shareBytes, nonce []byte, d *protocol.Derivation) (*signSetup, error) {
+	share, err := DecodeShare(shareBytes)
+	if err != nil {
+		return nil, err
+	}
+	if self != share.self {
+		return nil, fmt.Errorf("ecdsa: sign config: self is %s but the share belongs to %s", self, share.self)
+	}
+	if err := checkPartyList("signers", signers); err != nil {
+		return nil, fmt.Errorf("ecdsa: sign config: %w", err)
+	}
+	if len(signers) != share.threshold {
+		return nil, fmt.Errorf("ecdsa: sign config: %d signers; the key needs exactly %d", len(signers), share.threshold)
+	}
+	for _, p := range signers {
 		if !slices.Contains(share.parties, p) {
 			return nil, fmt.Errorf("ecdsa: sign config: signer %s is not a party of the key %v", p, share.parties)
 		}
 	}
-	if !slices.Contains(cfg.Signers, cfg.Self) {
-		return nil, fmt.Errorf("ecdsa: sign config: self (%s) is not one of the signers", cfg.Self)
+	if !slices.Contains(signers, self) {
+		return nil, fmt.Errorf("ecdsa: sign config: self (%s) is not one of the signers", self)
 	}
-	if err := checkSessionNonce(cfg.SessionNonce); err != nil {
+	if err := checkSessionNonce(nonce); err != nil {
 		return nil, fmt.Errorf("ecdsa: sign config: %w", err)
 	}
-	c := share.curve
-	m := new(big.Int).SetBytes(cfg.Digest[:])
-	m.Mod(m, c.ec.Params().N)
-	if m.Sign() == 0 {
-		return nil, errors.New("ecdsa: sign config: digest is zero (mod the curve order)")
-	}
-	delta, pub, err := deriveShare(share, cfg.Derivation)
+	delta, pub, err := deriveShare(share, d)
 	if err != nil {
 		return nil, fmt.Errorf("ecdsa: sign config: %w", err)
 	}
+	ps := newPartySet(signers)
+	params := tss.NewParameters(share.curve.ec, tss.NewPeerContext(ps.tss), ps.byID[self], len(ps.ids), share.threshold-1)
+	// Without its own nonce tss-lib would use the message as the session's nonce, and every
+	// presignature (all made with one placeholder message) would share one session id.
+	params.SetSessionNonce(new(big.Int).SetBytes(nonce))
+	return &signSetup{self: self, share: share, ps: ps, params: params, delta: delta, pub: pub}, nil
+}
 
-	ps := newPartySet(cfg.Signers)
-	params := tss.NewParameters(c.ec, tss.NewPeerContext(ps.tss), ps.byID[cfg.Self], len(ps.ids), share.threshold-1)
-	params.SetSessionNonce(new(big.Int).SetBytes(cfg.SessionNonce))
+// message returns the digest as the integer ECDSA signs, reduced mod N as ECDSA does, and
+// refuses zero (tss-lib's round 1 range-checks the message it was built with; a presignature
+// was built with a placeholder, so this check is the real digest's).
+func (su *signSetup) message(digest [32]byte) (*big.Int, error) {
+	m := new(big.Int).SetBytes(digest[:])
+	m.Mod(m, su.share.curve.ec.Params().N)
+	if m.Sign() == 0 {
+		return nil, errors.New("digest is zero (mod the curve order)")
+	}
+	return m, nil
+}
 
-	r := newRun("sign", cfg.Self, ps, signMessage)
-	end := make(chan *common.SignatureData, 1)
+// construct makes the tss-lib signing party for message m, writing to out and end. tss-lib
+// keeps the pointer m and first reads it in round 5.
+func (su *signSetup) construct(m *big.Int, out chan tss.Message, end chan *common.SignatureData) (tss.Party, error) {
 	party, err := construct(func() tss.Party {
-		return signing.NewLocalPartyWithKDD(m, params, share.save, delta, r.tssOut, end, len(cfg.Digest))
+		return signing.NewLocalPartyWithKDD(m, su.params, su.share.save, su.delta, out, end, 32)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ecdsa: sign: %w", err)
 	}
-	r.party = party
-	digest := cfg.Digest
-	r.takeEnd = func() (protocol.Result, bool) {
+	return party, nil
+}
+
+// takeSignature returns a run's takeEnd for a signing of digest: it polls end and checks what
+// tss-lib produced independently of tss-lib.
+func (su *signSetup) takeSignature(end chan *common.SignatureData, digest [32]byte) func() (protocol.Result, bool) {
+	c, pub := su.share.curve, su.pub
+	return func() (protocol.Result, bool) {
 		select {
 		case sd := <-end:
 			sig, err := checkSignature(c, sd, digest, pub)
@@ -106,7 +152,6 @@ func NewSign(cfg SignConfig) (protocol.Run, error) {
 			return protocol.Result{}, false
 		}
 	}
-	return r, nil
 }
 
 // checkSignature checks tss-lib's signature independently of tss-lib: r and s in [1, N-1], s
