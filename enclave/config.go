@@ -47,10 +47,19 @@ type FileConfig struct {
 	// Approvals names the operators (their certificates, inline: this file is measured) and
 	// how many of them must approve a refresh, committee change, backup export or restore.
 	Approvals approval.Config `yaml:"approvals,omitempty"`
-	Timeouts  struct {
+	// Presignatures bounds the presignatures this enclave keeps parked in memory.
+	Presignatures PresignConfig `yaml:"presignatures,omitempty"`
+	Timeouts      struct {
 		Prepare time.Duration `yaml:"prepare"`
 		Run     time.Duration `yaml:"run"`
 	} `yaml:"timeouts"`
+}
+
+// PresignConfig bounds the parked presignatures (see Config.PresignMaxParked and
+// PresignMaxAge); zero values take the defaults.
+type PresignConfig struct {
+	MaxParked int           `yaml:"max_parked,omitempty"`
+	MaxAge    time.Duration `yaml:"max_age,omitempty"`
 }
 
 // Sealer kinds (sealer.kind).

@@ -74,6 +74,12 @@ type Config struct {
 	// right after durably recording a block at this slot, before the partial signature leaves,
 	// so tests can show a crash between the check and the signature signs nothing twice.
 	CrashAfterBlockRecord uint64
+	// PresignMaxParked bounds the presignatures parked in memory (default 1024, about 42 KiB
+	// each for ECDSA); a presign run beyond it is refused as not ready.
+	PresignMaxParked int
+	// PresignMaxAge is how long a parked presignature may wait for a request (default 1 hour);
+	// older ones are discarded, and their durable binding records pruned.
+	PresignMaxAge time.Duration
 	// Approvals is who must approve lifecycle operations (refresh, committee change, backup
 	// export and restore); nil or empty: nobody (development only, logged loudly).
 	Approvals *approval.Policy
@@ -90,6 +96,7 @@ type Enclave struct {
 	pool     *preParamsPool
 	channels *channelSet
 	sessions *sessionTable
+	presigs  *presigTable
 	eth2     *eth2Signer
 
 	ledger *storeLedger // approval nonces already used
@@ -151,6 +158,10 @@ func New(cfg Config) (*Enclave, error) {
 		return nil, fmt.Errorf("enclave: opening the slashing protection database: %w", err)
 	}
 	e.eth2 = newEth2Signer(e.keys, db)
+	if e.presigs, err = newPresigTable(cfg.Store, cfg.PresignMaxParked, cfg.PresignMaxAge, e.log); err != nil {
+		return nil, fmt.Errorf("enclave: %w", err)
+	}
+	e.keys.changed = append(e.keys.changed, e.presigs.dropKey)
 	e.eth2.crashAtSlot = cfg.CrashAfterBlockRecord
 	e.identity = &attestedIdentity{
 		self: cfg.Identity.Party, static: cfg.Identity.Static.Public, roster: cfg.Roster,
@@ -191,6 +202,7 @@ func (e *Enclave) Serve(ctx context.Context, l net.Listener) error {
 		go e.pool.fill(ctx)
 	}
 	go e.sessions.expire(ctx)
+	go e.presigs.expire(ctx)
 	go func() {
 		<-ctx.Done()
 		l.Close()
@@ -528,6 +540,7 @@ func (e *Enclave) status() wire.StatusReply {
 		NoisePublicKey: e.cfg.Identity.PublicKeyHex(),
 		BootID:         e.bootID,
 		Sessions:       e.sessions.count(),
+		Presignatures:  e.presigs.count(),
 	}
 	if e.pool != nil {
 		s.PreParamsReady, s.PreParamsWant = e.pool.ready(), e.pool.want

@@ -40,7 +40,7 @@ type eth2Signer struct {
 
 func newEth2Signer(keys *keyring, db *slashing.DB) *eth2Signer {
 	s := &eth2Signer{keys: keys, db: db, shares: map[slashing.Pubkey]*bls.KeyShare{}}
-	keys.changed = s.forget
+	keys.changed = append(keys.changed, s.forget)
 	return s
 }
 

@@ -138,6 +138,9 @@ func (e *Enclave) newRun(args *wire.PrepareArgs) (protocol.Run, []byte, error) {
 	case wire.KindChainCode:
 		run, err := e.newChainCode(eng, args, nonce)
 		return run, nil, err
+	case wire.KindPresign:
+		run, err := e.newPresign(eng, args, nonce)
+		return run, nil, err
 	}
 	return nil, nil, fmt.Errorf("session kind %q is not keygen or sign: %w", args.Kind, errBadRequest)
 }
@@ -220,6 +223,32 @@ func (e *Enclave) checkKeygen(args *wire.PrepareArgs) error {
 }
 
 func (e *Enclave) newSign(eng protocol.Engine, args *wire.PrepareArgs, nonce []byte) (protocol.Run, error) {
+	rec, err := e.signingKey(args)
+	if err != nil {
+		return nil, err
+	}
+	if args.Presignature != "" {
+		in, err := signInput(args, rec.Info.Scheme)
+		if err != nil {
+			return nil, err
+		}
+		return e.signPresigned(args, in)
+	}
+	params := protocol.SignParams{Self: e.cfg.Identity.Party, Signers: args.Parties, Share: rec.Share, SessionNonce: nonce}
+	if err := signedPayload(args, rec.Info.Scheme, &params); err != nil {
+		return nil, err
+	}
+	if args.Path != "" {
+		if params.Derivation, err = e.derivation(eng, rec, args.Path); err != nil {
+			return nil, err
+		}
+	}
+	return eng.Sign(params)
+}
+
+// signingKey checks the arguments of a signing or presigning against the key they name and
+// returns the key's record.
+func (e *Enclave) signingKey(args *wire.PrepareArgs) (*keyRecord, error) {
 	rec, err := e.keys.resolve(args.KeyID)
 	if err != nil {
 		return nil, err
@@ -248,16 +277,7 @@ func (e *Enclave) newSign(eng protocol.Engine, args *wire.PrepareArgs, nonce []b
 	if args.Label != "" || args.Threshold != 0 || args.PKCS11ID != "" || args.Reshare != nil {
 		return nil, fmt.Errorf("a signing takes no label, threshold, PKCS#11 id or reshare: %w", errBadRequest)
 	}
-	params := protocol.SignParams{Self: e.cfg.Identity.Party, Signers: args.Parties, Share: rec.Share, SessionNonce: nonce}
-	if err := signedPayload(args, rec.Info.Scheme, &params); err != nil {
-		return nil, err
-	}
-	if args.Path != "" {
-		if params.Derivation, err = e.derivation(eng, rec, args.Path); err != nil {
-			return nil, err
-		}
-	}
-	return eng.Sign(params)
+	return rec, nil
 }
 
 // signedPayload puts what a signing run signs into params: the digest, or for Ed25519 keys a
@@ -309,6 +329,10 @@ func sessionNonce(args *wire.PrepareArgs) []byte {
 	if args.PKCS11ID != "" {
 		field([]byte("pkcs11 id"))
 		field([]byte(args.PKCS11ID))
+	}
+	if args.Presignature != "" {
+		field([]byte("presignature"))
+		field([]byte(args.Presignature))
 	}
 	if args.Epoch != 0 {
 		field([]byte("epoch"))
@@ -413,6 +437,11 @@ func (e *Enclave) finish(s *session, res protocol.Result) (*wire.SessionResult, 
 		}
 		e.log.Info("key generated", "key_id", rec.Info.ID, "label", rec.Info.Label)
 		return &wire.SessionResult{Key: &rec.Info}, nil
+	case res.Presignature != nil:
+		if err := e.presigs.park(s.id, s.args, res.Presignature); err != nil {
+			return nil, err
+		}
+		return &wire.SessionResult{Presigned: true}, nil
 	case res.Signature != nil:
 		out := &wire.SessionResult{Signature: hex.EncodeToString(res.Signature.Bytes())}
 		if res.Signature.IsECDSA() {

@@ -220,14 +220,15 @@ func (rec *keyRecord) describe() wire.KeyInfo {
 type keyring struct {
 	st store.Store
 	mu sync.Mutex // serializes label checks with saves
-	// changed, when set, hears of every key whose share was replaced or deleted, so that what
-	// decoded the old share (the eth2 signer's cache) drops it.
-	changed func(info wire.KeyInfo)
+	// changed hear of every key whose share was replaced or deleted, so that what was made
+	// from the old share (the eth2 signer's decoded shares, parked presignatures) is dropped.
+	// Set before the enclave serves.
+	changed []func(info wire.KeyInfo)
 }
 
 func (k *keyring) notify(info wire.KeyInfo) {
-	if k.changed != nil {
-		k.changed(info)
+	for _, f := range k.changed {
+		f(info)
 	}
 }
 

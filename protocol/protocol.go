@@ -118,7 +118,7 @@ func (s *Signature) Bytes() []byte {
 // Error is a protocol failure. Culprits names the parties whose messages caused it, when the
 // engine can tell; an empty list means the fault could not be attributed.
 type Error struct {
-	Task     string // "keygen", "sign", "reshare" or "chaincode"
+	Task     string // "keygen", "sign", "presign", "reshare" or "chaincode"
 	Round    int
 	Culprits []PartyID
 	Cause    error

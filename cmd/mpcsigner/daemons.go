@@ -90,6 +90,7 @@ func runEnclave(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		Attester: attester, Verifier: verifier,
 		PreParamsWant: cfg.PreParams.WantOrDefault(), PreParamsFixtures: fixtures,
 		PrepareTimeout: cfg.Timeouts.Prepare, RunTimeout: cfg.Timeouts.Run,
+		PresignMaxParked: cfg.Presignatures.MaxParked, PresignMaxAge: cfg.Presignatures.MaxAge,
 		Logger:                log,
 		CrashAfterBlockRecord: crashSlotFromEnv(log),
 	})

@@ -56,6 +56,34 @@ func (e InterceptEngine) DerivePublicKey(pub []byte, d protocol.Derivation) ([]b
 	return dv.DerivePublicKey(pub, d)
 }
 
+// Presign implements protocol.Presigner by the wrapped engine's, which must have one. The
+// online runs of its presignatures are intercepted too.
+func (e InterceptEngine) Presign(p protocol.PresignParams) (protocol.Run, error) {
+	pre, ok := e.Engine.(protocol.Presigner)
+	if !ok {
+		return nil, fmt.Errorf("%s keys have no presignatures", e.Scheme())
+	}
+	r, err := pre.Presign(p)
+	if err != nil {
+		return nil, err
+	}
+	return e.wrap(r), nil
+}
+
+// interceptedPresignature wraps the online run of a presignature.
+type interceptedPresignature struct {
+	protocol.Presignature
+	e InterceptEngine
+}
+
+func (p interceptedPresignature) Sign(in protocol.SignInput) (protocol.Run, error) {
+	r, err := p.Presignature.Sign(in)
+	if err != nil {
+		return nil, err
+	}
+	return p.e.wrap(r), nil
+}
+
 func (e InterceptEngine) wrap(r protocol.Run) protocol.Run {
 	ir := &interceptedRun{Run: r, out: make(chan protocol.Outgoing, 64), done: make(chan protocol.Result, 1)}
 	go func() {
@@ -64,6 +92,9 @@ func (e InterceptEngine) wrap(r protocol.Run) protocol.Run {
 			case o := <-r.Outgoing():
 				ir.out <- e.OnOutgoing(o)
 			case res := <-r.Done():
+				if res.Presignature != nil {
+					res.Presignature = interceptedPresignature{Presignature: res.Presignature, e: e}
+				}
 				ir.done <- res
 				return
 			}

@@ -122,6 +122,11 @@ const (
 	// together (commit-reveal), for BIP32-style derivation below the key. Parties lists every
 	// holder; a party that already holds a chain code for the key refuses.
 	KindChainCode = "chaincode"
+	// KindPresign runs the message-independent part of a signing ahead of time among Parties
+	// (exactly the key's threshold of its holders) for KeyID at Epoch (and Path). Each party
+	// parks its presignature in memory under the session id; a later KindSign names it in
+	// Presignature and runs only the online rounds.
+	KindPresign = "presign"
 )
 
 // DeriveArgs asks for a key's non-hardened child public key, and with XPub for the extended
@@ -192,6 +197,8 @@ type StatusReply struct {
 	PreParamsWant  int              `json:"preparams_want"`
 	Keys           int              `json:"keys"`
 	Sessions       int              `json:"sessions"`
+	// Presignatures is how many presignatures are parked in memory, waiting for a request.
+	Presignatures int `json:"presignatures"`
 }
 
 // MaxRandomBytes is the most MethodRandom gives in one call.
@@ -276,6 +283,10 @@ type PrepareArgs struct {
 	// Approvals carries the operators' approval of a lifecycle operation (reshare), which every
 	// participant checks against its own policy.
 	Approvals *Approvals `json:"approvals,omitempty"`
+	// Presignature, for a signing, is the session id of a presign run among the same signers
+	// for the same key, epoch and path: the signing binds its digest to that presignature and
+	// runs only the online rounds. Each party uses a presignature at most once.
+	Presignature string `json:"presignature,omitempty"`
 }
 
 // Approvals is an approval statement (enclave/approval JSON) and the operators' signatures of
@@ -314,6 +325,8 @@ type SessionResult struct {
 	Key        *KeyInfo `json:"key,omitempty"`
 	Signature  string   `json:"signature,omitempty"` // hex r||s
 	RecoveryID *int     `json:"recovery_id,omitempty"`
+	// Presigned reports a presign run that ended with this party's presignature parked.
+	Presigned bool `json:"presigned,omitempty"`
 }
 
 // Eth2SignArgs is one eth2 signing request for MethodEth2Sign.

@@ -36,10 +36,10 @@
 // otherwise the 32 bytes of protocol.SignParams.Digest as the message; a verifier must be
 // given those same bytes.
 //
-// What it must never do: reuse a nonce, or make one ahead of time (a run draws its nonces in
-// Start, uses them for exactly one signature share, and zeroizes them; they are never
-// serialized, persisted or sent, so trust rule 4 has nothing to record: a nonce that exists
-// only in one run's memory cannot be used twice, and a crash destroys it); log, print or
+// What it must never do: reuse a nonce (a run draws its nonces in Start, or a presign run
+// ahead of time, uses them for exactly one signature share, and zeroizes them; they are never
+// serialized, persisted or sent, so a crash destroys them; the enclave records each
+// presignature's binding before its online run starts, see presign.go); log, print or
 // otherwise expose a key share, a nonce, a secret polynomial or a share dealt to another party
 // (shares leave this package only as KeygenOutput.Share, which the caller must keep sealed, and
 // in the point-to-point keygen payloads, which the enclave's channel layer must encrypt); quote

@@ -22,8 +22,13 @@ import (
 // commitments as this party. End (every share here): sum the shares, check the signature with
 // crypto/ed25519 and every other signer's share against its public share (naming the signers
 // whose shares fail).
+//
+// A presign run (mode roundOneOnly) stops where round 2 would begin and ends with a
+// presignature instead; the presignature's online run (roundTwoOnly) is a signRun that starts
+// with round 1's state already in place, so both kinds of signing share round 2 and the end.
 type signRun struct {
 	core
+	mode   signMode
 	key    *signingKey // this run's copy; its secret is wiped once the own signature share exists
 	msg    []byte      // what is signed: SignParams.Message, or the 32 bytes of SignParams.Digest
 	nonce  []byte
@@ -75,33 +80,64 @@ func (s *nonceStore) wipe() {
 	}
 }
 
+// signMode says which of FROST's rounds a signRun runs.
+type signMode int
+
+const (
+	bothRounds   signMode = iota // Engine.Sign: the nonces, then the signature share
+	roundOneOnly                 // Engine.Presign: the nonces, ending with a presignature
+	roundTwoOnly                 // presignature.Sign: the share over a presignature's commitments
+)
+
 func newSign(p protocol.SignParams) (*signRun, error) {
-	if len(p.SessionNonce) != nonceSize {
-		return nil, fmt.Errorf("ed25519: session nonce of %d bytes (want %d)", len(p.SessionNonce), nonceSize)
-	}
-	key, err := signingKeys.Get(p.Share)
+	key, signers, err := signSetup("sign", p.Self, p.Signers, p.Share, p.SessionNonce)
 	if err != nil {
 		return nil, err
 	}
-	signers := slices.Clone(p.Signers)
+	return newSignRun(bothRounds, p.Self, signers, key, p.SessionNonce, p.SignedBytes()), nil
+}
+
+// signSetup checks what every run of a signing needs (the session nonce's size, the share,
+// the signers) and returns this run's copy of the key and the signers, ascending. task names
+// the run in errors.
+func signSetup(task string, self protocol.PartyID, signers []protocol.PartyID, share, nonce []byte) (*signingKey, []protocol.PartyID, error) {
+	if len(nonce) != nonceSize {
+		return nil, nil, fmt.Errorf("ed25519: session nonce of %d bytes (want %d)", len(nonce), nonceSize)
+	}
+	key, err := signingKeys.Get(share)
+	if err != nil {
+		return nil, nil, err
+	}
+	signers = slices.Clone(signers)
 	slices.Sort(signers)
-	if err := checkSigners(key, p.Self, signers); err != nil {
+	if err := checkSigners(key, self, signers); err != nil {
 		key.wipe()
-		return nil, fmt.Errorf("ed25519: sign: %w", err)
+		return nil, nil, fmt.Errorf("ed25519: %s: %w", task, err)
+	}
+	return key, signers, nil
+}
+
+// newSignRun returns a run of mode over a checked key and signer list (ascending); the run
+// owns key and wipes it. msg is nil for a presign run, which signs nothing.
+func newSignRun(mode signMode, self protocol.PartyID, signers []protocol.PartyID, key *signingKey, nonce, msg []byte) *signRun {
+	task := "sign"
+	if mode == roundOneOnly {
+		task = "presign"
 	}
 	t := len(signers)
 	r := &signRun{
-		core:        newCore("sign", p.Self, signers),
+		core:        newCore(task, self, signers),
+		mode:        mode,
 		key:         key,
-		msg:         p.SignedBytes(),
-		nonce:       slices.Clone(p.SessionNonce),
+		msg:         msg,
+		nonce:       slices.Clone(nonce),
 		commitments: make(map[protocol.PartyID]signerCommitment, t),
 		shares:      make(map[protocol.PartyID]*edwards25519.Scalar, t),
 		pending:     make(map[protocol.PartyID]*message),
 		seen:        make(replays, t-1),
 	}
 	r.Release = r.wipe
-	return r, nil
+	return r
 }
 
 // checkSigners checks that signers (sorted) are exactly t distinct holders of the key, self
@@ -128,15 +164,19 @@ func checkSigners(key *signingKey, self protocol.PartyID, signers []protocol.Par
 }
 
 func (r *signRun) String() string {
-	return fmt.Sprintf("ed25519 sign run (%s of %v)", r.Self, r.Participants)
+	return fmt.Sprintf("ed25519 %s run (%s of %v)", r.Task, r.Self, r.Participants)
 }
 
-// Start draws this signer's nonces and broadcasts their commitments.
+// Start draws this signer's nonces and broadcasts their commitments; an online run
+// (roundTwoOnly) has its nonces already and broadcasts its signature share instead.
 func (r *signRun) Start() error {
 	r.Mu.Lock()
 	defer r.Mu.Unlock()
 	if err := r.BeginLocked(); err != nil {
 		return err
+	}
+	if r.mode == roundTwoOnly {
+		return r.startOnlineLocked()
 	}
 	nonces := commit(r.key.secret)
 	own := nonces.commitment(r.key.id(r.Self))
@@ -185,16 +225,26 @@ func (r *signRun) acceptLocked(from protocol.PartyID, broadcast bool, m *message
 		return err
 	}
 	if m.kind == kindCommitment {
+		// The replay check has already refused a second commitment from anyone; this keeps the
+		// list an online run took over from its presignature from ever being overwritten.
+		if _, ok := r.commitments[from]; ok {
+			return r.Errorf(1, culprit, "%s sent nonce commitments after it had sent others", from)
+		}
 		if err := checkNonceCommitments(m); err != nil {
 			return r.Errorf(1, culprit, "%s sent unusable nonce commitments: %v", from, err)
 		}
 		r.commitments[from] = newSignerCommitment(r.key.id(from), m.hiding, m.binding)
-		if len(r.commitments) == len(r.Participants) {
-			return r.startRound2Locked()
+		if len(r.commitments) < len(r.Participants) {
+			return nil
 		}
-		return nil
+		if r.mode == roundOneOnly {
+			return r.endWithPresignatureLocked()
+		}
+		return r.startRound2Locked()
 	}
-	if r.session == nil { // not every commitment is here yet: handle the share when they are
+	// Not every commitment is here yet, or this is a presign run, whose online run takes the
+	// share over: handle it once this party's own share exists.
+	if r.session == nil {
 		r.pending[from] = m
 		return nil
 	}
