@@ -43,6 +43,8 @@ type Config struct {
 	// Refresh schedules share refreshes from this host; off unless every is set. Set it on one
 	// host of a cluster: each host with it refreshes on its own schedule.
 	Refresh RefreshConfig `yaml:"refresh,omitempty"`
+	// Presign configures the presignature pools of ECDSA keys (on by default).
+	Presign PresignConfig `yaml:"presign,omitempty"`
 }
 
 // RefreshConfig schedules share refreshes: every Every, each key named in Keys (all keys when

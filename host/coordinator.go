@@ -563,7 +563,7 @@ func (h *Host) signWith(ctx context.Context, key *wire.KeyInfo, payload signPayl
 	} else {
 		args.Digest = hex.EncodeToString(payload.bytes)
 	}
-	results, err := h.runSession(ctx, args)
+	results, err := h.runSign(ctx, key, payload, args)
 	if err != nil {
 		return nil, err
 	}
@@ -588,6 +588,33 @@ func (h *Host) signWith(ctx context.Context, key *wire.KeyInfo, payload signPayl
 		out.Parties = append(out.Parties, uint16(p))
 	}
 	return out, nil
+}
+
+// runSign runs a signing session: from a pooled presignature when there is one (only the
+// online rounds), else the full protocol, which counts as foreground work the pool refills
+// wait for.
+func (h *Host) runSign(ctx context.Context, key *wire.KeyInfo, payload signPayload, args wire.PrepareArgs) (map[protocol.PartyID]*wire.SessionResult, error) {
+	if !h.presign.uses(key.Scheme) || payload.isMessage {
+		return h.runSession(ctx, args)
+	}
+	if id, ok := h.presign.claim(key, payload.path, args.Parties); ok {
+		presigned := args
+		presigned.Presignature = id
+		results, err := h.runSession(ctx, presigned)
+		if err == nil || !errors.Is(err, ErrNotFound) || ctx.Err() != nil {
+			return results, err
+		}
+		// A signer no longer has it (its enclave restarted, or expired it); what else it had
+		// parked is likely gone too.
+		if p, ok := failedParty(err); ok {
+			h.presign.forgetParty(p)
+		}
+		h.log.Info("a pooled presignature was gone; signing with the full protocol", "err", err)
+		args.Session = newSessionID()
+	}
+	h.presign.foreground.Add(1)
+	defer h.presign.foreground.Add(-1)
+	return h.runSession(ctx, args)
 }
 
 // chooseSigners picks threshold-many reachable holders of the key, ours first, or checks the

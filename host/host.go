@@ -81,6 +81,7 @@ type Host struct {
 	peers map[protocol.PartyID]*link // to peer hosts (and through them, their enclaves)
 
 	keyLocks keyLocks // signings against reshares, per key
+	presign  *presignPools
 
 	mu     sync.Mutex
 	health map[protocol.PartyID]*partyState
@@ -133,6 +134,7 @@ func New(cfg *Config, opts Options) (*Host, error) {
 	if err := h.buildLinks(); err != nil {
 		return nil, err
 	}
+	h.presign = newPresignPools(h, cfg.Presign)
 	if err := h.buildWeb3Signer(); err != nil {
 		return nil, err
 	}
@@ -285,6 +287,7 @@ func (h *Host) Serve(ctx context.Context, peerL, apiL, metricsL net.Listener) er
 	spawn(func() { h.servePeers(ctx, peerL) })
 	spawn(func() { h.monitor(ctx) })
 	spawn(func() { h.refreshLoop(ctx) })
+	spawn(func() { h.presign.run(ctx) })
 	apiSrv := h.apiServer()
 	metricsSrv := h.metricsServer()
 	errc := make(chan error, 5) // one per server spawned below, so none blocks after Serve stops reading
@@ -559,6 +562,9 @@ func (h *Host) probe(ctx context.Context, p protocol.PartyID) {
 	h.mu.Unlock()
 	if err != nil {
 		return
+	}
+	if restarted {
+		h.presign.forgetParty(p)
 	}
 	if restarted && p != h.cfg.Party {
 		h.log.Info("peer enclave restarted; renegotiating its channel", "peer", int(p))

@@ -19,6 +19,8 @@ type metrics struct {
 	reachable      prometheus.Gauge
 	relayed        *prometheus.CounterVec
 	notices        prometheus.Counter
+	presignClaims  *prometheus.CounterVec
+	presignDepth   prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -47,8 +49,14 @@ func newMetrics() *metrics {
 		notices: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "mpcsigner_host_enclave_rejections_total", Help: "Inputs the enclave refused.",
 		}),
+		presignClaims: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mpcsigner_presign_claims_total", Help: "ECDSA signings by whether the presignature pool had one ready (hit) or the full protocol ran (miss); the hit rate is hit / (hit + miss).",
+		}, []string{"scheme", "result"}),
+		presignDepth: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mpcsigner_presign_pool_depth", Help: "Presignatures ready in this host's pools, all keys together.",
+		}),
 	}
-	m.reg.MustRegister(m.requests, m.requestSeconds, m.runs, m.runSeconds, m.reachable, m.relayed, m.notices,
+	m.reg.MustRegister(m.requests, m.requestSeconds, m.runs, m.runSeconds, m.reachable, m.relayed, m.notices, m.presignClaims, m.presignDepth,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -121,6 +121,8 @@ type devnetOptions struct {
 	quorum    int
 	// refreshEvery schedules share refreshes of every key from host 1.
 	refreshEvery time.Duration
+	// presignPool is each host's presignature pool size per ECDSA key; 0 turns pools off.
+	presignPool int
 }
 
 func runDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -140,8 +142,12 @@ func runDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&o.operators, "operators", "", "file of operator certificates, one per line (mpcsigner operator keygen): every enclave then requires approvals of refreshes, committee changes and backups (first start only)")
 	fs.IntVar(&o.quorum, "approval-quorum", 0, "how many of --operators must approve (first start only)")
 	fs.DurationVar(&o.refreshEvery, "refresh-every", 0, "host 1 refreshes every key's shares this often (0: never; first start only)")
+	fs.IntVar(&o.presignPool, "presign-pool", 8, "presignatures each host keeps ready per ECDSA key it signs with (0: none, every signing runs the full protocol; first start only)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if o.presignPool < 0 {
+		return &usageError{fmt.Sprintf("--presign-pool %d must be 0 or more", o.presignPool)}
 	}
 	if o.parties < 2 || o.threshold < 2 || o.threshold > o.parties {
 		return &usageError{fmt.Sprintf("--threshold %d of --parties %d is not usable (need 2 <= t <= n)", o.threshold, o.parties)}
@@ -287,6 +293,7 @@ func (d *devnet) initialize(ctx context.Context) error {
 			Parties:     hostParties,
 			Timeouts:    host.Timeouts{Sign: d.opts.signTimeout},
 			Refresh:     d.refreshConfig(p),
+			Presign:     host.PresignConfig{Disabled: d.opts.presignPool == 0, PoolSize: d.opts.presignPool},
 			Attestation: d.simAttestation(),
 			Web3Signer: host.Web3SignerConfig{
 				Listen: fmt.Sprintf("127.0.0.1:%d", ports[4*n+i]), Network: d.opts.network,

@@ -117,7 +117,9 @@ func (s *syncBuffer) String() string {
 func startDevnet(t testing.TB, data string, extra ...string) *devnetProc {
 	t.Helper()
 	bin := binary(t)
-	args := append([]string{"devnet", "--data", data, "--base-port", "0", "--test-preparams", fixturesDir(t)}, extra...)
+	// No presignature pools unless a test asks (a later --presign-pool wins): refills would
+	// compete for the CPU with what the tests time out on.
+	args := append([]string{"devnet", "--data", data, "--base-port", "0", "--test-preparams", fixturesDir(t), "--presign-pool", "0"}, extra...)
 	d := &devnetProc{t: t, bin: bin, data: data, output: &syncBuffer{}, done: make(chan struct{})}
 	d.cmd = exec.Command(bin, args...)
 	d.cmd.Stdout, d.cmd.Stderr = d.output, d.output

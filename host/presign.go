@@ -1,0 +1,362 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/wire"
+)
+
+// Presignature pools. The host keeps, per key (after derivation) and signer set, the ids of
+// presign sessions that ended with every signer's presignature parked in its enclave. A
+// signing takes the oldest id (at most once: it leaves the pool under the lock) and runs only
+// the online rounds; an empty pool, or an id an enclave no longer has, falls back to the full
+// protocol. A background loop refills the pools, one presign at a time by default, and waits
+// while full signings are in flight: refills use the CPU that requests leave over.
+//
+// The host only ever holds session ids: the presignatures themselves, and their single use,
+// are the enclaves' (enclave/presign.go). A host that lost its pool (a restart) loses nothing
+// but the ids; the enclaves discard what nobody claims after their max age.
+
+// PresignConfig configures the presignature pools of threshold ECDSA keys.
+type PresignConfig struct {
+	// Disabled turns the pools off: every ECDSA signing runs the full protocol.
+	Disabled bool `yaml:"disabled,omitempty"`
+	// PoolSize is how many presignatures to keep ready per key and signer set (default 8).
+	PoolSize int `yaml:"pool_size,omitempty"`
+	// Keys are kept warm from the start (ids or labels); any other ECDSA key gets a pool after
+	// its first signing through this host, refilled while it keeps being used (Idle).
+	Keys []string `yaml:"keys,omitempty"`
+	// Parallel is how many presign runs this host coordinates at once (default 1).
+	Parallel int `yaml:"parallel,omitempty"`
+	// Interval is the least time between two presign runs this host starts (rate limit; 0: none).
+	Interval time.Duration `yaml:"interval,omitempty"`
+	// MaxAge is how long a pooled presignature is offered (default 50 minutes); keep it under
+	// the enclaves' presignatures.max_age (default 1 hour), which discard older ones.
+	MaxAge time.Duration `yaml:"max_age,omitempty"`
+	// Idle is how long a pool that is not in Keys is refilled after its last use (default 1 hour).
+	Idle time.Duration `yaml:"idle,omitempty"`
+}
+
+func (c PresignConfig) withDefaults() PresignConfig {
+	if c.PoolSize <= 0 {
+		c.PoolSize = 8
+	}
+	if c.Parallel <= 0 {
+		c.Parallel = 1
+	}
+	if c.MaxAge <= 0 {
+		c.MaxAge = 50 * time.Minute
+	}
+	if c.Idle <= 0 {
+		c.Idle = time.Hour
+	}
+	return c
+}
+
+// poolKey names one pool: a key at an epoch, a derivation path, a signer set.
+type poolKey struct {
+	keyID   string
+	epoch   uint64
+	path    string
+	signers string
+}
+
+func newPoolKey(key *wire.KeyInfo, path string, signers []protocol.PartyID) poolKey {
+	return poolKey{keyID: key.ID, epoch: key.Epoch, path: path, signers: fmt.Sprint(signers)}
+}
+
+// pool is one pool's state.
+type pool struct {
+	key      wire.KeyInfo // as last looked up (the parent's id and epoch, the child's public key)
+	path     string
+	signers  []protocol.PartyID
+	ready    []pooledPresig // oldest first
+	inflight int
+	lastUse  time.Time
+	pinned   bool // in PresignConfig.Keys
+}
+
+type pooledPresig struct {
+	id      string
+	created time.Time
+}
+
+// presignPools is a host's presignature pools.
+type presignPools struct {
+	h   *Host
+	cfg PresignConfig
+
+	mu    sync.Mutex
+	pools map[poolKey]*pool
+
+	wake       chan struct{}
+	foreground atomic.Int32 // full-protocol ECDSA signings in flight
+	lastStart  time.Time    // refill loop only
+}
+
+func newPresignPools(h *Host, cfg PresignConfig) *presignPools {
+	return &presignPools{h: h, cfg: cfg.withDefaults(), pools: map[poolKey]*pool{}, wake: make(chan struct{}, 1)}
+}
+
+// uses reports whether signings of this key take presignatures.
+func (pp *presignPools) uses(scheme protocol.Scheme) bool {
+	return pp != nil && !pp.cfg.Disabled && (scheme == protocol.SchemeECDSASecp256k1 || scheme == protocol.SchemeECDSAP256)
+}
+
+// claim takes the oldest unexpired presignature for key, path and signers, and registers the
+// pool for refilling either way. ok is false when the pool is empty.
+func (pp *presignPools) claim(key *wire.KeyInfo, path string, signers []protocol.PartyID) (id string, ok bool) {
+	pk := newPoolKey(key, path, signers)
+	now := time.Now()
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	pp.dropOtherEpochsLocked(key)
+	p := pp.pools[pk]
+	if p == nil {
+		p = &pool{key: *key, path: path, signers: slices.Clone(signers)}
+		pp.pools[pk] = p
+	}
+	p.lastUse = now
+	for len(p.ready) > 0 {
+		first := p.ready[0]
+		p.ready = p.ready[1:]
+		if now.Sub(first.created) <= pp.cfg.MaxAge {
+			id, ok = first.id, true
+			break
+		}
+	}
+	pp.h.metrics.presignClaims.WithLabelValues(string(key.Scheme), hitLabel(ok)).Inc()
+	pp.updateDepthLocked()
+	pp.poke()
+	return id, ok
+}
+
+func hitLabel(ok bool) string {
+	if ok {
+		return "hit"
+	}
+	return "miss"
+}
+
+// dropOtherEpochsLocked forgets the pools of key at other epochs: a reshare made their
+// presignatures useless (the enclaves dropped them with the old shares).
+func (pp *presignPools) dropOtherEpochsLocked(key *wire.KeyInfo) {
+	for pk := range pp.pools {
+		if pk.keyID == key.ID && pk.epoch != key.Epoch {
+			delete(pp.pools, pk)
+		}
+	}
+}
+
+// forgetParty drops every pooled presignature party p signs with: its enclave restarted (or
+// said it no longer has one of them), and parked presignatures die with the process.
+func (pp *presignPools) forgetParty(p protocol.PartyID) {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	for _, pl := range pp.pools {
+		if slices.Contains(pl.signers, p) {
+			pl.ready = nil
+		}
+	}
+	pp.updateDepthLocked()
+	pp.poke()
+}
+
+func (pp *presignPools) updateDepthLocked() {
+	n := 0
+	for _, pl := range pp.pools {
+		n += len(pl.ready)
+	}
+	pp.h.metrics.presignDepth.Set(float64(n))
+}
+
+func (pp *presignPools) poke() {
+	select {
+	case pp.wake <- struct{}{}:
+	default:
+	}
+}
+
+// depth is how many presignatures are pooled for key, path and signers.
+func (pp *presignPools) depth(key *wire.KeyInfo, path string, signers []protocol.PartyID) int {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if p := pp.pools[newPoolKey(key, path, signers)]; p != nil {
+		return len(p.ready)
+	}
+	return 0
+}
+
+// run refills the pools until ctx ends.
+func (pp *presignPools) run(ctx context.Context) {
+	if pp.cfg.Disabled {
+		return
+	}
+	pp.h.log.Info("presignature pools", "pool_size", pp.cfg.PoolSize, "parallel", pp.cfg.Parallel, "keys", fmt.Sprint(pp.cfg.Keys))
+	go pp.pin(ctx)
+	slots := make(chan struct{}, pp.cfg.Parallel)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-pp.wake:
+		case <-tick.C:
+		}
+		for {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			if !pp.waitTurn(ctx) {
+				return
+			}
+			pk, p := pp.next()
+			if p == nil {
+				<-slots
+				break
+			}
+			go func() {
+				defer func() { <-slots; pp.poke() }()
+				pp.refill(ctx, pk, p)
+			}()
+		}
+	}
+}
+
+// pin registers the pools of the configured keys, looking each up (retrying until it is found:
+// at a first start the enclaves may not be reachable yet).
+func (pp *presignPools) pin(ctx context.Context) {
+	pending := slices.Clone(pp.cfg.Keys)
+	for len(pending) > 0 {
+		var still []string
+		for _, ref := range pending {
+			if err := pp.pinKey(ctx, ref); err != nil {
+				pp.h.log.Debug("presignature pool: key not ready yet", "key", ref, "err", err)
+				still = append(still, ref)
+			}
+		}
+		pending = still
+		if len(pending) == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
+
+func (pp *presignPools) pinKey(ctx context.Context, ref string) error {
+	cctx, cancel := context.WithTimeout(ctx, pp.h.cfg.Timeouts.Call)
+	defer cancel()
+	key, err := pp.h.findKey(cctx, ref)
+	if err != nil {
+		return err
+	}
+	if !pp.uses(key.Scheme) {
+		pp.h.log.Warn("presignature pool: not an ECDSA key; ignored", "key", ref, "scheme", key.Scheme)
+		return nil
+	}
+	signers, err := pp.h.chooseSigners(key, nil, nil)
+	if err != nil {
+		return err
+	}
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	pk := newPoolKey(key, "", signers)
+	if pp.pools[pk] == nil {
+		pp.pools[pk] = &pool{key: *key, signers: signers}
+	}
+	pp.pools[pk].pinned = true
+	pp.poke()
+	return nil
+}
+
+// next picks the emptiest pool below its size that is worth refilling, and counts a presign
+// in flight for it.
+func (pp *presignPools) next() (poolKey, *pool) {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	var (
+		bestKey poolKey
+		best    *pool
+	)
+	now := time.Now()
+	for pk, p := range pp.pools {
+		have := len(p.ready) + p.inflight
+		if have >= pp.cfg.PoolSize || (!p.pinned && now.Sub(p.lastUse) > pp.cfg.Idle) {
+			continue
+		}
+		if !pp.signersUsable(p.signers) {
+			continue
+		}
+		if best == nil || have < len(best.ready)+best.inflight {
+			bestKey, best = pk, p
+		}
+	}
+	if best != nil {
+		best.inflight++
+	}
+	return bestKey, best
+}
+
+func (pp *presignPools) signersUsable(signers []protocol.PartyID) bool {
+	for _, s := range signers {
+		if !pp.h.usable(s) {
+			return false
+		}
+	}
+	return true
+}
+
+// waitTurn waits until a presign may start: no full signing in flight (they come first), and
+// Interval since the last start. It reports false if ctx ended. Only the refill loop calls it.
+func (pp *presignPools) waitTurn(ctx context.Context) bool {
+	for pp.foreground.Load() > 0 || time.Since(pp.lastStart) < pp.cfg.Interval {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	pp.lastStart = time.Now()
+	return true
+}
+
+// refill runs one presign session for pool p and adds it to the pool on success.
+func (pp *presignPools) refill(ctx context.Context, pk poolKey, p *pool) {
+	args := wire.PrepareArgs{
+		Session: newSessionID(), Kind: wire.KindPresign, Scheme: p.key.Scheme, Parties: p.signers,
+		KeyID: p.key.ID, Epoch: p.key.Epoch, Path: p.path,
+	}
+	ctx, cancel := context.WithTimeout(ctx, pp.h.cfg.Timeouts.Sign)
+	defer cancel()
+	_, err := pp.h.runSession(ctx, args)
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	p.inflight--
+	if err != nil {
+		if errors.Is(err, ErrStaleKey) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrBadRequest) {
+			// The key was reshared or deleted: the next signing registers the pool afresh.
+			delete(pp.pools, pk)
+		}
+		pp.h.log.Warn("presignature pool: presign failed", "key_id", p.key.ID, "err", err)
+		return
+	}
+	if pp.pools[pk] != p {
+		return // dropped meanwhile (a reshare); the enclaves dropped the presignatures too
+	}
+	p.ready = append(p.ready, pooledPresig{id: args.Session, created: time.Now()})
+	pp.updateDepthLocked()
+}

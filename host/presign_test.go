@@ -1,0 +1,126 @@
+package host
+
+import (
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/wire"
+)
+
+func testPools() *presignPools {
+	h := &Host{metrics: newMetrics(), log: slog.New(slog.DiscardHandler), health: map[protocol.PartyID]*partyState{}}
+	return newPresignPools(h, PresignConfig{PoolSize: 64})
+}
+
+// fill puts n presignature ids, created at created, in the pool of key, path and signers.
+func fill(pp *presignPools, key *wire.KeyInfo, path string, signers []protocol.PartyID, n int, created time.Time) []string {
+	pk := newPoolKey(key, path, signers)
+	if pp.pools[pk] == nil {
+		pp.claim(key, path, signers) // registers the pool (a miss: it is empty)
+	}
+	pl := pp.pools[pk]
+	var ids []string
+	for range n {
+		id := newSessionID()
+		ids = append(ids, id)
+		pl.ready = append(pl.ready, pooledPresig{id: id, created: created})
+	}
+	return ids
+}
+
+// Claims racing on one pool hand out every presignature exactly once, then miss.
+func TestPresignPoolClaimsEachOnce(t *testing.T) {
+	pp := testPools()
+	key := &wire.KeyInfo{ID: "k1", Scheme: protocol.SchemeECDSASecp256k1, Epoch: 2}
+	signers := []protocol.PartyID{1, 2}
+	ids := fill(pp, key, "", signers, 50, time.Now())
+	var mu sync.Mutex
+	got := map[string]int{}
+	misses := 0
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				id, ok := pp.claim(key, "", signers)
+				mu.Lock()
+				if ok {
+					got[id]++
+				} else {
+					misses++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(got) != len(ids) || misses != 160-len(ids) {
+		t.Fatalf("claimed %d distinct of %d, %d misses (want %d)", len(got), len(ids), misses, 160-len(ids))
+	}
+	for _, id := range ids {
+		if got[id] != 1 {
+			t.Fatalf("presignature %s handed out %d times", id, got[id])
+		}
+	}
+}
+
+// A pool is one key at one epoch, path and signer set: another signer set or path misses, a
+// newer epoch drops the old pools, expired ids are skipped, and a restarted party's are gone.
+func TestPresignPoolKeys(t *testing.T) {
+	pp := testPools()
+	key := &wire.KeyInfo{ID: "k1", Scheme: protocol.SchemeECDSASecp256k1, Epoch: 1}
+	fill(pp, key, "", []protocol.PartyID{1, 2}, 2, time.Now())
+	if _, ok := pp.claim(key, "", []protocol.PartyID{1, 3}); ok {
+		t.Fatal("another signer set's presignature was handed out")
+	}
+	if _, ok := pp.claim(key, "m/0/1", []protocol.PartyID{1, 2}); ok {
+		t.Fatal("the parent key's presignature was handed out for a derived key")
+	}
+	newer := *key
+	newer.Epoch = 2
+	if _, ok := pp.claim(&newer, "", []protocol.PartyID{1, 2}); ok {
+		t.Fatal("a presignature of epoch 1 was handed out at epoch 2")
+	}
+	if _, ok := pp.claim(key, "", []protocol.PartyID{1, 2}); ok {
+		t.Fatal("the epoch-1 pool survived a look-up at epoch 2")
+	}
+
+	fresh := fill(pp, &newer, "", []protocol.PartyID{1, 2}, 1, time.Now())
+	fill(pp, &newer, "", []protocol.PartyID{1, 2}, 1, time.Now().Add(-time.Hour))
+	// Oldest first, but the expired one is skipped.
+	pl := pp.pools[newPoolKey(&newer, "", []protocol.PartyID{1, 2})]
+	pl.ready = []pooledPresig{pl.ready[1], pl.ready[0]}
+	if id, ok := pp.claim(&newer, "", []protocol.PartyID{1, 2}); !ok || id != fresh[0] {
+		t.Fatalf("claim gave %q, %v; want the unexpired %s", id, ok, fresh[0])
+	}
+
+	fill(pp, &newer, "", []protocol.PartyID{2, 3}, 3, time.Now())
+	fill(pp, &newer, "", []protocol.PartyID{1, 3}, 3, time.Now())
+	pp.forgetParty(2)
+	if d := pp.depth(&newer, "", []protocol.PartyID{2, 3}); d != 0 {
+		t.Fatalf("party 2 restarted but %d of its presignatures are still pooled", d)
+	}
+	if d := pp.depth(&newer, "", []protocol.PartyID{1, 3}); d != 3 {
+		t.Fatalf("party 2's restart dropped %d presignatures of signers 1 and 3", 3-d)
+	}
+}
+
+func TestPresignPoolsOnlyForECDSA(t *testing.T) {
+	pp := testPools()
+	for scheme, want := range map[protocol.Scheme]bool{
+		protocol.SchemeECDSASecp256k1: true, protocol.SchemeECDSAP256: true,
+		protocol.SchemeEd25519: false, protocol.SchemeBIP340: false, protocol.SchemeBLS12381: false,
+	} {
+		if got := pp.uses(scheme); got != want {
+			t.Errorf("uses(%s) = %v", scheme, got)
+		}
+	}
+	off := newPresignPools(pp.h, PresignConfig{Disabled: true})
+	if off.uses(protocol.SchemeECDSASecp256k1) {
+		t.Error("disabled pools are used")
+	}
+}
