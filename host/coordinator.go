@@ -591,12 +591,14 @@ func (h *Host) signWith(ctx context.Context, key *wire.KeyInfo, payload signPayl
 }
 
 // runSign runs a signing session: from a pooled presignature when there is one (only the
-// online rounds), else the full protocol, which counts as foreground work the pool refills
-// wait for.
+// online rounds), else the full protocol. Either way it is foreground work, which the pool
+// refills wait for.
 func (h *Host) runSign(ctx context.Context, key *wire.KeyInfo, payload signPayload, args wire.PrepareArgs) (map[protocol.PartyID]*wire.SessionResult, error) {
 	if !h.presign.uses(key.Scheme) || payload.isMessage {
 		return h.runSession(ctx, args)
 	}
+	h.presign.foreground.Add(1)
+	defer h.presign.foreground.Add(-1)
 	if id, ok := h.presign.claim(key, payload.path, args.Parties); ok {
 		presigned := args
 		presigned.Presignature = id
@@ -612,8 +614,6 @@ func (h *Host) runSign(ctx context.Context, key *wire.KeyInfo, payload signPaylo
 		h.log.Info("a pooled presignature was gone; signing with the full protocol", "err", err)
 		args.Session = newSessionID()
 	}
-	h.presign.foreground.Add(1)
-	defer h.presign.foreground.Add(-1)
 	return h.runSession(ctx, args)
 }
 

@@ -18,7 +18,8 @@ import (
 // signing takes the oldest id (at most once: it leaves the pool under the lock) and runs only
 // the online rounds; an empty pool, or an id an enclave no longer has, falls back to the full
 // protocol. A background loop refills the pools, one presign at a time by default, and waits
-// while full signings are in flight: refills use the CPU that requests leave over.
+// while any ECDSA signing is in flight: refills use the CPU that requests leave over, so a
+// burst runs on the pool alone and a sustained overload runs the full protocol.
 //
 // The host only ever holds session ids: the presignatures themselves, and their single use,
 // are the enclaves' (enclave/presign.go). A host that lost its pool (a restart) loses nothing
@@ -97,7 +98,7 @@ type presignPools struct {
 	pools map[poolKey]*pool
 
 	wake       chan struct{}
-	foreground atomic.Int32 // full-protocol ECDSA signings in flight
+	foreground atomic.Int32 // ECDSA signings in flight, pooled or not
 	lastStart  time.Time    // refill loop only
 }
 
@@ -320,7 +321,7 @@ func (pp *presignPools) signersUsable(signers []protocol.PartyID) bool {
 	return true
 }
 
-// waitTurn waits until a presign may start: no full signing in flight (they come first), and
+// waitTurn waits until a presign may start: no signing in flight (they come first), and
 // Interval since the last start. It reports false if ctx ended. Only the refill loop calls it.
 func (pp *presignPools) waitTurn(ctx context.Context) bool {
 	for pp.foreground.Load() > 0 || time.Since(pp.lastStart) < pp.cfg.Interval {

@@ -3,6 +3,7 @@ package ecdsa
 import (
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -224,4 +225,107 @@ func BenchmarkPresignedSign2of3ConstantTime(b *testing.B) {
 		b.StartTimer()
 		onlineSign(b, ps, sameDigest(signers, digest))
 	}
+}
+
+// BenchmarkParkedCeilingConstantTime is the in-process ceiling of signing from a warm pool:
+// 64 presignatures (made outside the timer) signed 16 at a time, both signers in this
+// process, constant-time arithmetic on. It reports sig/s; run it with -benchtime 1x.
+func BenchmarkParkedCeilingConstantTime(b *testing.B) {
+	EnableConstantTime()
+	defer common.DisableConstantTimeOps()
+	fx := getKeygenFixture(b)
+	signers := []protocol.PartyID{1, 2}
+	const sets, inFlight = 64, 16
+	for b.Loop() {
+		b.StopTimer()
+		pool := make([]map[protocol.PartyID]protocol.Presignature, sets)
+		for i := range pool {
+			pool[i] = presignAll(b, fx, signers, nil, nil)
+		}
+		b.StartTimer()
+		sem := make(chan struct{}, inFlight)
+		errs := make(chan error, sets)
+		for _, ps := range pool {
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem }()
+				errs <- signParked(ps, signers)
+			}()
+		}
+		for range sets {
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(sets*b.N)/b.Elapsed().Seconds(), "sig/s")
+}
+
+// signParked runs the online rounds of one parked presignature set and checks every signer
+// got a signature (go-ethereum checks them in the tests; here only the rate matters).
+func signParked(ps map[protocol.PartyID]protocol.Presignature, signers []protocol.PartyID) error {
+	digest := randomDigest()
+	runs := make(map[protocol.PartyID]protocol.Run, len(ps))
+	for p, sig := range ps {
+		r, err := sig.Sign(protocol.SignInput{Digest: digest})
+		if err != nil {
+			return err
+		}
+		runs[p] = r
+	}
+	results, err := execute(runs, nil, signTimeout)
+	if err != nil {
+		return err
+	}
+	for p, res := range results {
+		if res.Err != nil || res.Signature == nil {
+			return fmt.Errorf("%s: %+v", p, res)
+		}
+	}
+	return nil
+}
+
+// BenchmarkFullSignCeilingConstantTime is the in-process rate of complete signings (no
+// presignatures): 8 signings, 4 at a time, both signers in this process, constant-time on.
+// It reports sig/s: the rate a sustained load that outruns the pools can reach at best.
+func BenchmarkFullSignCeilingConstantTime(b *testing.B) {
+	EnableConstantTime()
+	defer common.DisableConstantTimeOps()
+	fx := getKeygenFixture(b)
+	signers := []protocol.PartyID{1, 2}
+	const total, inFlight = 8, 4
+	for b.Loop() {
+		sem := make(chan struct{}, inFlight)
+		errs := make(chan error, total)
+		for range total {
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem }()
+				errs <- signFull(fx, signers)
+			}()
+		}
+		for range total {
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(total*b.N)/b.Elapsed().Seconds(), "sig/s")
+}
+
+func signFull(fx *keygenFixture, signers []protocol.PartyID) error {
+	runs, err := signRuns(fx.shares, signers, randomDigest(), newNonce(), nil)
+	if err != nil {
+		return err
+	}
+	results, err := execute(runs, nil, signTimeout)
+	if err != nil {
+		return err
+	}
+	for p, res := range results {
+		if res.Err != nil || res.Signature == nil {
+			return fmt.Errorf("%s: %+v", p, res)
+		}
+	}
+	return nil
 }
