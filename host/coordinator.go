@@ -463,7 +463,7 @@ func (h *Host) Sign(ctx context.Context, ref string, req api.SignRequest) (*api.
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeouts.Sign)
 	defer cancel()
-	key, err := h.findKey(ctx, ref)
+	key, err := h.signingKey(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -495,6 +495,7 @@ func (h *Host) signKey(ctx context.Context, key *wire.KeyInfo, payload signPaylo
 			// The key was reshared since we looked it up (a signer is at another epoch, or was
 			// retired and holds nothing): look again, once. A deleted key stays not found.
 			restaled = true
+			h.keyCache.forget(key.ID)
 			if key, err = h.freshestKey(ctx, key.ID); err != nil {
 				return nil, err
 			}

@@ -82,6 +82,7 @@ type Host struct {
 
 	keyLocks keyLocks // signings against reshares, per key
 	presign  *presignPools
+	keyCache keyCache // recent look-ups for signings
 
 	mu     sync.Mutex
 	health map[protocol.PartyID]*partyState

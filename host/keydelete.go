@@ -31,6 +31,7 @@ func (h *Host) DeleteKey(ctx context.Context, ref string) (*api.KeyDeleted, erro
 	if key.Threshold < 1 || key.Threshold > len(key.Parties) {
 		return nil, fmt.Errorf("key %s is described with threshold %d of %d parties: %w", key.ID, key.Threshold, len(key.Parties), ErrInternal)
 	}
+	h.keyCache.forget(key.ID)
 	d := &deletion{keyID: key.ID, parties: len(key.Parties), threshold: key.Threshold, failed: map[protocol.PartyID]error{}}
 	var mu sync.Mutex
 	var wg sync.WaitGroup

@@ -216,6 +216,7 @@ func (h *Host) retireOthers(ctx context.Context, key *wire.KeyInfo, args wire.Pr
 
 // forgetCachedKey drops what the front doors cached about a key whose shares changed.
 func (h *Host) forgetCachedKey(key wire.KeyInfo) {
+	h.keyCache.forget(key.ID)
 	if h.eth2 == nil || key.Scheme != protocol.SchemeBLS12381 {
 		return
 	}
