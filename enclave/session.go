@@ -128,6 +128,10 @@ func (e *Enclave) newRun(args *wire.PrepareArgs) (protocol.Run, []byte, error) {
 	case wire.KindKeygen:
 		return e.newKeygen(eng, args, nonce)
 	case wire.KindSign:
+		if len(args.Batch) > 0 {
+			run, err := e.newBatchSign(eng, args, nonce)
+			return run, nil, err
+		}
 		run, err := e.newSign(eng, args, nonce)
 		return run, nil, err
 	case wire.KindImport:
@@ -334,6 +338,15 @@ func sessionNonce(args *wire.PrepareArgs) []byte {
 		field([]byte("presignature"))
 		field([]byte(args.Presignature))
 	}
+	if len(args.Batch) > 0 {
+		field([]byte("batch"))
+		_ = binary.Write(h, binary.BigEndian, uint32(len(args.Batch)))
+		for _, item := range args.Batch {
+			field([]byte(item.Digest))
+			field([]byte(item.Message))
+			field([]byte(item.Presignature))
+		}
+	}
 	if args.Epoch != 0 {
 		field([]byte("epoch"))
 		_ = binary.Write(h, binary.BigEndian, args.Epoch)
@@ -442,8 +455,10 @@ func (e *Enclave) finish(s *session, res protocol.Result) (*wire.SessionResult, 
 			return nil, err
 		}
 		return &wire.SessionResult{Presigned: true}, nil
+	case res.Signatures != nil:
+		return batchResult(res.Signatures), nil
 	case res.Signature != nil:
-		out := &wire.SessionResult{Signature: hex.EncodeToString(res.Signature.Bytes())}
+		out := &wire.SessionResult{Signature: encodeSignature(res.Signature)}
 		if res.Signature.IsECDSA() {
 			rid := int(res.Signature.RecoveryID)
 			out.RecoveryID = &rid
@@ -452,6 +467,8 @@ func (e *Enclave) finish(s *session, res protocol.Result) (*wire.SessionResult, 
 	}
 	return nil, errors.New("the run ended with no result")
 }
+
+func encodeSignature(s *protocol.Signature) string { return hex.EncodeToString(s.Bytes()) }
 
 // pumpOutgoing encrypts what the run emits and hands it to the host, until the session ends.
 func (e *Enclave) pumpOutgoing(s *session) {

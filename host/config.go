@@ -45,6 +45,9 @@ type Config struct {
 	Refresh RefreshConfig `yaml:"refresh,omitempty"`
 	// Presign configures the presignature pools of ECDSA keys (on by default).
 	Presign PresignConfig `yaml:"presign,omitempty"`
+	// Batch configures the batching of concurrent FROST signings into shared sessions (on by
+	// default).
+	Batch BatchConfig `yaml:"batch,omitempty"`
 }
 
 // RefreshConfig schedules share refreshes: every Every, each key named in Keys (all keys when

@@ -554,32 +554,26 @@ func parseSignPayload(req api.SignRequest) (signPayload, error) {
 }
 
 func (h *Host) signWith(ctx context.Context, key *wire.KeyInfo, payload signPayload, signers []protocol.PartyID) (*api.SignResponse, error) {
-	args := wire.PrepareArgs{
-		Session: newSessionID(), Kind: wire.KindSign, Scheme: key.Scheme, Parties: signers, KeyID: key.ID,
-		Epoch: key.Epoch,
-	}
-	args.Path = payload.path
-	if payload.isMessage {
-		args.Message = hex.EncodeToString(payload.bytes)
+	var (
+		sig string
+		rid *int
+		err error
+	)
+	if h.batch.uses(key.Scheme) {
+		sig, rid, err = h.batch.sign(ctx, key, payload, signers)
 	} else {
-		args.Digest = hex.EncodeToString(payload.bytes)
+		args := wire.PrepareArgs{
+			Session: newSessionID(), Kind: wire.KindSign, Scheme: key.Scheme, Parties: signers, KeyID: key.ID,
+			Epoch: key.Epoch, Path: payload.path,
+		}
+		setPayload(&args, payload)
+		var results map[protocol.PartyID]*wire.SessionResult
+		if results, err = h.runSign(ctx, key, payload, args); err == nil {
+			sig, rid, err = agreedSignature(key.Scheme, signers, results, func(r *wire.SessionResult) (string, *int) { return r.Signature, r.RecoveryID })
+		}
 	}
-	results, err := h.runSign(ctx, key, payload, args)
 	if err != nil {
 		return nil, err
-	}
-	var sig string
-	var rid *int
-	wantRecoveryID := key.Scheme == protocol.SchemeECDSASecp256k1 || key.Scheme == protocol.SchemeECDSAP256
-	for _, p := range signers {
-		r := results[p]
-		if r == nil || r.Signature == "" || (r.RecoveryID == nil) == wantRecoveryID {
-			return nil, fmt.Errorf("%s returned no signature or a malformed one: %w", p, ErrInternal)
-		}
-		if sig != "" && (r.Signature != sig || !sameRecoveryID(r.RecoveryID, rid)) {
-			return nil, fmt.Errorf("signers returned different signatures: %w", ErrProtocol)
-		}
-		sig, rid = r.Signature, r.RecoveryID
 	}
 	if err := verifySignature(key.Scheme, key.PublicKey, payload.bytes, sig); err != nil {
 		return nil, fmt.Errorf("the combined signature does not verify under key %s: %v: %w", key.ID, err, ErrProtocol)
@@ -598,8 +592,8 @@ func (h *Host) runSign(ctx context.Context, key *wire.KeyInfo, payload signPaylo
 	if !h.presign.uses(key.Scheme) || payload.isMessage {
 		return h.runSession(ctx, args)
 	}
-	h.presign.foreground.Add(1)
-	defer h.presign.foreground.Add(-1)
+	h.presign.begin()
+	defer h.presign.end()
 	if id, ok := h.presign.claim(key, payload.path, args.Parties); ok {
 		presigned := args
 		presigned.Presignature = id

@@ -82,6 +82,7 @@ type Host struct {
 
 	keyLocks keyLocks // signings against reshares, per key
 	presign  *presignPools
+	batch    *batcher
 	keyCache keyCache // recent look-ups for signings
 
 	mu     sync.Mutex
@@ -136,6 +137,7 @@ func New(cfg *Config, opts Options) (*Host, error) {
 		return nil, err
 	}
 	h.presign = newPresignPools(h, cfg.Presign)
+	h.batch = newBatcher(cfg.Batch, h.runBatch)
 	if err := h.buildWeb3Signer(); err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ type metrics struct {
 	notices        prometheus.Counter
 	presignClaims  *prometheus.CounterVec
 	presignDepth   prometheus.Gauge
+	batchSize      prometheus.Histogram
 }
 
 func newMetrics() *metrics {
@@ -55,8 +56,12 @@ func newMetrics() *metrics {
 		presignDepth: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "mpcsigner_presign_pool_depth", Help: "Presignatures ready in this host's pools, all keys together.",
 		}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "mpcsigner_sign_batch_size", Help: "Signings per signing session (FROST batching; 1: alone).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
+		}),
 	}
-	m.reg.MustRegister(m.requests, m.requestSeconds, m.runs, m.runSeconds, m.reachable, m.relayed, m.notices, m.presignClaims, m.presignDepth,
+	m.reg.MustRegister(m.requests, m.requestSeconds, m.runs, m.runSeconds, m.reachable, m.relayed, m.notices, m.presignClaims, m.presignDepth, m.batchSize,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -43,6 +43,10 @@ type PresignConfig struct {
 	MaxAge time.Duration `yaml:"max_age,omitempty"`
 	// Idle is how long a pool that is not in Keys is refilled after its last use (default 1 hour).
 	Idle time.Duration `yaml:"idle,omitempty"`
+	// Quiet is how long no ECDSA signing must have been in flight before a refill starts
+	// (default 200 ms): a presign takes both signers' CPU for about a second, and a request
+	// arriving meanwhile would wait for it.
+	Quiet time.Duration `yaml:"quiet,omitempty"`
 }
 
 func (c PresignConfig) withDefaults() PresignConfig {
@@ -57,6 +61,9 @@ func (c PresignConfig) withDefaults() PresignConfig {
 	}
 	if c.Idle <= 0 {
 		c.Idle = time.Hour
+	}
+	if c.Quiet <= 0 {
+		c.Quiet = 200 * time.Millisecond
 	}
 	return c
 }
@@ -99,6 +106,7 @@ type presignPools struct {
 
 	wake       chan struct{}
 	foreground atomic.Int32 // ECDSA signings in flight, pooled or not
+	lastEnd    atomic.Int64 // when the last of them ended (unix nanoseconds)
 	lastStart  time.Time    // refill loop only
 }
 
@@ -321,10 +329,19 @@ func (pp *presignPools) signersUsable(signers []protocol.PartyID) bool {
 	return true
 }
 
-// waitTurn waits until a presign may start: no signing in flight (they come first), and
-// Interval since the last start. It reports false if ctx ended. Only the refill loop calls it.
+// begin and end bracket a signing: refills wait for them.
+func (pp *presignPools) begin() { pp.foreground.Add(1) }
+
+func (pp *presignPools) end() {
+	pp.lastEnd.Store(time.Now().UnixNano())
+	pp.foreground.Add(-1)
+}
+
+// waitTurn waits until a presign may start: no signing in flight or ended within Quiet (they
+// come first), and Interval since the last start. It reports false if ctx ended. Only the
+// refill loop calls it.
 func (pp *presignPools) waitTurn(ctx context.Context) bool {
-	for pp.foreground.Load() > 0 || time.Since(pp.lastStart) < pp.cfg.Interval {
+	for pp.foreground.Load() > 0 || time.Since(time.Unix(0, pp.lastEnd.Load())) < pp.cfg.Quiet || time.Since(pp.lastStart) < pp.cfg.Interval {
 		select {
 		case <-ctx.Done():
 			return false

@@ -76,13 +76,16 @@ type Run interface {
 	Abort(err error)
 }
 
-// Result is the outcome of a Run: exactly one of Keygen, Signature, Presignature or Err is set.
+// Result is the outcome of a Run: exactly one of Keygen, Signature, Presignature, Signatures or
+// Err is set.
 type Result struct {
 	Keygen    *KeygenOutput
 	Signature *Signature
 	// Presignature is what a presign run (Presigner) ends with.
 	Presignature Presignature
-	Err          error
+	// Signatures is what a batch of signing runs (NewBatch) ends with, in the runs' order.
+	Signatures []*Signature
+	Err        error
 }
 
 // KeygenOutput is what one party keeps after a distributed key generation.

@@ -287,6 +287,24 @@ type PrepareArgs struct {
 	// for the same key, epoch and path: the signing binds its digest to that presignature and
 	// runs only the online rounds. Each party uses a presignature at most once.
 	Presignature string `json:"presignature,omitempty"`
+	// Batch, for a signing, signs several payloads with the same key, epoch, path and signers
+	// in one session (2 to protocol.MaxBatch items), each protocol round crossing as one
+	// envelope; Digest, Message and Presignature are then empty, and every item sets its own.
+	Batch []BatchItem `json:"batch,omitempty"`
+}
+
+// BatchItem is one payload of a batched signing: exactly one of Digest and Message, and
+// optionally the presignature it binds.
+type BatchItem struct {
+	Digest       string `json:"digest,omitempty"`
+	Message      string `json:"message,omitempty"`
+	Presignature string `json:"presignature,omitempty"`
+}
+
+// BatchSignature is one signature of a batched signing, in the items' order.
+type BatchSignature struct {
+	Signature  string `json:"signature"`
+	RecoveryID *int   `json:"recovery_id,omitempty"`
 }
 
 // Approvals is an approval statement (enclave/approval JSON) and the operators' signatures of
@@ -327,6 +345,8 @@ type SessionResult struct {
 	RecoveryID *int     `json:"recovery_id,omitempty"`
 	// Presigned reports a presign run that ended with this party's presignature parked.
 	Presigned bool `json:"presigned,omitempty"`
+	// Batch holds a batched signing's signatures, in its items' order.
+	Batch []BatchSignature `json:"batch,omitempty"`
 }
 
 // Eth2SignArgs is one eth2 signing request for MethodEth2Sign.

@@ -1,0 +1,68 @@
+package enclave
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/wire"
+)
+
+// newBatchSign builds the runs of a batched signing, one per item, each checked exactly as a
+// signing of its own, and bundles them (protocol.NewBatch) so that each round crosses to the
+// peers as one envelope. A refused item refuses the whole batch, and what the items before it
+// claimed (presignatures) is burned with it.
+func (e *Enclave) newBatchSign(eng protocol.Engine, args *wire.PrepareArgs, nonce []byte) (protocol.Run, error) {
+	if len(args.Batch) < 2 || len(args.Batch) > protocol.MaxBatch {
+		return nil, fmt.Errorf("a batch holds 2 to %d items, got %d: %w", protocol.MaxBatch, len(args.Batch), errBadRequest)
+	}
+	if args.Digest != "" || args.Message != "" || args.Presignature != "" {
+		return nil, fmt.Errorf("a batched signing sets digests, messages and presignatures per item only: %w", errBadRequest)
+	}
+	runs := make([]protocol.Run, 0, len(args.Batch))
+	abandon := func(err error) error {
+		for _, r := range runs {
+			r.Abort(err)
+		}
+		return err
+	}
+	for i, item := range args.Batch {
+		one := *args
+		one.Batch = nil
+		one.Digest, one.Message, one.Presignature = item.Digest, item.Message, item.Presignature
+		run, err := e.newSign(eng, &one, itemNonce(nonce, i))
+		if err != nil {
+			return nil, abandon(fmt.Errorf("batch item %d: %w", i, err))
+		}
+		runs = append(runs, run)
+	}
+	batch, err := protocol.NewBatch(runs)
+	if err != nil {
+		return nil, abandon(fmt.Errorf("batch: %v: %w", err, errBadRequest))
+	}
+	return batch, nil
+}
+
+// itemNonce gives each run of a batch its own session nonce, derived from the batch's (which
+// covers every item), so that no two runs share one.
+func itemNonce(batch []byte, i int) []byte {
+	h := sha256.New()
+	h.Write([]byte("mpcsigner/v1 batch item nonce"))
+	h.Write(batch)
+	_ = binary.Write(h, binary.BigEndian, uint32(i))
+	return h.Sum(nil)
+}
+
+// batchResult describes a batch's signatures for the host, in the items' order.
+func batchResult(sigs []*protocol.Signature) *wire.SessionResult {
+	out := &wire.SessionResult{Batch: make([]wire.BatchSignature, len(sigs))}
+	for i, s := range sigs {
+		out.Batch[i] = wire.BatchSignature{Signature: encodeSignature(s)}
+		if s.IsECDSA() {
+			rid := int(s.RecoveryID)
+			out.Batch[i].RecoveryID = &rid
+		}
+	}
+	return out
+}
