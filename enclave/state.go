@@ -478,6 +478,10 @@ func (p *preParamsPool) claim() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(names) == 0 && p.want == 0 {
+		// Nothing will come: waiting would never end.
+		return nil, fmt.Errorf("no pre-parameters are left and this enclave generates none (preparams.want is 0; a devnet seeded with --test-preparams has one set per party): %w", errPolicy)
+	}
 	if len(names) == 0 {
 		return nil, fmt.Errorf("pre-parameters are still being generated (0 of %d ready); this takes up to a minute per party after the first start: %w", p.want, errNotReady)
 	}
