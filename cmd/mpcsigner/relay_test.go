@@ -130,7 +130,7 @@ type inProcessCluster struct {
 
 // startInProcessCluster starts the cluster with engineFor(party) as each party's engine and the
 // engine's public fixture pre-parameters, and waits until host 1 reaches every party.
-func startInProcessCluster(t *testing.T, engineFor func(party int) protocol.Engine, observe func(string, []byte)) *inProcessCluster {
+func startInProcessCluster(t testing.TB, engineFor func(party int) protocol.Engine, observe func(string, []byte)) *inProcessCluster {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("skipping an in-process cluster in -short mode")
@@ -218,7 +218,7 @@ type simAttestation struct {
 	verifier attestation.Verifier
 }
 
-func newSimAttestation(t *testing.T, dir string) *simAttestation {
+func newSimAttestation(t testing.TB, dir string) *simAttestation {
 	t.Helper()
 	ca, err := sim.NewCA()
 	if err != nil {
@@ -242,7 +242,7 @@ func newSimAttestation(t *testing.T, dir string) *simAttestation {
 
 // startTestEnclaves runs three enclaves on mem://enclave-N with in-memory stores and the
 // engine's public fixture pre-parameters.
-func startTestEnclaves(t *testing.T, ctx context.Context, mem *transport.Mem, engineFor func(int) protocol.Engine, att *simAttestation) []store.Store {
+func startTestEnclaves(t testing.TB, ctx context.Context, mem *transport.Mem, engineFor func(int) protocol.Engine, att *simAttestation) []store.Store {
 	t.Helper()
 	roster := &enclave.Roster{Version: 1, ClusterID: "in-process", Threshold: 2, Epoch: 1, Parties: []protocol.PartyID{1, 2, 3}}
 	var ids []*enclave.Identity
