@@ -1,6 +1,7 @@
 package enclave
 
 import (
+	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
 	"log/slog"
@@ -212,3 +213,39 @@ type fakePresig struct{ discarded bool }
 
 func (f *fakePresig) Sign(protocol.SignInput) (protocol.Run, error) { return nil, errors.New("fake") }
 func (f *fakePresig) Discard()                                      { f.discarded = true }
+
+// FROST Ed25519 nonce commitments made ahead of time go through the same parking: a presign
+// session parks them, a signing that names them binds a message (recorded durably first) and
+// runs the one remaining round; crypto/ed25519 verifies; they cannot be used twice.
+func TestPresignedEd25519(t *testing.T) {
+	c, _ := clusterWithKey(t)
+	res, err := c.run(wire.PrepareArgs{Session: newID(), Kind: wire.KindKeygen, Scheme: protocol.SchemeEd25519, Parties: []protocol.PartyID{1, 2, 3}, Threshold: 2, KeyID: newID(), Label: "ed-presign"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := res[1].Key
+	signers := []protocol.PartyID{2, 3}
+	id := c.presign(t, key, signers...)
+	msg := []byte("a message bound after its nonces were committed")
+	args := wire.PrepareArgs{Session: newID(), Kind: wire.KindSign, Scheme: key.Scheme, Parties: signers, KeyID: key.ID, Message: hex.EncodeToString(msg), Presignature: id}
+	out, err := c.run(args)
+	if err != nil {
+		t.Fatalf("signing with presigned nonces: %v", err)
+	}
+	pub, _ := hex.DecodeString(key.PublicKey)
+	for p, r := range out {
+		sig, _ := hex.DecodeString(r.Signature)
+		if !ed25519.Verify(pub, msg, sig) {
+			t.Fatalf("%s: crypto/ed25519 rejects the signature", p)
+		}
+	}
+	for _, p := range signers {
+		names, _ := c.stores[p-1].List(prefixPresignUsed)
+		if !slicesContainsSuffix(names, "/"+id) {
+			t.Fatalf("%s recorded no binding for %s", p, id)
+		}
+	}
+	args.Session = newID()
+	_, err = c.call(2, wire.MethodPrepare, args)
+	assertCode(t, err, wire.CodeNotFound)
+}
