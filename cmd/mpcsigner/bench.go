@@ -45,6 +45,7 @@ type benchOptions struct {
 	keys          int
 	vs            []string
 	plot          string
+	jsonOut       string
 	quiet         bool
 	eth2URL       string
 	eth1URL       string
@@ -60,7 +61,7 @@ Drives a running cluster through one front door and reports signatures per secon
 percentiles, the cluster's CPU per signature and errors by kind; every signature is verified.
 With 'make run' going:
 
-  ./bin/mpcsigner bench --door native --scheme ed25519 --concurrency 1,16,64 --duration 10s --plot bench.svg
+  ./bin/mpcsigner bench --door native --scheme ed25519 --concurrency 1,16,64 --duration 10s --plot bench.svg --json-out bench.json
 
 Flags:
 `
@@ -134,6 +135,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, *clientFla
 	vs := fs.String("vs", "", "baselines measured at every step, printed as ratios: single-key (one whole key in this process), softhsm (the same PKCS#11 client against SoftHSM2)")
 	fs.Float64Var(&o.plan.VerifySample, "verify-sample", 1, "fraction of signatures verified, 0 < p <= 1 (verification runs after each timed window)")
 	fs.StringVar(&o.plot, "plot", "", "write an SVG chart of throughput and p99 latency against concurrency to this file")
+	fs.StringVar(&o.jsonOut, "json-out", "", "also write the report as JSON to this file (the table still goes to stdout)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line on stderr")
 	fs.StringVar(&o.eth2URL, "eth2", "", "Web3Signer API URL (default: the devnet's)")
 	fs.StringVar(&o.eth1URL, "eth1", "", "eth1 JSON-RPC URL (default: the devnet's)")
@@ -411,7 +413,8 @@ func devnetPIDs(info *DevnetInfo) []int {
 
 func sameURL(a, b string) bool { return strings.TrimRight(a, "/") == strings.TrimRight(b, "/") }
 
-// writeBenchOutput prints the report (JSON or a table) and writes the chart.
+// writeBenchOutput prints the report (JSON or a table), and writes the JSON file and the
+// chart when asked.
 func writeBenchOutput(r *bench.Report, o *benchOptions, asJSON bool, stdout io.Writer) error {
 	var err error
 	if asJSON {
@@ -419,8 +422,20 @@ func writeBenchOutput(r *bench.Report, o *benchOptions, asJSON bool, stdout io.W
 	} else {
 		err = r.WriteTable(stdout)
 	}
-	if err != nil || o.plot == "" {
+	if err != nil {
 		return err
+	}
+	if o.jsonOut != "" {
+		var js bytes.Buffer
+		if err := r.WriteJSON(&js); err != nil {
+			return err
+		}
+		if err := os.WriteFile(o.jsonOut, js.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("writing the JSON report: %w", err)
+		}
+	}
+	if o.plot == "" {
+		return nil
 	}
 	var svg bytes.Buffer
 	if err := r.WritePlot(&svg); err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -62,6 +63,26 @@ func TestBenchCLI(t *testing.T) {
 	d.cliJSON(t, &key, "key", "show", bench.KeyLabel("ed25519", 0))
 	if key.Scheme != "ed25519" {
 		t.Errorf("bench key: %+v", key)
+	}
+
+	// One command writes all three: the table on stdout, the JSON report and the chart.
+	dir := t.TempDir()
+	jsonFile, svgFile := filepath.Join(dir, "bench.json"), filepath.Join(dir, "bench.svg")
+	stdout, stderr, code = d.cli(t, "bench", "--door", "native", "--scheme", "ed25519", "--requests", "20", "--warmup", "0", "--concurrency", "1,4", "--json-out", jsonFile, "--plot", svgFile, "--quiet")
+	if code != 0 || !strings.Contains(stdout, "sig/s") || !strings.Contains(stdout, "p99") {
+		t.Fatalf("table run: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	raw, err := os.ReadFile(jsonFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var written bench.Report
+	if err := json.Unmarshal(raw, &written); err != nil || len(written.Steps) != 2 || written.Steps[1].Concurrency != 4 || written.Steps[1].Result.Verified != 20 {
+		t.Fatalf("--json-out wrote %v: %s", err, raw)
+	}
+	svg, err := os.ReadFile(svgFile)
+	if err != nil || !strings.Contains(string(svg), "<svg") {
+		t.Fatalf("--plot wrote %v: %.200s", err, svg)
 	}
 
 	// A door that cannot sign the scheme is a usage error (exit 2), before anything runs.
