@@ -243,19 +243,8 @@ func BenchmarkParkedCeilingConstantTime(b *testing.B) {
 			pool[i] = presignAll(b, fx, signers, nil, nil)
 		}
 		b.StartTimer()
-		sem := make(chan struct{}, inFlight)
-		errs := make(chan error, sets)
-		for _, ps := range pool {
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem }()
-				errs <- signParked(ps, signers)
-			}()
-		}
-		for range sets {
-			if err := <-errs; err != nil {
-				b.Fatal(err)
-			}
+		if err := inParallel(sets, inFlight, func(i int) error { return signParked(pool[i]) }); err != nil {
+			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(sets*b.N)/b.Elapsed().Seconds(), "sig/s")
@@ -263,7 +252,7 @@ func BenchmarkParkedCeilingConstantTime(b *testing.B) {
 
 // signParked runs the online rounds of one parked presignature set and checks every signer
 // got a signature (go-ethereum checks them in the tests; here only the rate matters).
-func signParked(ps map[protocol.PartyID]protocol.Presignature, signers []protocol.PartyID) error {
+func signParked(ps map[protocol.PartyID]protocol.Presignature) error {
 	digest := randomDigest()
 	runs := make(map[protocol.PartyID]protocol.Run, len(ps))
 	for p, sig := range ps {
@@ -273,6 +262,12 @@ func signParked(ps map[protocol.PartyID]protocol.Presignature, signers []protoco
 		}
 		runs[p] = r
 	}
+	return executeSigning(runs)
+}
+
+// executeSigning runs sign runs to the end and checks every signer got a signature
+// (go-ethereum checks them in the tests; in the ceilings only the rate matters).
+func executeSigning(runs map[protocol.PartyID]protocol.Run) error {
 	results, err := execute(runs, nil, signTimeout)
 	if err != nil {
 		return err
@@ -283,6 +278,26 @@ func signParked(ps map[protocol.PartyID]protocol.Presignature, signers []protoco
 		}
 	}
 	return nil
+}
+
+// inParallel calls f(0..n-1), at most inFlight at a time, and returns the first error.
+func inParallel(n, inFlight int, f func(i int) error) error {
+	sem := make(chan struct{}, inFlight)
+	errs := make(chan error, n)
+	for i := range n {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			errs <- f(i)
+		}()
+	}
+	var first error
+	for range n {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // BenchmarkFullSignCeilingConstantTime is the in-process rate of complete signings (no
@@ -295,19 +310,8 @@ func BenchmarkFullSignCeilingConstantTime(b *testing.B) {
 	signers := []protocol.PartyID{1, 2}
 	const total, inFlight = 8, 4
 	for b.Loop() {
-		sem := make(chan struct{}, inFlight)
-		errs := make(chan error, total)
-		for range total {
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem }()
-				errs <- signFull(fx, signers)
-			}()
-		}
-		for range total {
-			if err := <-errs; err != nil {
-				b.Fatal(err)
-			}
+		if err := inParallel(total, inFlight, func(int) error { return signFull(fx, signers) }); err != nil {
+			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(total*b.N)/b.Elapsed().Seconds(), "sig/s")
@@ -318,14 +322,5 @@ func signFull(fx *keygenFixture, signers []protocol.PartyID) error {
 	if err != nil {
 		return err
 	}
-	results, err := execute(runs, nil, signTimeout)
-	if err != nil {
-		return err
-	}
-	for p, res := range results {
-		if res.Err != nil || res.Signature == nil {
-			return fmt.Errorf("%s: %+v", p, res)
-		}
-	}
-	return nil
+	return executeSigning(runs)
 }
