@@ -89,6 +89,9 @@ type pool struct {
 	inflight int
 	lastUse  time.Time
 	pinned   bool // in PresignConfig.Keys
+	// failures counts presign runs failed in a row; none is started before retryAt.
+	failures int
+	retryAt  time.Time
 }
 
 type pooledPresig struct {
@@ -104,6 +107,8 @@ type presignPools struct {
 	mu    sync.Mutex
 	pools map[poolKey]*pool
 
+	// usable reports whether every signer can take part now (the host's health view).
+	usable     func(signers []protocol.PartyID) bool
 	wake       chan struct{}
 	foreground atomic.Int32 // ECDSA signings in flight, pooled or not
 	lastEnd    atomic.Int64 // when the last of them ended (unix nanoseconds)
@@ -111,7 +116,9 @@ type presignPools struct {
 }
 
 func newPresignPools(h *Host, cfg PresignConfig) *presignPools {
-	return &presignPools{h: h, cfg: cfg.withDefaults(), pools: map[poolKey]*pool{}, wake: make(chan struct{}, 1)}
+	pp := &presignPools{h: h, cfg: cfg.withDefaults(), pools: map[poolKey]*pool{}, wake: make(chan struct{}, 1)}
+	pp.usable = pp.signersUsable
+	return pp
 }
 
 // uses reports whether signings of this key take presignatures.
@@ -234,6 +241,7 @@ func (pp *presignPools) run(ctx context.Context) {
 				<-slots
 				break
 			}
+			pp.lastStart = time.Now()
 			go func() {
 				defer func() { <-slots; pp.poke() }()
 				pp.refill(ctx, pk, p)
@@ -304,10 +312,10 @@ func (pp *presignPools) next() (poolKey, *pool) {
 	now := time.Now()
 	for pk, p := range pp.pools {
 		have := len(p.ready) + p.inflight
-		if have >= pp.cfg.PoolSize || (!p.pinned && now.Sub(p.lastUse) > pp.cfg.Idle) {
+		if have >= pp.cfg.PoolSize || (!p.pinned && now.Sub(p.lastUse) > pp.cfg.Idle) || now.Before(p.retryAt) {
 			continue
 		}
-		if !pp.signersUsable(p.signers) {
+		if !pp.usable(p.signers) {
 			continue
 		}
 		if best == nil || have < len(best.ready)+best.inflight {
@@ -348,7 +356,6 @@ func (pp *presignPools) waitTurn(ctx context.Context) bool {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	pp.lastStart = time.Now()
 	return true
 }
 
@@ -369,9 +376,14 @@ func (pp *presignPools) refill(ctx context.Context, pk poolKey, p *pool) {
 			// The key was reshared or deleted: the next signing registers the pool afresh.
 			delete(pp.pools, pk)
 		}
-		pp.h.log.Warn("presignature pool: presign failed", "key_id", p.key.ID, "err", err)
+		// Whatever failed (a party's parking is full, a run timed out) is unlikely to pass at
+		// once: back off, up to a minute.
+		p.failures++
+		p.retryAt = time.Now().Add(min(time.Duration(1<<min(p.failures, 6))*time.Second, time.Minute))
+		pp.h.log.Warn("presignature pool: presign failed", "key_id", p.key.ID, "retry_in", time.Until(p.retryAt).Round(time.Second).String(), "err", err)
 		return
 	}
+	p.failures, p.retryAt = 0, time.Time{}
 	if pp.pools[pk] != p {
 		return // dropped meanwhile (a reshare); the enclaves dropped the presignatures too
 	}

@@ -124,3 +124,31 @@ func TestPresignPoolsOnlyForECDSA(t *testing.T) {
 		t.Error("disabled pools are used")
 	}
 }
+
+// A pool whose presign runs keep failing is not picked for a refill until its pause is over;
+// a full pool, or one whose signers are down, is not picked either.
+func TestPresignPoolBacksOff(t *testing.T) {
+	pp := testPools()
+	up := true
+	pp.usable = func([]protocol.PartyID) bool { return up }
+	key := &wire.KeyInfo{ID: "k1", Scheme: protocol.SchemeECDSASecp256k1}
+	pp.claim(key, "", []protocol.PartyID{1, 2}) // registers the pool
+	pl := pp.pools[newPoolKey(key, "", []protocol.PartyID{1, 2})]
+	pl.failures, pl.retryAt = 3, time.Now().Add(time.Hour)
+	if _, p := pp.next(); p != nil {
+		t.Fatal("a pool in its back-off was picked for a refill")
+	}
+	pl.retryAt = time.Now().Add(-time.Second)
+	if _, p := pp.next(); p != pl || pl.inflight != 1 {
+		t.Fatalf("a pool past its back-off was not picked (got %p, inflight %d)", p, pl.inflight)
+	}
+	pl.inflight = pp.cfg.PoolSize
+	if _, p := pp.next(); p != nil {
+		t.Fatal("a pool with presign runs for every slot was picked")
+	}
+	pl.inflight = 0
+	up = false
+	if _, p := pp.next(); p != nil {
+		t.Fatal("a pool whose signers are down was picked")
+	}
+}
