@@ -445,6 +445,12 @@ func (e *Enclave) dispatch(ctx context.Context, fc *transport.FrameConn, req *wi
 			return nil, err
 		}
 		return encodeReply(e.eth2.sign(&args))
+	case wire.MethodEth2SignBatch:
+		var args wire.Eth2SignBatch
+		if err := decodeArgs(req.Body, &args); err != nil {
+			return nil, err
+		}
+		return encodeReply(e.eth2.signBatch(&args))
 	case wire.MethodEth2Import:
 		var args wire.Eth2Interchange
 		if err := decodeArgs(req.Body, &args); err != nil {

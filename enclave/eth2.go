@@ -85,6 +85,32 @@ func (s *eth2Signer) sign(args *wire.Eth2SignArgs) (*wire.Eth2Partial, error) {
 	return &wire.Eth2Partial{Party: share.Party(), Partial: hex.EncodeToString(share.SignPartial(root[:]))}, nil
 }
 
+// signBatch answers each item as sign would, on its own: the items run concurrently, so that
+// their slashing records share synced writes (the database commits concurrent records
+// together), and one item's refusal is that item's answer only.
+func (s *eth2Signer) signBatch(args *wire.Eth2SignBatch) (*wire.Eth2PartialBatch, error) {
+	if n := len(args.Items); n == 0 || n > wire.MaxEth2Batch {
+		return nil, fmt.Errorf("a batch holds 1 to %d items, got %d: %w", wire.MaxEth2Batch, n, errBadRequest)
+	}
+	out := &wire.Eth2PartialBatch{Items: make([]wire.Eth2PartialResult, len(args.Items))}
+	var wg sync.WaitGroup
+	for i := range args.Items {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			partial, err := s.sign(&args.Items[i])
+			if err != nil {
+				re := toRemoteError(err)
+				out.Items[i].Error = &wire.ItemError{Code: re.Code, Message: re.Message}
+				return
+			}
+			out.Items[i].Partial = partial
+		}()
+	}
+	wg.Wait()
+	return out, nil
+}
+
 // record applies slashing protection: it returns nil only once the message is durably recorded
 // (blocks and attestations) or needs no record (every other type), and the key may sign.
 func (s *eth2Signer) record(pk slashing.Pubkey, req *eth2.Request, root [32]byte) error {

@@ -10,6 +10,7 @@ import (
 
 	bls12381 "github.com/consensys/gnark-crypto/ecc/bls12-381"
 
+	"github.com/mpcsigner/mpcsigner/chains/eth2"
 	"github.com/mpcsigner/mpcsigner/protocol"
 	"github.com/mpcsigner/mpcsigner/protocol/bls"
 	"github.com/mpcsigner/mpcsigner/protocol/wire"
@@ -261,4 +262,65 @@ func asRemote(err error, re **wire.RemoteError) bool {
 		*re = r
 	}
 	return ok
+}
+
+// A batch is answered item by item: each item is checked and recorded as a call of its own, a
+// refused item (a double vote) fails alone, and the partials of the others combine into
+// signatures gnark verifies.
+func TestEth2SignBatch(t *testing.T) {
+	c := newTestCluster(t)
+	keyA, keyB := c.blsKeygen(t, "validator-a"), c.blsKeygen(t, "validator-b")
+	for _, p := range []int{1, 3} {
+		if _, err := c.eth2Sign(p, keyA, attestationRequest(0, 1, 0xaa)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items := []wire.Eth2SignArgs{
+		{PublicKey: keyA.PublicKey, Request: attestationRequest(0, 2, 0xbb), GenesisForkVersion: "00000000"},
+		{PublicKey: keyB.PublicKey, Request: attestationRequest(0, 1, 0xcc), GenesisForkVersion: "00000000"},
+		{PublicKey: keyA.PublicKey, Request: attestationRequest(0, 1, 0xdd), GenesisForkVersion: "00000000"}, // a double vote
+	}
+	partials := map[int]map[protocol.PartyID][]byte{0: {}, 1: {}}
+	for _, p := range []int{1, 3} {
+		body, err := c.call(p, wire.MethodEth2SignBatch, wire.Eth2SignBatch{Items: items})
+		if err != nil {
+			t.Fatalf("party %d: %v", p, err)
+		}
+		var reply wire.Eth2PartialBatch
+		if err := wire.DecodeJSON(body, &reply); err != nil || len(reply.Items) != len(items) {
+			t.Fatalf("party %d: reply %+v, %v", p, reply, err)
+		}
+		for i := range 2 {
+			r := reply.Items[i]
+			if r.Error != nil || r.Partial == nil || int(r.Partial.Party) != p {
+				t.Fatalf("party %d item %d: %+v %+v", p, i, r.Partial, r.Error)
+			}
+			partials[i][protocol.PartyID(p)], _ = hex.DecodeString(r.Partial.Partial)
+		}
+		if r := reply.Items[2]; r.Partial != nil || r.Error == nil || r.Error.Code != wire.CodePolicy {
+			t.Fatalf("party %d signed a double vote in a batch: %+v %+v", p, r.Partial, r.Error)
+		}
+	}
+	for i, key := range []*wire.KeyInfo{keyA, keyB} {
+		req, err := eth2.ParseRequest(items[i].Request)
+		if err != nil {
+			t.Fatal(err)
+		}
+		network, err := networkOf(&items[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		root, err := req.SigningRoot(network)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig, err := groupOf(t, c, key).Combine(root[:], partials[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, _ := hex.DecodeString(key.PublicKey)
+		gnarkVerifyBLS(t, pub, root[:], sig)
+	}
+	_, err := c.call(1, wire.MethodEth2SignBatch, wire.Eth2SignBatch{})
+	assertCode(t, err, wire.CodeBadRequest)
 }

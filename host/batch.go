@@ -4,19 +4,16 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"slices"
-	"sync"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
 	"github.com/mpcsigner/mpcsigner/protocol/wire"
 )
 
 // Batching. Signings of the same key (epoch, path) by the same signers that arrive while
-// earlier ones are running wait in a queue, and go together as one session of up to MaxSize
-// items: one prepare and one start per party, and each protocol round one envelope, for all
-// of them. No request waits for a batch to fill: a queue with nothing running starts at once,
-// so an idle cluster signs one request alone, exactly as without batching, and batches form
-// only under concurrency. Each caller gets its own item's signature and checks it itself.
+// earlier ones are running wait in a queue (coalescer), and go together as one session of up
+// to MaxSize items: one prepare and one start per party, and each protocol round one
+// envelope, for all of them. An idle cluster signs one request alone, exactly as without
+// batching. Each caller gets its own item's signature and checks it itself.
 
 // BatchConfig configures the batching of FROST signings (Ed25519, BIP340).
 type BatchConfig struct {
@@ -39,41 +36,28 @@ func (c BatchConfig) withDefaults() BatchConfig {
 	return c
 }
 
-// batchReq is one caller's signing, waiting in a queue.
-type batchReq struct {
-	ctx     context.Context
+// batchItem is one caller's signing.
+type batchItem struct {
+	key     wire.KeyInfo
 	payload signPayload
-	done    chan batchOut // capacity 1
+	signers []protocol.PartyID
 }
 
-type batchOut struct {
+// batchSig is one signing's signature.
+type batchSig struct {
 	sig string
 	rid *int
-	err error
 }
 
-// batchQueue is the signings waiting for one key and signer set, and how many sessions of it
-// are running.
-type batchQueue struct {
-	key     wire.KeyInfo
-	path    string
-	signers []protocol.PartyID
-	waiting []*batchReq
-	running int
-}
-
-// batcher groups concurrent signings into sessions. run signs a group (one item alone, or a
-// batch) and answers each of its requests.
+// batcher groups concurrent FROST signings of one key (epoch, path) and signer set.
 type batcher struct {
 	cfg BatchConfig
-	run func(q *batchQueue, reqs []*batchReq)
-
-	mu     sync.Mutex
-	queues map[poolKey]*batchQueue
+	c   *coalescer[poolKey, batchItem, batchSig]
 }
 
-func newBatcher(cfg BatchConfig, run func(q *batchQueue, reqs []*batchReq)) *batcher {
-	return &batcher{cfg: cfg.withDefaults(), run: run, queues: map[poolKey]*batchQueue{}}
+func newBatcher(cfg BatchConfig, run func(items []batchItem) []coalesced[batchSig]) *batcher {
+	cfg = cfg.withDefaults()
+	return &batcher{cfg: cfg, c: newCoalescer(cfg.MaxSize, cfg.InFlight, func(_ poolKey, items []batchItem) []coalesced[batchSig] { return run(items) })}
 }
 
 // uses reports whether signings of scheme are batched.
@@ -83,99 +67,50 @@ func (b *batcher) uses(scheme protocol.Scheme) bool {
 
 // sign queues one signing and waits for its own signature.
 func (b *batcher) sign(ctx context.Context, key *wire.KeyInfo, payload signPayload, signers []protocol.PartyID) (string, *int, error) {
-	req := &batchReq{ctx: ctx, payload: payload, done: make(chan batchOut, 1)}
-	pk := newPoolKey(key, payload.path, signers)
-	b.mu.Lock()
-	q := b.queues[pk]
-	if q == nil {
-		q = &batchQueue{key: *key, path: payload.path, signers: slices.Clone(signers)}
-		b.queues[pk] = q
-	}
-	q.waiting = append(q.waiting, req)
-	b.startLocked(pk, q)
-	b.mu.Unlock()
-	select {
-	case out := <-req.done:
-		return out.sig, out.rid, out.err
-	case <-ctx.Done():
-		return "", nil, ctx.Err()
-	}
+	r, err := b.c.do(ctx, newPoolKey(key, payload.path, signers), batchItem{key: *key, payload: payload, signers: signers})
+	return r.sig, r.rid, err
 }
 
-// startLocked starts sessions for q's waiting signings while fewer than InFlight run.
-func (b *batcher) startLocked(pk poolKey, q *batchQueue) {
-	for q.running < b.cfg.InFlight {
-		group := b.takeLocked(q)
-		if len(group) == 0 {
-			break
-		}
-		q.running++
-		go func() {
-			b.run(q, group)
-			b.mu.Lock()
-			defer b.mu.Unlock()
-			q.running--
-			b.startLocked(pk, q)
-			if q.running == 0 && len(q.waiting) == 0 {
-				delete(b.queues, pk)
-			}
-		}()
-	}
-}
-
-// takeLocked takes up to MaxSize waiting signings whose callers still wait.
-func (b *batcher) takeLocked(q *batchQueue) []*batchReq {
-	var group []*batchReq
-	for len(q.waiting) > 0 && len(group) < b.cfg.MaxSize {
-		r := q.waiting[0]
-		q.waiting[0] = nil
-		q.waiting = q.waiting[1:]
-		if r.ctx.Err() == nil {
-			group = append(group, r)
-		}
-	}
-	return group
-}
-
-// runBatch signs a group of signings of q's key in one session and answers each request.
-func (h *Host) runBatch(q *batchQueue, reqs []*batchReq) {
+// runBatch signs items (all of one key, path and signer set) in one session: one item alone,
+// more as a batch.
+func (h *Host) runBatch(items []batchItem) []coalesced[batchSig] {
 	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.Timeouts.Sign)
 	defer cancel()
+	first := items[0]
 	args := wire.PrepareArgs{
-		Session: newSessionID(), Kind: wire.KindSign, Scheme: q.key.Scheme, Parties: q.signers,
-		KeyID: q.key.ID, Epoch: q.key.Epoch, Path: q.path,
+		Session: newSessionID(), Kind: wire.KindSign, Scheme: first.key.Scheme, Parties: first.signers,
+		KeyID: first.key.ID, Epoch: first.key.Epoch, Path: first.payload.path,
 	}
-	if len(reqs) == 1 {
-		setPayload(&args, reqs[0].payload)
+	if len(items) == 1 {
+		setPayload(&args, first.payload)
 	} else {
-		for _, r := range reqs {
-			var item wire.PrepareArgs
-			setPayload(&item, r.payload)
-			args.Batch = append(args.Batch, wire.BatchItem{Digest: item.Digest, Message: item.Message})
+		for _, it := range items {
+			var one wire.PrepareArgs
+			setPayload(&one, it.payload)
+			args.Batch = append(args.Batch, wire.BatchItem{Digest: one.Digest, Message: one.Message})
 		}
 	}
 	results, err := h.runSession(ctx, args)
-	h.metrics.batchSize.Observe(float64(len(reqs)))
-	if err == nil && len(reqs) == 1 {
-		var sig string
-		var rid *int
-		sig, rid, err = agreedSignature(q.key.Scheme, q.signers, results, func(r *wire.SessionResult) (string, *int) { return r.Signature, r.RecoveryID })
-		reqs[0].done <- batchOut{sig: sig, rid: rid, err: err}
-		return
-	}
-	for i, r := range reqs {
+	h.metrics.batchSize.Observe(float64(len(items)))
+	out := make([]coalesced[batchSig], len(items))
+	for i := range items {
 		if err != nil {
-			r.done <- batchOut{err: err}
+			out[i].err = err
 			continue
 		}
-		sig, rid, ierr := agreedSignature(q.key.Scheme, q.signers, results, func(res *wire.SessionResult) (string, *int) {
-			if i >= len(res.Batch) {
+		pick := func(r *wire.SessionResult) (string, *int) {
+			if len(items) == 1 {
+				return r.Signature, r.RecoveryID
+			}
+			if i >= len(r.Batch) {
 				return "", nil
 			}
-			return res.Batch[i].Signature, res.Batch[i].RecoveryID
-		})
-		r.done <- batchOut{sig: sig, rid: rid, err: ierr}
+			return r.Batch[i].Signature, r.Batch[i].RecoveryID
+		}
+		sig, rid, ierr := agreedSignature(first.key.Scheme, first.signers, results, pick)
+		out[i] = coalesced[batchSig]{val: batchSig{sig: sig, rid: rid}, err: ierr}
 	}
+	return out
 }
 
 // setPayload puts a signing's digest or message into args.

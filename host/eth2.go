@@ -28,6 +28,9 @@ type eth2Backend struct {
 	// verifier checks combined signatures in batches across concurrent requests: under load
 	// that halves the host's CPU per signature.
 	verifier *bls.BatchVerifier
+	// partials groups concurrent eth2.sign calls to one party into eth2.sign.batch calls;
+	// nil when batching is off.
+	partials *coalescer[protocol.PartyID, wire.Eth2SignArgs, []byte]
 
 	mu   sync.Mutex
 	keys map[web3signer.PublicKey]*eth2Key
@@ -42,7 +45,11 @@ type eth2Key struct {
 }
 
 func newEth2Backend(h *Host) *eth2Backend {
-	return &eth2Backend{h: h, keys: map[web3signer.PublicKey]*eth2Key{}, verifier: bls.NewBatchVerifier(64)}
+	b := &eth2Backend{h: h, keys: map[web3signer.PublicKey]*eth2Key{}, verifier: bls.NewBatchVerifier(64)}
+	if cfg := h.cfg.Batch.withDefaults(); !cfg.Disabled {
+		b.partials = newCoalescer(min(cfg.MaxSize, wire.MaxEth2Batch), cfg.InFlight, b.askBatch)
+	}
+	return b
 }
 
 // Sign has t enclaves each check and sign req, and combines their partial signatures.
@@ -179,7 +186,61 @@ func (b *eth2Backend) askPartials(ctx context.Context, ask []protocol.PartyID, a
 	return got, errs
 }
 
+// askPartial asks party p for its partial signature: in a batch with other requests to p
+// when batching is on.
 func (b *eth2Backend) askPartial(ctx context.Context, p protocol.PartyID, args wire.Eth2SignArgs) ([]byte, error) {
+	// Large requests (blocks) go alone: a batch of them could pass the frame limit, and they
+	// are rare (one per validator per slot it proposes in).
+	if b.partials != nil && len(args.Request) <= maxBatchedEth2Request {
+		return b.partials.do(ctx, p, args)
+	}
+	return b.askOne(ctx, p, args)
+}
+
+// maxBatchedEth2Request is the largest request body sent in a batch.
+const maxBatchedEth2Request = 8 << 10
+
+// askBatch asks party p for the partial signatures of items in one call (one item: eth2.sign).
+func (b *eth2Backend) askBatch(p protocol.PartyID, items []wire.Eth2SignArgs) []coalesced[[]byte] {
+	ctx, cancel := context.WithTimeout(context.Background(), b.h.cfg.Timeouts.Call)
+	defer cancel()
+	out := make([]coalesced[[]byte], len(items))
+	b.h.metrics.eth2BatchSize.Observe(float64(len(items)))
+	if len(items) == 1 {
+		out[0].val, out[0].err = b.askOne(ctx, p, items[0])
+		return out
+	}
+	body, err := b.h.callParty(ctx, p, wire.MethodEth2SignBatch, wire.Eth2SignBatch{Items: items})
+	var reply wire.Eth2PartialBatch
+	switch {
+	case err != nil:
+		err = fromRemote(p, err)
+	case wire.DecodeJSON(body, &reply) != nil || len(reply.Items) != len(items):
+		err = &partyError{party: p, err: fmt.Errorf("%s returned an unreadable batch of partial signatures: %w", p, ErrInternal)}
+	}
+	for i := range out {
+		if err != nil {
+			out[i].err = err
+			continue
+		}
+		out[i].val, out[i].err = partialOf(p, reply.Items[i])
+	}
+	return out
+}
+
+// partialOf reads one item of a batched reply from p.
+func partialOf(p protocol.PartyID, r wire.Eth2PartialResult) ([]byte, error) {
+	switch {
+	case r.Error != nil && r.Partial == nil:
+		return nil, fromRemote(p, &wire.RemoteError{Code: r.Error.Code, Message: r.Error.Message})
+	case r.Partial != nil && r.Error == nil:
+		return decodePartial(p, r.Partial)
+	}
+	return nil, &partyError{party: p, err: fmt.Errorf("%s returned an item with neither or both a partial signature and an error: %w", p, ErrInternal)}
+}
+
+// askOne asks party p for one partial signature (eth2.sign).
+func (b *eth2Backend) askOne(ctx context.Context, p protocol.PartyID, args wire.Eth2SignArgs) ([]byte, error) {
 	cctx, cancel := context.WithTimeout(ctx, b.h.cfg.Timeouts.Call)
 	defer cancel()
 	body, err := b.h.callParty(cctx, p, wire.MethodEth2Sign, args)
@@ -187,8 +248,16 @@ func (b *eth2Backend) askPartial(ctx context.Context, p protocol.PartyID, args w
 		return nil, fromRemote(p, err)
 	}
 	var reply wire.Eth2Partial
-	if err := wire.DecodeJSON(body, &reply); err != nil || reply.Party != p {
+	if err := wire.DecodeJSON(body, &reply); err != nil {
 		return nil, &partyError{party: p, err: fmt.Errorf("%s returned an unreadable partial signature: %w", p, ErrInternal)}
+	}
+	return decodePartial(p, &reply)
+}
+
+// decodePartial checks a partial signature from p: that it says it is p's, and its size.
+func decodePartial(p protocol.PartyID, reply *wire.Eth2Partial) ([]byte, error) {
+	if reply.Party != p {
+		return nil, &partyError{party: p, err: fmt.Errorf("%s returned a partial signature of %s: %w", p, reply.Party, ErrInternal)}
 	}
 	partial, err := hex.DecodeString(reply.Partial)
 	if err != nil || len(partial) != bls.SignatureSize {

@@ -22,6 +22,7 @@ type metrics struct {
 	presignClaims  *prometheus.CounterVec
 	presignDepth   prometheus.Gauge
 	batchSize      prometheus.Histogram
+	eth2BatchSize  prometheus.Histogram
 }
 
 func newMetrics() *metrics {
@@ -60,8 +61,12 @@ func newMetrics() *metrics {
 			Name: "mpcsigner_sign_batch_size", Help: "Signings per signing session (FROST batching; 1: alone).",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
 		}),
+		eth2BatchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "mpcsigner_eth2_batch_size", Help: "eth2 partial-signature requests per call to one enclave (1: alone).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
+		}),
 	}
-	m.reg.MustRegister(m.requests, m.requestSeconds, m.runs, m.runSeconds, m.reachable, m.relayed, m.notices, m.presignClaims, m.presignDepth, m.batchSize,
+	m.reg.MustRegister(m.requests, m.requestSeconds, m.runs, m.runSeconds, m.reachable, m.relayed, m.notices, m.presignClaims, m.presignDepth, m.batchSize, m.eth2BatchSize,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

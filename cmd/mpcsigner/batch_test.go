@@ -4,18 +4,21 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
+	"encoding/json"
 	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/btcsuite/btcd/btcec/v2/schnorr"
 
+	"github.com/mpcsigner/mpcsigner/bench"
 	"github.com/mpcsigner/mpcsigner/host/api"
 )
 
 // Concurrent FROST signings through one host share sessions (batching), and every caller gets
 // a signature over its own digest: crypto/ed25519 and btcec check each against the digest its
-// caller sent, and no two callers get the same signature.
+// caller sent, and no two callers get the same signature. Concurrent eth2 requests share
+// enclave calls the same way.
 func TestBatchedSigningEndToEnd(t *testing.T) {
 	d := startDevnet(t, filepath.Join(t.TempDir(), "data"))
 	client, err := api.NewClient(api.ClientOptions{URL: d.info.API, TokenFile: d.info.TokenFile})
@@ -63,6 +66,24 @@ func TestBatchedSigningEndToEnd(t *testing.T) {
 		}
 		wg.Wait()
 	}
+	// eth2: concurrent ATTESTATIONs through the Web3Signer API, one validator key each; the bench
+	// tool checks every combined signature with gnark-crypto, and host 1 asks each enclave for
+	// several partials per call.
+	stdout, stderr, code := d.cli(t, "bench", "--door", "eth2", "--concurrency", "16", "--requests", "96", "--warmup", "0", "--json")
+	if code != 0 {
+		t.Fatalf("eth2 bench: exit %d\n%s\n%s", code, stderr, stdout)
+	}
+	var report bench.Report
+	if err := json.Unmarshal([]byte(stdout), &report); err != nil || len(report.Steps) != 1 || report.Steps[0].Result.Verified != 96 || len(report.Steps[0].Result.Errors) != 0 {
+		t.Fatalf("eth2 bench report %v: %s", err, stdout)
+	}
+	calls := metricValue(t, d, 1, "mpcsigner_eth2_batch_size_count")
+	partials := metricValue(t, d, 1, "mpcsigner_eth2_batch_size_sum")
+	if partials < 2*96 || calls >= partials {
+		t.Fatalf("%v partial signatures in %v calls: want at least %d sharing fewer calls", partials, calls, 2*96)
+	}
+	t.Logf("eth2: %v partial signatures in %v enclave calls", partials, calls)
+
 	sessions := metricValue(t, d, 1, "mpcsigner_sign_batch_size_count")
 	signings := metricValue(t, d, 1, "mpcsigner_sign_batch_size_sum")
 	if signings != 2*callers || sessions >= signings {

@@ -75,6 +75,11 @@ const (
 	// its own slashing protection (recorded durably) before it answers. Args: Eth2SignArgs.
 	// Reply: Eth2Partial.
 	MethodEth2Sign = "eth2.sign"
+	// MethodEth2SignBatch asks for several partial signatures at once. Args: Eth2SignBatch
+	// (1 to MaxEth2Batch items); reply: Eth2PartialBatch, one result per item in order. Each
+	// item is checked and recorded exactly as an eth2.sign call of its own, and fails on its
+	// own: one item refused by slashing protection does not fail the others.
+	MethodEth2SignBatch = "eth2.sign.batch"
 	// MethodEth2Import imports EIP-3076 slashing protection data. Args: Eth2Interchange.
 	MethodEth2Import = "eth2.slashing.import"
 	// MethodEth2Export exports EIP-3076 slashing protection data. Args: Eth2Pubkeys (none:
@@ -360,6 +365,31 @@ type Eth2SignArgs struct {
 	// exits (Capella's fork version from Deneb on), when the network has one.
 	ExitDenebEpoch     *uint64 `json:"exit_deneb_epoch,omitempty"`
 	ExitCapellaVersion string  `json:"exit_capella_version,omitempty"`
+}
+
+// MaxEth2Batch bounds the items of one MethodEth2SignBatch call.
+const MaxEth2Batch = 64
+
+// Eth2SignBatch is several eth2 signing requests for MethodEth2SignBatch.
+type Eth2SignBatch struct {
+	Items []Eth2SignArgs `json:"items"`
+}
+
+// Eth2PartialBatch answers an Eth2SignBatch: for each item, a partial signature or an error.
+type Eth2PartialBatch struct {
+	Items []Eth2PartialResult `json:"items"`
+}
+
+// Eth2PartialResult is one item's answer: exactly one of Partial and Error.
+type Eth2PartialResult struct {
+	Partial *Eth2Partial `json:"partial,omitempty"`
+	Error   *ItemError   `json:"error,omitempty"`
+}
+
+// ItemError is one item's failure in a batched reply, with the codes of RemoteError.
+type ItemError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 // Eth2Partial is one party's partial signature.
