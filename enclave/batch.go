@@ -20,6 +20,11 @@ func (e *Enclave) newBatchSign(eng protocol.Engine, args *wire.PrepareArgs, nonc
 	if args.Digest != "" || args.Message != "" || args.Presignature != "" {
 		return nil, fmt.Errorf("a batched signing sets digests, messages and presignatures per item only: %w", errBadRequest)
 	}
+	// The key is looked up and checked once: what signingKey checks is the same for every item.
+	rec, err := e.signingKey(args)
+	if err != nil {
+		return nil, err
+	}
 	runs := make([]protocol.Run, 0, len(args.Batch))
 	abandon := func(err error) error {
 		for _, r := range runs {
@@ -31,7 +36,7 @@ func (e *Enclave) newBatchSign(eng protocol.Engine, args *wire.PrepareArgs, nonc
 		one := *args
 		one.Batch = nil
 		one.Digest, one.Message, one.Presignature = item.Digest, item.Message, item.Presignature
-		run, err := e.newSign(eng, &one, itemNonce(nonce, i))
+		run, err := e.signWithKey(eng, rec, &one, itemNonce(nonce, i))
 		if err != nil {
 			return nil, abandon(fmt.Errorf("batch item %d: %w", i, err))
 		}

@@ -231,6 +231,12 @@ func (e *Enclave) newSign(eng protocol.Engine, args *wire.PrepareArgs, nonce []b
 	if err != nil {
 		return nil, err
 	}
+	return e.signWithKey(eng, rec, args, nonce)
+}
+
+// signWithKey builds the run of a signing whose key record signingKey has checked.
+func (e *Enclave) signWithKey(eng protocol.Engine, rec *keyRecord, args *wire.PrepareArgs, nonce []byte) (protocol.Run, error) {
+	var err error
 	if args.Presignature != "" {
 		in, err := signInput(args, rec.Info.Scheme)
 		if err != nil {
