@@ -108,6 +108,17 @@ func (t *presigTable) claim(ref string) (*parked, error) {
 	return p, nil
 }
 
+// discard discards the presignature parked under id, if any.
+func (t *presigTable) discard(id wire.SessionID) {
+	t.mu.Lock()
+	p, ok := t.parked[id]
+	delete(t.parked, id)
+	t.mu.Unlock()
+	if ok {
+		p.sig.Discard()
+	}
+}
+
 // dropKey discards every presignature of a key whose share changed: they were made from the
 // old share, which must not outlive the reshare that replaced it.
 func (t *presigTable) dropKey(info wire.KeyInfo) {

@@ -87,6 +87,18 @@ func TestPresignedSigning(t *testing.T) {
 	}
 	_, err = c.call(1, wire.MethodPrepare, signArgs(key, randomDigest(), id, signers...))
 	assertCode(t, err, wire.CodeNotFound)
+
+	// A presign the host abandons (another signer failed) is discarded where it parked.
+	id = c.presign(t, key, signers...)
+	parked := c.enclaves[0].presigs.count()
+	if _, err := c.call(1, wire.MethodAbort, wire.SessionRef{Session: id, Reason: "another participant failed"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.enclaves[0].presigs.count(); got != parked-1 {
+		t.Fatalf("an abandoned presignature is still parked (%d, was %d)", got, parked)
+	}
+	_, err = c.call(1, wire.MethodPrepare, signArgs(key, randomDigest(), id, signers...))
+	assertCode(t, err, wire.CodeNotFound)
 }
 
 func slicesContainsSuffix(names []string, suffix string) bool {

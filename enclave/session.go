@@ -570,21 +570,25 @@ func (t *sessionTable) deliver(from protocol.PartyID, plaintext []byte) error {
 	return nil
 }
 
-// abort ends a session on the host's request.
+// abort ends a session on the host's request. A presign session that already ended here
+// parked a presignature: the host abandons it (another signer failed), so it is discarded.
 func (t *sessionTable) abort(ref string, cause error) {
 	id, err := wire.ParseSessionID(ref)
 	if err != nil {
 		return
 	}
-	if s := t.get(id); s != nil {
-		s.run.Abort(cause)
-		s.mu.Lock()
-		started := s.started
-		s.mu.Unlock()
-		if !started {
-			t.release(id)
-			t.e.returnPreParams(s.preParams)
-		}
+	s := t.get(id)
+	if s == nil {
+		t.e.presigs.discard(id)
+		return
+	}
+	s.run.Abort(cause)
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	if !started {
+		t.release(id)
+		t.e.returnPreParams(s.preParams)
 	}
 }
 
