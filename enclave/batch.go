@@ -63,11 +63,8 @@ func itemNonce(batch []byte, i int) []byte {
 func batchResult(sigs []*protocol.Signature) *wire.SessionResult {
 	out := &wire.SessionResult{Batch: make([]wire.BatchSignature, len(sigs))}
 	for i, s := range sigs {
-		out.Batch[i] = wire.BatchSignature{Signature: encodeSignature(s)}
-		if s.IsECDSA() {
-			rid := int(s.RecoveryID)
-			out.Batch[i].RecoveryID = &rid
-		}
+		sig, rid := wireSignature(s)
+		out.Batch[i] = wire.BatchSignature{Signature: sig, RecoveryID: rid}
 	}
 	return out
 }

@@ -464,17 +464,20 @@ func (e *Enclave) finish(s *session, res protocol.Result) (*wire.SessionResult, 
 	case res.Signatures != nil:
 		return batchResult(res.Signatures), nil
 	case res.Signature != nil:
-		out := &wire.SessionResult{Signature: encodeSignature(res.Signature)}
-		if res.Signature.IsECDSA() {
-			rid := int(res.Signature.RecoveryID)
-			out.RecoveryID = &rid
-		}
-		return out, nil
+		sig, rid := wireSignature(res.Signature)
+		return &wire.SessionResult{Signature: sig, RecoveryID: rid}, nil
 	}
 	return nil, errors.New("the run ended with no result")
 }
 
-func encodeSignature(s *protocol.Signature) string { return hex.EncodeToString(s.Bytes()) }
+// wireSignature is a signature as the host receives it: hex bytes, and for ECDSA the recovery id.
+func wireSignature(s *protocol.Signature) (string, *int) {
+	if !s.IsECDSA() {
+		return hex.EncodeToString(s.Bytes()), nil
+	}
+	rid := int(s.RecoveryID)
+	return hex.EncodeToString(s.Bytes()), &rid
+}
 
 // pumpOutgoing encrypts what the run emits and hands it to the host, until the session ends.
 func (e *Enclave) pumpOutgoing(s *session) {

@@ -134,11 +134,7 @@ func (pp *presignPools) claim(key *wire.KeyInfo, path string, signers []protocol
 	pp.mu.Lock()
 	defer pp.mu.Unlock()
 	pp.dropOtherEpochsLocked(key)
-	p := pp.pools[pk]
-	if p == nil {
-		p = &pool{key: *key, path: path, signers: slices.Clone(signers)}
-		pp.pools[pk] = p
-	}
+	p := pp.poolLocked(pk, key, path, signers)
 	p.lastUse = now
 	for len(p.ready) > 0 {
 		first := p.ready[0]
@@ -152,6 +148,16 @@ func (pp *presignPools) claim(key *wire.KeyInfo, path string, signers []protocol
 	pp.updateDepthLocked()
 	pp.poke()
 	return id, ok
+}
+
+// poolLocked returns the pool pk names, registering it if it is new.
+func (pp *presignPools) poolLocked(pk poolKey, key *wire.KeyInfo, path string, signers []protocol.PartyID) *pool {
+	p := pp.pools[pk]
+	if p == nil {
+		p = &pool{key: *key, path: path, signers: slices.Clone(signers)}
+		pp.pools[pk] = p
+	}
+	return p
 }
 
 func hitLabel(ok bool) string {
@@ -291,11 +297,7 @@ func (pp *presignPools) pinKey(ctx context.Context, ref string) error {
 	}
 	pp.mu.Lock()
 	defer pp.mu.Unlock()
-	pk := newPoolKey(key, "", signers)
-	if pp.pools[pk] == nil {
-		pp.pools[pk] = &pool{key: *key, signers: signers}
-	}
-	pp.pools[pk].pinned = true
+	pp.poolLocked(newPoolKey(key, "", signers), key, "", signers).pinned = true
 	pp.poke()
 	return nil
 }
