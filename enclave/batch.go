@@ -25,10 +25,17 @@ func (e *Enclave) newBatchSign(eng protocol.Engine, args *wire.PrepareArgs, nonc
 	if err != nil {
 		return nil, err
 	}
-	runs := make([]protocol.Run, 0, len(args.Batch))
+	runs := make([]protocol.Run, len(args.Batch))
+	var claimed []*claimedPresig // the presigned items', bound only once all are recorded
+	var claimedAt []int
 	abandon := func(err error) error {
 		for _, r := range runs {
-			r.Abort(err)
+			if r != nil {
+				r.Abort(err)
+			}
+		}
+		for _, c := range claimed {
+			c.discard()
 		}
 		return err
 	}
@@ -36,17 +43,46 @@ func (e *Enclave) newBatchSign(eng protocol.Engine, args *wire.PrepareArgs, nonc
 		one := *args
 		one.Batch = nil
 		one.Digest, one.Message, one.Presignature = item.Digest, item.Message, item.Presignature
-		run, err := e.signWithKey(eng, rec, &one, itemNonce(nonce, i))
+		if one.Presignature == "" {
+			run, err := e.signWithKey(eng, rec, &one, itemNonce(nonce, i))
+			if err != nil {
+				return nil, abandon(fmt.Errorf("batch item %d: %w", i, err))
+			}
+			runs[i] = run
+			continue
+		}
+		c, err := e.claimItemPresignature(&one, rec.Info.Scheme)
 		if err != nil {
 			return nil, abandon(fmt.Errorf("batch item %d: %w", i, err))
 		}
-		runs = append(runs, run)
+		claimed, claimedAt = append(claimed, c), append(claimedAt, i)
+	}
+	if len(claimed) > 0 {
+		if err := e.presigs.recordBindings(claimed); err != nil {
+			return nil, abandon(fmt.Errorf("recording the batch's presignature bindings: %w", err))
+		}
+		for j, c := range claimed {
+			run, err := c.bind()
+			if err != nil {
+				return nil, abandon(fmt.Errorf("batch item %d: %w", claimedAt[j], err))
+			}
+			runs[claimedAt[j]] = run
+		}
 	}
 	batch, err := protocol.NewBatch(runs)
 	if err != nil {
 		return nil, abandon(fmt.Errorf("batch: %v: %w", err, errBadRequest))
 	}
 	return batch, nil
+}
+
+// claimItemPresignature claims the presignature a batch item names, for that item's payload.
+func (e *Enclave) claimItemPresignature(one *wire.PrepareArgs, scheme protocol.Scheme) (*claimedPresig, error) {
+	in, err := signInput(one, scheme)
+	if err != nil {
+		return nil, err
+	}
+	return e.claimPresignature(one, in)
 }
 
 // itemNonce gives each run of a batch its own session nonce, derived from the batch's (which

@@ -2,6 +2,8 @@ package enclave
 
 import (
 	"encoding/hex"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
@@ -61,6 +63,34 @@ func TestBatchedSigning(t *testing.T) {
 		t.Fatalf("batch of presigned signings: %v", err)
 	}
 	checkBatch(t, key, digests, res)
+	// Every signer recorded every item's binding (in one synced write) before signing.
+	for _, e := range c.enclaves[:2] {
+		names, err := e.presigs.st.List(prefixPresignUsed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range presigs {
+			if !slices.ContainsFunc(names, func(n string) bool { return strings.HasSuffix(n, "/"+id) }) {
+				t.Fatalf("party %s has no binding record of presignature %s: %v", e.cfg.Identity.Party, id, names)
+			}
+		}
+	}
+	if _, err := c.run(batchArgs(key, digests, presigs, signers...)); err == nil {
+		t.Fatal("a batch of used presignatures signed again")
+	}
+	// A batch naming one unknown presignature is refused whole, and burns the others it
+	// claimed: they never sign.
+	fresh := c.presign(t, key, signers...)
+	spare := c.presign(t, key, signers...)
+	if _, err := c.run(batchArgs(key, digests[:2], []string{fresh, newID()}, signers...)); err == nil {
+		t.Fatal("a batch with an unknown presignature signed")
+	}
+	if _, err := c.run(signArgs(key, digests[0], fresh, signers...)); err == nil {
+		t.Fatal("a presignature claimed by a refused batch signed afterwards")
+	}
+	if _, err := c.run(signArgs(key, digests[0], spare, signers...)); err != nil {
+		t.Fatalf("a presignature no batch claimed: %v", err)
+	}
 
 	digests = digests[:2]
 	res, err = c.run(batchArgs(key, digests, nil, 2, 3))

@@ -158,10 +158,15 @@ func (t *presigTable) expire(ctx context.Context) {
 	}
 }
 
-// recordBinding durably records that presignature id (parked at created) is bound to the
-// request whose payload hash is bound, before anything that depends on it leaves the enclave.
-func (t *presigTable) recordBinding(id string, created time.Time, bound [32]byte) error {
-	return t.st.Put(bindingRecord(created, id), bound[:])
+// recordBindings durably records, in one synced write, that each claimed presignature is
+// bound to its request, before anything that depends on it leaves the enclave. A batch of
+// signings pays for one sync, not one per item.
+func (t *presigTable) recordBindings(claimed []*claimedPresig) error {
+	b := &store.Batch{}
+	for _, c := range claimed {
+		b.Put(bindingRecord(c.p.created, c.ref), c.bound[:])
+	}
+	return t.st.Apply(b)
 }
 
 // bindingRecord names a binding record by the presignature's park time first, so that the
@@ -214,9 +219,18 @@ func (e *Enclave) newPresign(eng protocol.Engine, args *wire.PrepareArgs, nonce 
 	return pre.Presign(params)
 }
 
-// signPresigned claims the presignature a signing names, checks it was made for exactly this
-// key, epoch, signer set and path, records the binding, and returns the online run.
-func (e *Enclave) signPresigned(args *wire.PrepareArgs, in protocol.SignInput) (protocol.Run, error) {
+// claimedPresig is a presignature claimed for one signing and checked against it, not yet
+// bound: its binding must be recorded (recordBindings) before bind lets it sign.
+type claimedPresig struct {
+	ref   string
+	p     *parked
+	in    protocol.SignInput
+	bound [32]byte // what it is bound to: the key and the signed payload
+}
+
+// claimPresignature claims the presignature a signing names and checks it was made for
+// exactly this key, epoch, signer set and path. From here on it is burned unless it signs.
+func (e *Enclave) claimPresignature(args *wire.PrepareArgs, in protocol.SignInput) (*claimedPresig, error) {
 	p, err := e.presigs.claim(args.Presignature)
 	if err != nil {
 		return nil, err
@@ -227,15 +241,34 @@ func (e *Enclave) signPresigned(args *wire.PrepareArgs, in protocol.SignInput) (
 		return nil, fmt.Errorf("presignature %s was made for key %s epoch %d path %q signers %v, not for this signing: %w", args.Presignature, made.KeyID, made.Epoch, made.Path, made.Parties, errBadRequest)
 	}
 	bound := sha256.Sum256(append(append([]byte(args.KeyID+"\x00"), in.Digest[:]...), in.Message...))
-	if err := e.presigs.recordBinding(args.Presignature, p.created, bound); err != nil {
-		p.sig.Discard()
-		return nil, fmt.Errorf("recording the presignature's binding: %w", err)
-	}
-	run, err := p.sig.Sign(in)
+	return &claimedPresig{ref: args.Presignature, p: p, in: in, bound: bound}, nil
+}
+
+// bind binds the presignature to its request and returns the online run. Call it only once
+// the binding is recorded.
+func (c *claimedPresig) bind() (protocol.Run, error) {
+	run, err := c.p.sig.Sign(c.in)
 	if err != nil {
-		return nil, fmt.Errorf("binding presignature %s: %v: %w", args.Presignature, err, errBadRequest)
+		return nil, fmt.Errorf("binding presignature %s: %v: %w", c.ref, err, errBadRequest)
 	}
 	return run, nil
+}
+
+// discard burns the presignature (nothing, if bind consumed it already).
+func (c *claimedPresig) discard() { c.p.sig.Discard() }
+
+// signPresigned claims the presignature a signing names, records the binding, and returns
+// the online run.
+func (e *Enclave) signPresigned(args *wire.PrepareArgs, in protocol.SignInput) (protocol.Run, error) {
+	c, err := e.claimPresignature(args, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.presigs.recordBindings([]*claimedPresig{c}); err != nil {
+		c.discard()
+		return nil, fmt.Errorf("recording the presignature's binding: %w", err)
+	}
+	return c.bind()
 }
 
 // signInput is what a signing's arguments ask to sign.

@@ -206,10 +206,9 @@ func TestPresigTable(t *testing.T) {
 	if _, err := tab.claim(ids[1].String()); !errors.Is(err, errNotFound) || !fakes[1].discarded {
 		t.Fatalf("an expired presignature was handed out: %v", err)
 	}
-	if err := tab.recordBinding(ids[1].String(), time.Now().Add(-2*time.Hour), [32]byte{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := tab.recordBinding(ids[2].String(), time.Now(), [32]byte{}); err != nil {
+	old := &claimedPresig{ref: ids[1].String(), p: &parked{created: time.Now().Add(-2 * time.Hour)}}
+	recent := &claimedPresig{ref: ids[2].String(), p: &parked{created: time.Now()}}
+	if err := tab.recordBindings([]*claimedPresig{old, recent}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tab.pruneBindings(time.Now().Add(-time.Hour)); err != nil {

@@ -14,8 +14,13 @@ import (
 // to MaxSize items: one prepare and one start per party, and each protocol round one
 // envelope, for all of them. An idle cluster signs one request alone, exactly as without
 // batching. Each caller gets its own item's signature and checks it itself.
+//
+// What is batched: FROST signings (Ed25519, BIP340), and ECDSA signings that claimed a pooled
+// presignature. A batch runs its items' rounds in lockstep, so its items must all have the
+// same rounds: an ECDSA signing without a presignature (nine rounds, a second of CPU) runs
+// alone, and the pooled ones (the online rounds only) go together.
 
-// BatchConfig configures the batching of FROST signings (Ed25519, BIP340).
+// BatchConfig configures the batching of FROST signings and of presigned ECDSA signings.
 type BatchConfig struct {
 	// Disabled turns batching off: every signing is a session of its own.
 	Disabled bool `yaml:"disabled,omitempty"`
@@ -41,6 +46,7 @@ type batchItem struct {
 	key     wire.KeyInfo
 	payload signPayload
 	signers []protocol.PartyID
+	presig  string // the pooled presignature it claimed, or ""
 }
 
 // batchSig is one signing's signature.
@@ -49,25 +55,33 @@ type batchSig struct {
 	rid *int
 }
 
-// batcher groups concurrent FROST signings of one key (epoch, path) and signer set.
+// batcher groups concurrent signings of one key (epoch, path) and signer set.
 type batcher struct {
 	cfg BatchConfig
+	run func(items []batchItem) []coalesced[batchSig]
 	c   *coalescer[poolKey, batchItem, batchSig]
 }
 
 func newBatcher(cfg BatchConfig, run func(items []batchItem) []coalesced[batchSig]) *batcher {
 	cfg = cfg.withDefaults()
-	return &batcher{cfg: cfg, c: newCoalescer(cfg.MaxSize, cfg.InFlight, func(_ poolKey, items []batchItem) []coalesced[batchSig] { return run(items) })}
+	return &batcher{cfg: cfg, run: run, c: newCoalescer(cfg.MaxSize, cfg.InFlight, func(_ poolKey, items []batchItem) []coalesced[batchSig] { return run(items) })}
 }
 
-// uses reports whether signings of scheme are batched.
-func (b *batcher) uses(scheme protocol.Scheme) bool {
-	return b != nil && !b.cfg.Disabled && (scheme == protocol.SchemeEd25519 || scheme == protocol.SchemeBIP340)
+// batchesFROST reports whether signings of scheme go through the batcher without a
+// presignature: the FROST schemes, unless batching is off.
+func (b *batcher) batchesFROST(scheme protocol.Scheme) bool {
+	return !b.cfg.Disabled && (scheme == protocol.SchemeEd25519 || scheme == protocol.SchemeBIP340)
 }
 
-// sign queues one signing and waits for its own signature.
-func (b *batcher) sign(ctx context.Context, key *wire.KeyInfo, payload signPayload, signers []protocol.PartyID) (string, *int, error) {
-	r, err := b.c.do(ctx, newPoolKey(key, payload.path, signers), batchItem{key: *key, payload: payload, signers: signers})
+// sign queues one signing (presig: the pooled presignature it claimed, or "") and waits for
+// its own signature. With batching off it runs the signing at once, alone.
+func (b *batcher) sign(ctx context.Context, key *wire.KeyInfo, payload signPayload, signers []protocol.PartyID, presig string) (string, *int, error) {
+	item := batchItem{key: *key, payload: payload, signers: signers, presig: presig}
+	if b.cfg.Disabled {
+		r := b.run([]batchItem{item})[0]
+		return r.val.sig, r.val.rid, r.err
+	}
+	r, err := b.c.do(ctx, newPoolKey(key, payload.path, signers), item)
 	return r.sig, r.rid, err
 }
 
@@ -77,19 +91,7 @@ func (h *Host) runBatch(items []batchItem) []coalesced[batchSig] {
 	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.Timeouts.Sign)
 	defer cancel()
 	first := items[0]
-	args := wire.PrepareArgs{
-		Session: newSessionID(), Kind: wire.KindSign, Scheme: first.key.Scheme, Parties: first.signers,
-		KeyID: first.key.ID, Epoch: first.key.Epoch, Path: first.payload.path,
-	}
-	if len(items) == 1 {
-		setPayload(&args, first.payload)
-	} else {
-		for _, it := range items {
-			var one wire.PrepareArgs
-			setPayload(&one, it.payload)
-			args.Batch = append(args.Batch, wire.BatchItem{Digest: one.Digest, Message: one.Message})
-		}
-	}
+	args := batchArgs(items)
 	results, err := h.runSession(ctx, args)
 	h.metrics.batchSize.Observe(float64(len(items)))
 	out := make([]coalesced[batchSig], len(items))
@@ -111,6 +113,27 @@ func (h *Host) runBatch(items []batchItem) []coalesced[batchSig] {
 		out[i] = coalesced[batchSig]{val: batchSig{sig: sig, rid: rid}, err: ierr}
 	}
 	return out
+}
+
+// batchArgs describes the session of items (all of one key, path and signer set): one item
+// alone as a plain signing, more as a batch, each with its own payload and presignature.
+func batchArgs(items []batchItem) wire.PrepareArgs {
+	first := items[0]
+	args := wire.PrepareArgs{
+		Session: newSessionID(), Kind: wire.KindSign, Scheme: first.key.Scheme, Parties: first.signers,
+		KeyID: first.key.ID, Epoch: first.key.Epoch, Path: first.payload.path,
+	}
+	if len(items) == 1 {
+		setPayload(&args, first.payload)
+		args.Presignature = first.presig
+		return args
+	}
+	for _, it := range items {
+		var one wire.PrepareArgs
+		setPayload(&one, it.payload)
+		args.Batch = append(args.Batch, wire.BatchItem{Digest: one.Digest, Message: one.Message, Presignature: it.presig})
+	}
+	return args
 }
 
 // setPayload puts a signing's digest or message into args.

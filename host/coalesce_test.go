@@ -3,12 +3,14 @@ package host
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/wire"
 )
 
 // Concurrent calls share batches, never more than inFlight at once per key nor more than max in
@@ -164,14 +166,119 @@ func TestBatcherSchemes(t *testing.T) {
 		protocol.SchemeEd25519: true, protocol.SchemeBIP340: true,
 		protocol.SchemeECDSASecp256k1: false, protocol.SchemeECDSAP256: false, protocol.SchemeBLS12381: false,
 	} {
-		if got := b.uses(scheme); got != want {
-			t.Errorf("uses(%s) = %v", scheme, got)
+		if got := b.batchesFROST(scheme); got != want {
+			t.Errorf("batchesFROST(%s) = %v", scheme, got)
 		}
 	}
-	if newBatcher(BatchConfig{Disabled: true}, nil).uses(protocol.SchemeEd25519) {
+	if newBatcher(BatchConfig{Disabled: true}, nil).batchesFROST(protocol.SchemeEd25519) {
 		t.Error("a disabled batcher batches")
 	}
 	if c := (BatchConfig{MaxSize: 1000}).withDefaults(); c.MaxSize != protocol.MaxBatch || c.InFlight != 2 {
 		t.Errorf("defaults: %+v", c)
 	}
+}
+
+// Pooled ECDSA signings in flight together go as one batch, each item with its own digest and
+// presignature, and each caller gets its own item's signature; with batching off each goes
+// alone.
+func TestBatcherPresignedItems(t *testing.T) {
+	key := &wire.KeyInfo{ID: "k1", Scheme: protocol.SchemeECDSASecp256k1, Epoch: 3}
+	signers := []protocol.PartyID{1, 3}
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var sessions [][]batchItem
+	run := func(items []batchItem) []coalesced[batchSig] {
+		mu.Lock()
+		sessions = append(sessions, items)
+		first := len(sessions) == 1
+		mu.Unlock()
+		if first {
+			<-release // the first session runs while the others queue
+		}
+		out := make([]coalesced[batchSig], len(items))
+		for i, it := range items {
+			rid := int(it.payload.bytes[0])
+			out[i] = coalesced[batchSig]{val: batchSig{sig: "sig-of-" + it.presig, rid: &rid}}
+		}
+		return out
+	}
+	b := newBatcher(BatchConfig{InFlight: 1}, run)
+	const n = 6
+	type answer struct {
+		i   int
+		sig string
+		rid *int
+		err error
+	}
+	answers := make(chan answer, n)
+	for i := range n {
+		go func() {
+			payload := signPayload{bytes: []byte{byte(i), 0xaa}}
+			sig, rid, err := b.sign(context.Background(), key, payload, signers, fmt.Sprintf("p%d", i))
+			answers <- answer{i, sig, rid, err}
+		}()
+		if i == 0 {
+			waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(sessions) == 1 })
+		}
+	}
+	pk := newPoolKey(key, "", signers)
+	waitFor(t, func() bool {
+		b.c.mu.Lock()
+		defer b.c.mu.Unlock()
+		return b.c.queues[pk] != nil && len(b.c.queues[pk].waiting) == n-1
+	})
+	close(release)
+	for range n {
+		a := <-answers
+		if a.err != nil || a.sig != fmt.Sprintf("sig-of-p%d", a.i) || a.rid == nil || *a.rid != a.i {
+			t.Fatalf("caller %d got %q %v %v", a.i, a.sig, a.rid, a.err)
+		}
+	}
+	if len(sessions) != 2 || len(sessions[0]) != 1 || len(sessions[1]) != n-1 {
+		t.Fatalf("sessions of %v items; want one alone, then the %d that queued together", sizes(sessions), n-1)
+	}
+	args := batchArgs(sessions[1])
+	if args.Presignature != "" || args.Digest != "" || len(args.Batch) != n-1 {
+		t.Fatalf("a batch's arguments: %+v", args)
+	}
+	for _, item := range args.Batch {
+		if item.Presignature == "" || item.Digest == "" || item.Digest[2:] != "aa" || "p"+fmt.Sprint(int(item.Digest[1]-'0')) != item.Presignature {
+			t.Fatalf("batch item %+v does not carry its own digest and presignature", item)
+		}
+	}
+	if one := batchArgs(sessions[0]); one.Presignature != "p0" || one.Digest != "00aa" || one.Batch != nil {
+		t.Fatalf("a lone item's arguments: %+v", one)
+	}
+
+	calls := 0
+	off := newBatcher(BatchConfig{Disabled: true}, func(items []batchItem) []coalesced[batchSig] {
+		calls++
+		if len(items) != 1 {
+			t.Errorf("batching off: %d items in one call", len(items))
+		}
+		return []coalesced[batchSig]{{val: batchSig{sig: "s"}}}
+	})
+	if sig, _, err := off.sign(context.Background(), key, signPayload{bytes: []byte{1}}, signers, "p"); err != nil || sig != "s" || calls != 1 {
+		t.Fatalf("batching off: %q %v after %d calls", sig, err, calls)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after 10 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("the condition did not come to hold within 10 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func sizes(sessions [][]batchItem) []int {
+	var out []int
+	for _, s := range sessions {
+		out = append(out, len(s))
+	}
+	return out
 }

@@ -559,18 +559,13 @@ func (h *Host) signWith(ctx context.Context, key *wire.KeyInfo, payload signPayl
 		rid *int
 		err error
 	)
-	if h.batch.uses(key.Scheme) {
-		sig, rid, err = h.batch.sign(ctx, key, payload, signers)
-	} else {
-		args := wire.PrepareArgs{
-			Session: newSessionID(), Kind: wire.KindSign, Scheme: key.Scheme, Parties: signers, KeyID: key.ID,
-			Epoch: key.Epoch, Path: payload.path,
-		}
-		setPayload(&args, payload)
-		var results map[protocol.PartyID]*wire.SessionResult
-		if results, err = h.runSign(ctx, key, payload, args); err == nil {
-			sig, rid, err = agreedSignature(key.Scheme, signers, results, func(r *wire.SessionResult) (string, *int) { return r.Signature, r.RecoveryID })
-		}
+	switch {
+	case h.presign.uses(key.Scheme) && !payload.isMessage:
+		sig, rid, err = h.signPooled(ctx, key, payload, signers)
+	case h.batch.batchesFROST(key.Scheme):
+		sig, rid, err = h.batch.sign(ctx, key, payload, signers, "")
+	default:
+		sig, rid, err = h.signAlone(ctx, key, payload, signers)
 	}
 	if err != nil {
 		return nil, err
@@ -585,31 +580,41 @@ func (h *Host) signWith(ctx context.Context, key *wire.KeyInfo, payload signPayl
 	return out, nil
 }
 
-// runSign runs a signing session: from a pooled presignature when there is one (only the
-// online rounds), else the full protocol. Either way it is foreground work, which the pool
-// refills wait for.
-func (h *Host) runSign(ctx context.Context, key *wire.KeyInfo, payload signPayload, args wire.PrepareArgs) (map[protocol.PartyID]*wire.SessionResult, error) {
-	if !h.presign.uses(key.Scheme) || payload.isMessage {
-		return h.runSession(ctx, args)
+// signAlone runs one signing as a session of its own, with the full protocol.
+func (h *Host) signAlone(ctx context.Context, key *wire.KeyInfo, payload signPayload, signers []protocol.PartyID) (string, *int, error) {
+	args := wire.PrepareArgs{
+		Session: newSessionID(), Kind: wire.KindSign, Scheme: key.Scheme, Parties: signers, KeyID: key.ID,
+		Epoch: key.Epoch, Path: payload.path,
 	}
+	setPayload(&args, payload)
+	results, err := h.runSession(ctx, args)
+	if err != nil {
+		return "", nil, err
+	}
+	return agreedSignature(key.Scheme, signers, results, func(r *wire.SessionResult) (string, *int) { return r.Signature, r.RecoveryID })
+}
+
+// signPooled signs with a pooled presignature when there is one: only the online rounds, and
+// batched with the other pooled signings of the key and signers in flight. An empty pool, or
+// a presignature a signer no longer has, falls back to the full protocol, alone. Either way it
+// is foreground work, which the pool refills wait for.
+func (h *Host) signPooled(ctx context.Context, key *wire.KeyInfo, payload signPayload, signers []protocol.PartyID) (string, *int, error) {
 	h.presign.begin()
 	defer h.presign.end()
-	if id, ok := h.presign.claim(key, payload.path, args.Parties); ok {
-		presigned := args
-		presigned.Presignature = id
-		results, err := h.runSession(ctx, presigned)
+	if id, ok := h.presign.claim(key, payload.path, signers); ok {
+		sig, rid, err := h.batch.sign(ctx, key, payload, signers, id)
 		if err == nil || !errors.Is(err, ErrNotFound) || ctx.Err() != nil {
-			return results, err
+			return sig, rid, err
 		}
 		// A signer no longer has it (its enclave restarted, or expired it); what else it had
-		// parked is likely gone too.
+		// parked is likely gone too. In a batch, the other items' presignatures were burned
+		// with it, and their callers fall back here as well.
 		if p, ok := failedParty(err); ok {
 			h.presign.forgetParty(p)
 		}
 		h.log.Info("a pooled presignature was gone; signing with the full protocol", "err", err)
-		args.Session = newSessionID()
 	}
-	return h.runSession(ctx, args)
+	return h.signAlone(ctx, key, payload, signers)
 }
 
 // chooseSigners picks threshold-many reachable holders of the key, ours first, or checks the
