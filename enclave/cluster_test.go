@@ -26,6 +26,7 @@ import (
 	"github.com/mpcsigner/mpcsigner/protocol/bls"
 	"github.com/mpcsigner/mpcsigner/protocol/ecdsa"
 	frosted "github.com/mpcsigner/mpcsigner/protocol/frost/ed25519"
+	"github.com/mpcsigner/mpcsigner/protocol/frost/taproot"
 	"github.com/mpcsigner/mpcsigner/protocol/protocoltest"
 	"github.com/mpcsigner/mpcsigner/protocol/transport"
 	"github.com/mpcsigner/mpcsigner/protocol/wire"
@@ -80,7 +81,7 @@ func newTestCluster(t testing.TB) *testCluster {
 		e, err := New(Config{
 			Identity: id, Roster: roster, Store: c.stores[i],
 			Attester: att.attester, Verifier: att.verifier,
-			Engines:           []protocol.Engine{c.recorder.Engine(ecdsa.Engine{}), bls.Engine{}, frosted.Engine{}},
+			Engines:           []protocol.Engine{c.recorder.Engine(ecdsa.Engine{}), bls.Engine{}, frosted.Engine{}, taproot.Engine{}},
 			PreParamsFixtures: preParamsFixture(t, i+1),
 			RunTimeout:        3 * time.Minute, // a bound for hung runs: an ECDSA keygen under -race on a loaded machine nears a minute
 			Logger:            slog.New(slog.DiscardHandler),

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/btcec/v2/schnorr"
+
 	"github.com/mpcsigner/mpcsigner/enclave/store"
 	"github.com/mpcsigner/mpcsigner/protocol"
 	"github.com/mpcsigner/mpcsigner/protocol/wire"
@@ -258,5 +260,55 @@ func TestPresignedEd25519(t *testing.T) {
 	}
 	args.Session = newID()
 	_, err = c.call(2, wire.MethodPrepare, args)
+	assertCode(t, err, wire.CodeNotFound)
+}
+
+// A BIP340 (taproot) presignature parks at each signer, signs one digest bound after its nonces
+// were committed (btcec's BIP340 verifier accepts the signature under the key's output key),
+// leaves a durable binding record at each signer, and cannot sign again.
+func TestPresignedBIP340(t *testing.T) {
+	c := newTestCluster(t)
+	res, err := c.run(wire.PrepareArgs{Session: newID(), Kind: wire.KindKeygen, Scheme: protocol.SchemeBIP340, Parties: []protocol.PartyID{1, 2, 3}, Threshold: 2, KeyID: newID(), Label: "taproot-presign"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := res[1].Key
+	signers := []protocol.PartyID{1, 3}
+	id := c.presign(t, key, signers...)
+	digest := randomDigest()
+	args := signArgs(key, digest, id, signers...)
+	out, err := c.run(args)
+	if err != nil {
+		t.Fatalf("signing with presigned nonces: %v", err)
+	}
+	pubBytes, err := hex.DecodeString(key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := schnorr.ParsePubKey(pubBytes)
+	if err != nil {
+		t.Fatalf("the key's public key %s is not an x-only BIP340 key: %v", key.PublicKey, err)
+	}
+	if len(out) != len(signers) {
+		t.Fatalf("%d results for %d signers", len(out), len(signers))
+	}
+	for p, r := range out {
+		raw, err := hex.DecodeString(r.Signature)
+		if err != nil {
+			t.Fatalf("%s: signature %q: %v", p, r.Signature, err)
+		}
+		sig, err := schnorr.ParseSignature(raw)
+		if err != nil || !sig.Verify(digest, pub) {
+			t.Fatalf("%s: btcec's BIP340 verifier rejects the signature (%v)", p, err)
+		}
+	}
+	for _, p := range signers {
+		names, _ := c.stores[p-1].List(prefixPresignUsed)
+		if !slicesContainsSuffix(names, "/"+id) {
+			t.Fatalf("%s recorded no binding for %s", p, id)
+		}
+	}
+	args.Session = newID()
+	_, err = c.call(1, wire.MethodPrepare, args)
 	assertCode(t, err, wire.CodeNotFound)
 }

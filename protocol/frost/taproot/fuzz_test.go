@@ -15,8 +15,8 @@ func FuzzDecodePayload(f *testing.F) {
 		{kind: kindKeygenCommit, nonce: nonce, from: 1, coefficients: [][]byte{pointOf(2), pointOf(3)}, proofCommitment: pointOf(4), proofResponse: scalarOf(5), chainCommitment: bytes.Repeat([]byte{1}, hashSize)},
 		{kind: kindKeygenReveal, nonce: nonce, from: 1, view: view, chainKey: scalarOf(6), decommitment: scalarOf(7)},
 		{kind: kindKeygenShare, nonce: nonce, from: 1, to: 2, view: view, share: scalarOf(8)},
-		{kind: kindSignCommit, nonce: nonce, from: 1, hiding: pointOf(9), binding: pointOf(10)},
-		{kind: kindSignResponse, nonce: nonce, from: 1, view: view, response: scalarOf(11)},
+		{kind: kindNonceCommit, nonce: nonce, from: 1, hiding: pointOf(9), binding: pointOf(10)},
+		{kind: kindSigShare, nonce: nonce, from: 1, view: bytes.Repeat([]byte{8}, listDigestSize), response: scalarOf(11)},
 	} {
 		f.Add(m.encode())
 	}
@@ -27,10 +27,23 @@ func FuzzDecodePayload(f *testing.F) {
 		if err != nil {
 			return
 		}
-		// Whatever decodes re-encodes to the same bytes, and converts to the library's content
-		// and back without loss.
+		// Whatever decodes re-encodes to the same bytes; a keygen payload converts to the
+		// library's content and back without loss, and a signing payload's decoded values
+		// re-encode to its bytes.
 		if again := m.encode(); !bytes.Equal(again, b) {
 			t.Fatalf("payload is not canonical: %x re-encodes to %x", b, again)
+		}
+		switch m.kind {
+		case kindNonceCommit:
+			if !bytes.Equal(encodePoint(m.hidingPoint), m.hiding) || !bytes.Equal(encodePoint(m.bindingPoint), m.binding) {
+				t.Fatal("decoded nonce commitments differ from their encoding")
+			}
+			return
+		case kindSigShare:
+			if z := m.z.Bytes(); !bytes.Equal(z[:], m.response) || !bytes.Equal(encodeSigShare(m.nonce[:], m.from, m.view, m.z), b) {
+				t.Fatal("decoded signature share differs from its encoding")
+			}
+			return
 		}
 		data, err := m.libData()
 		if err != nil {
@@ -91,7 +104,9 @@ func FuzzSignHandle(f *testing.F) {
 	nonce, commit, response := signSeeds(f)
 	f.Add(commit, response, true)
 	f.Add(commit, commit, true)
-	f.Add([]byte{1, kindSignCommit, 1}, []byte{}, false)
+	f.Add([]byte{1, kindNonceCommit, 1}, []byte{}, false)
+	f.Add(commit, append(bytes.Clone(response[:3]), commit[3:]...), true)
+	f.Add(response, commit, true)
 	f.Fuzz(func(t *testing.T, first, second []byte, broadcast bool) {
 		runs := signRuns(t, fx.shares, protocoltest.IDs(1, 2), protocoltest.DigestOf("fuzz"), nonce)
 		r := runs[1]

@@ -12,7 +12,6 @@ import (
 	"github.com/taurusgroup/multi-party-sig/pkg/math/curve"
 	"github.com/taurusgroup/multi-party-sig/pkg/party"
 	mps "github.com/taurusgroup/multi-party-sig/pkg/protocol"
-	mpstaproot "github.com/taurusgroup/multi-party-sig/pkg/taproot"
 	"github.com/taurusgroup/multi-party-sig/protocols/frost"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
@@ -22,17 +21,16 @@ import (
 // unaudited). Replacing the library means rewriting this file: the payload encoding, the
 // share format and the checks around them are this package's own.
 //
+// Only keygen uses the library: signing is this package's own (frost.go, sign.go) and never
+// calls frost.SignTaproot.
+//
 // What the adapter relies on, read from v0.7.0-alpha-2025-01-28:
-//   - frost.KeygenTaproot and frost.SignTaproot run 3 rounds through a pkg/protocol
-//     MultiHandler; round 1 sends nothing, so there are two message exchanges. Their "round 2"
-//     and "round 3" messages are this package's rounds 1 and 2.
+//   - frost.KeygenTaproot runs 3 rounds through a pkg/protocol MultiHandler; round 1 sends
+//     nothing, so there are two message exchanges. Its "round 2" and "round 3" messages are
+//     this package's rounds 1 and 2.
 //   - Keygen ends with a TaprootConfig whose PublicKey is the x-only group key P, normalized
 //     to an even y (the private and verification shares are negated when needed). It is NOT
 //     tweaked: it is the BIP341 internal key.
-//   - SignTaproot signs under the x-only key it is given and applies no tweak: to sign under
-//     the BIP86 output key Q, it is given shares of Q's secret (tweakedKey in signkey.go).
-//   - The library's point methods normalize their receiver and argument in place (Equal, XBytes,
-//     HasEvenY): a point handed to it must not be shared with another run.
 //   - A party's Shamir index is its party.ID's bytes read as a big-endian integer; libID makes
 //     it the party number.
 //   - Message contents are CBOR; the mirror types below re-create them byte for byte, so that
@@ -45,11 +43,9 @@ import (
 //   - MultiHandler.Stop panics on a finished handler (it closes its channel twice): never call
 //     it. A run is abandoned by dropping the handler.
 
-// Protocol identifiers the library uses; payload kinds map to (protocol, round, broadcast).
-const (
-	libKeygenProtocol = "frost/keygen-threshold-taproot"
-	libSignProtocol   = "frost/sign-threshold-taproot"
-)
+// libKeygenProtocol is the library's identifier of its keygen; payload kinds map to
+// (protocol, round, broadcast).
+const libKeygenProtocol = "frost/keygen-threshold-taproot"
 
 // libID is the library's identifier of party p: its number as two big-endian bytes, so that
 // the library's Shamir x-coordinate for p is p.
@@ -75,7 +71,7 @@ func libIDs(ps []protocol.PartyID) []party.ID {
 
 // librarySessionID is the session identifier given to the library for a run with this nonce.
 // The library hashes it, with the protocol and the parties, into every hash of the run
-// (proofs, commitments, the signers' nonce derivation), so two runs never share one.
+// (proofs, commitments), so two runs never share one.
 func librarySessionID(task string, nonce []byte) []byte {
 	return append([]byte("mpcsigner/protocol/frost/taproot v1 "+task+"\x00"), nonce...)
 }
@@ -103,8 +99,8 @@ type libOutcome struct {
 	err    error // set when done with an error; see mapLibError
 }
 
-// startLibSession creates the handler, which runs the library's round 1 at once (keygen: draw
-// the polynomial; sign: draw the nonces) and queues its first messages.
+// startLibSession creates the handler, which runs the library's round 1 at once (it draws the
+// polynomial) and queues its first messages.
 func startLibSession(start mps.StartFunc, sessionID []byte, self protocol.PartyID, nonce []byte, protocolID string) (*libSession, libOutcome, error) {
 	h, err := mps.NewMultiHandler(start, sessionID)
 	if err != nil {
@@ -167,7 +163,7 @@ func (s *libSession) drain() (libOutcome, error) {
 }
 
 // wipe zeroizes what the adapter can reach and drops the handler. What the library holds
-// internally (its polynomial, its nonces, the scalars it decoded) is not reachable: it is
+// internally (its polynomial, the scalars it decoded) is not reachable: it is
 // dropped with the handler, not zeroized.
 func (s *libSession) wipe() {
 	for _, b := range s.secrets {
@@ -186,10 +182,6 @@ func kindOf(protocolID string, round uint16, broadcast bool) (byte, bool) {
 		return kindKeygenReveal, true
 	case protocolID == libKeygenProtocol && round == 3:
 		return kindKeygenShare, true
-	case protocolID == libSignProtocol && round == 2 && broadcast:
-		return kindSignCommit, true
-	case protocolID == libSignProtocol && round == 3 && broadcast:
-		return kindSignResponse, true
 	}
 	return 0, false
 }
@@ -219,13 +211,6 @@ type (
 	}
 	cborKeygenShare struct {
 		Share []byte `cbor:"F_li"`
-	}
-	cborSignCommit struct {
-		D []byte `cbor:"D_i"`
-		E []byte `cbor:"E_i"`
-	}
-	cborSignResponse struct {
-		Z []byte `cbor:"Z_i"`
 	}
 )
 
@@ -301,20 +286,16 @@ func (s *libSession) fromLib(lm *mps.Message) (*message, error) {
 		m.wipe()
 		return nil, fmt.Errorf("multi-party-sig emitted a %s message this package would not carry faithfully", kindName(kind))
 	}
-	// In keygen, validate it as the recipients will (a message this party emits must decode):
-	// a keygen is rare and its failure costly. Signing skips this (it is a tenth of a
-	// signer's CPU): its points and scalars come straight from the library's arithmetic, and
-	// a recipient refuses, and blames this party for, anything invalid.
-	if keygenKind(kind) {
-		enc := m.encode()
-		check, err := decodePayload(enc)
-		clear(enc)
-		if err != nil {
-			m.wipe()
-			return nil, fmt.Errorf("multi-party-sig emitted an invalid %s message: %w", kindName(kind), err)
-		}
-		check.wipe()
+	// Validate it as the recipients will (a message this party emits must decode): a keygen is
+	// rare and its failure costly.
+	enc := m.encode()
+	check, err := decodePayload(enc)
+	clear(enc)
+	if err != nil {
+		m.wipe()
+		return nil, fmt.Errorf("multi-party-sig emitted an invalid %s message: %w", kindName(kind), err)
 	}
+	check.wipe()
 	return m, nil
 }
 
@@ -349,18 +330,8 @@ func (m *message) setContent(data []byte) error {
 			return err
 		}
 		m.share = c.Share
-	case kindSignCommit:
-		var c cborSignCommit
-		if err := strictCBOR.Unmarshal(data, &c); err != nil {
-			return err
-		}
-		m.hiding, m.binding = c.D, c.E
-	case kindSignResponse:
-		var c cborSignResponse
-		if err := strictCBOR.Unmarshal(data, &c); err != nil {
-			return err
-		}
-		m.response = c.Z
+	default:
+		return fmt.Errorf("no library content for %s", kindName(m.kind))
 	}
 	return nil
 }
@@ -382,10 +353,6 @@ func (m *message) libData() ([]byte, error) {
 		v = cborKeygenReveal{ChainKey: m.chainKey, Decommitment: m.decommitment}
 	case kindKeygenShare:
 		v = cborKeygenShare{Share: m.share}
-	case kindSignCommit:
-		v = cborSignCommit{D: m.hiding, E: m.binding}
-	case kindSignResponse:
-		v = cborSignResponse{Z: m.response}
 	default:
 		return nil, fmt.Errorf("no library content for %s", kindName(m.kind))
 	}
@@ -461,77 +428,9 @@ func keygenResult(result any, self protocol.PartyID) (*keygenOutput, error) {
 	return out, nil
 }
 
-// signingKey is the library's view of a key for SignTaproot, one per signing run.
-type signingKey struct {
-	cfg *frost.TaprootConfig
-}
-
-// libPublicShares are the holders' public shares of a key in the library's form, parsed once
-// per cached key (tweakedKey). They are read-only: newSigningKey gives every run copies,
-// because the library's point methods normalize points in place (Equal, XBytes, HasEvenY) and
-// one cached key serves concurrent runs.
-type libPublicShares map[party.ID]*curve.Secp256k1Point
-
-// parseLibPublicShares parses every holder's public share (33-byte compressed).
-func parseLibPublicShares(publicShares map[protocol.PartyID][]byte) (libPublicShares, error) {
-	out := make(libPublicShares, len(publicShares))
-	for p, b := range publicShares {
-		pt := new(curve.Secp256k1Point)
-		if err := pt.UnmarshalBinary(b); err != nil {
-			return nil, fmt.Errorf("public share of %s: %w", p, err)
-		}
-		out[libID(p)] = pt
-	}
-	return out, nil
-}
-
-// newSigningKey builds the library's key from the x-only key, this party's secret share of it
-// (32 bytes; the caller clears its copy) and every holder's public share. The key must be the
-// one to sign under: SignTaproot applies no tweak.
-func newSigningKey(self protocol.PartyID, threshold int, key, secret []byte, publicShares libPublicShares) (*signingKey, error) {
-	sk := new(curve.Secp256k1Scalar)
-	if err := sk.UnmarshalBinary(secret); err != nil {
-		return nil, errors.New("invalid secret share")
-	}
-	cfg := &frost.TaprootConfig{
-		ID:                 libID(self),
-		Threshold:          threshold - 1, // the library's threshold is the degree, t-1
-		PrivateShare:       sk,
-		PublicKey:          mpstaproot.PublicKey(bytes.Clone(key)),
-		VerificationShares: make(map[party.ID]*curve.Secp256k1Point, len(publicShares)),
-	}
-	for id, pt := range publicShares {
-		cfg.VerificationShares[id] = new(curve.Secp256k1Point)
-		cfg.VerificationShares[id].Set(pt)
-	}
-	return &signingKey{cfg: cfg}, nil
-}
-
-// wipe zeroizes the secret share, which the library's signing rounds hold by reference.
-func (k *signingKey) wipe() {
-	if k != nil && k.cfg != nil {
-		k.cfg.PrivateShare.Set(curve.Secp256k1{}.NewScalar())
-	}
-}
-
 func startKeygenSession(self protocol.PartyID, parties []protocol.PartyID, threshold int, nonce []byte) (*libSession, libOutcome, error) {
 	start := frost.KeygenTaproot(libID(self), libIDs(parties), threshold-1)
 	return startLibSession(start, librarySessionID("keygen", nonce), self, nonce, libKeygenProtocol)
-}
-
-func startSignSession(key *signingKey, signers []protocol.PartyID, digest []byte, nonce []byte) (*libSession, libOutcome, error) {
-	self, _ := fromLibID(key.cfg.ID)
-	start := frost.SignTaproot(key.cfg, libIDs(signers), bytes.Clone(digest))
-	return startLibSession(start, librarySessionID("sign", nonce), self, nonce, libSignProtocol)
-}
-
-// signResult extracts the 64-byte signature from the library's signing result.
-func signResult(result any) ([]byte, error) {
-	sig, ok := result.(mpstaproot.Signature)
-	if !ok {
-		return nil, fmt.Errorf("multi-party-sig returned a %T, not a taproot signature", result)
-	}
-	return bytes.Clone(sig), nil
 }
 
 // mapLibError turns the library's failure into culprits (this party excluded: a failure of

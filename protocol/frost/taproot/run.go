@@ -21,14 +21,15 @@ func newCore(task string, self protocol.PartyID, participants []protocol.PartyID
 	return runcore.New("bip340", task, self, participants, MaxPayloadSize, ErrEnded)
 }
 
-// libRun is what keygen and sign runs share: it drives the wrapped library's handler, carries
-// its messages as payloads and checks every inbound payload before the library sees it.
+// libRun is a keygen run's engine (signing is this package's own: sign.go): it drives the
+// wrapped library's handler, carries its messages as payloads and checks every inbound payload
+// before the library sees it.
 type libRun struct {
 	core
 	nonce []byte
 
-	// start creates the library session (at Start, so that the polynomial or the nonces are
-	// drawn inside the run); finish turns the library's result into the run's.
+	// start creates the library session (at Start, so that the polynomial is drawn inside the
+	// run); finish turns the library's result into the run's.
 	start  func() (*libSession, libOutcome, error)
 	finish func(result any) (protocol.Result, error)
 	// check does the task's own checks of a decoded payload (kind, counts, recipient).
@@ -36,9 +37,37 @@ type libRun struct {
 
 	// Guarded by core.mu.
 	lib     *libSession
-	round   int                           // the round in progress, for errors
-	seen    map[seenKey][sha256.Size]byte // payloads accepted, by sender and kind
-	pending []*message                    // round-2 payloads held until this party's own view is known
+	round   int        // the round in progress, for errors
+	seen    replays    // payloads accepted, by sender and kind
+	pending []*message // round-2 payloads held until this party's own view is known
+}
+
+func newLibRun(task string, self protocol.PartyID, participants []protocol.PartyID, nonce []byte) libRun {
+	return libRun{
+		core:  newCore(task, self, participants),
+		nonce: slices.Clone(nonce),
+		seen:  make(replays, 2*len(participants)),
+	}
+}
+
+// checkEnvelope checks what every decoded payload must satisfy, in any run: the session
+// nonce, the sender it names, and the broadcast flag its kind requires.
+func checkEnvelope(c *core, from protocol.PartyID, broadcast bool, m *message, nonce []byte) error {
+	culprit := []protocol.PartyID{from}
+	round := kindRound(m.kind)
+	switch {
+	case !bytes.Equal(m.nonce[:], nonce):
+		return c.Errorf(round, culprit, "%s sent a payload of another session", from)
+	case m.from != from:
+		return c.Errorf(round, culprit, "%s sent a payload that names %s as its sender", from, m.from)
+	case broadcastKind(m.kind) != broadcast:
+		how := "point-to-point"
+		if broadcastKind(m.kind) {
+			how = "broadcast"
+		}
+		return c.Errorf(round, culprit, "%s sent a %s payload, which must be %s, the other way", from, kindName(m.kind), how)
+	}
+	return nil
 }
 
 type seenKey struct {
@@ -46,12 +75,23 @@ type seenKey struct {
 	kind byte
 }
 
-func newLibRun(task string, self protocol.PartyID, participants []protocol.PartyID, nonce []byte) libRun {
-	return libRun{
-		core:  newCore(task, self, participants),
-		nonce: slices.Clone(nonce),
-		seen:  make(map[seenKey][sha256.Size]byte, 2*len(participants)),
+// replays remembers the payloads each sender sent, by kind, so that an identical replay is
+// ignored and a second, different payload of the same kind is blamed on its sender.
+type replays map[seenKey][sha256.Size]byte
+
+// check reports whether payload is an identical replay (dup) and returns an error if from
+// already sent a different payload of the same kind; otherwise it records payload.
+func (s replays) check(c *core, from protocol.PartyID, kind byte, payload []byte) (dup bool, err error) {
+	sum := sha256.Sum256(payload)
+	key := seenKey{from, kind}
+	if prev, ok := s[key]; ok {
+		if prev == sum {
+			return true, nil
+		}
+		return false, c.Errorf(kindRound(kind), []protocol.PartyID{from}, "%s sent two different %s payloads", from, kindName(kind))
 	}
+	s[key] = sum
+	return false, nil
 }
 
 // Start runs the library's first round and sends its messages.
@@ -102,33 +142,19 @@ func (r *libRun) Handle(from protocol.PartyID, broadcast bool, payload []byte) e
 func (r *libRun) acceptLocked(from protocol.PartyID, broadcast bool, m *message, payload []byte) error {
 	culprit := []protocol.PartyID{from}
 	round := kindRound(m.kind)
-	switch {
-	case !bytes.Equal(m.nonce[:], r.nonce):
-		return r.Errorf(round, culprit, "%s sent a payload of another session", from)
-	case m.from != from:
-		return r.Errorf(round, culprit, "%s sent a payload that names %s as its sender", from, m.from)
-	case broadcastKind(m.kind) != broadcast:
-		how := "point-to-point"
-		if broadcastKind(m.kind) {
-			how = "broadcast"
-		}
-		return r.Errorf(round, culprit, "%s sent a %s payload, which must be %s, the other way", from, kindName(m.kind), how)
-	case keygenKind(m.kind) != (r.Task == "keygen"):
+	if err := checkEnvelope(&r.core, from, broadcast, m, r.nonce); err != nil {
+		return err
+	}
+	if !keygenKind(m.kind) {
 		return r.Errorf(round, culprit, "%s sent a %s payload, which has no place in a %s run", from, kindName(m.kind), r.Task)
 	}
 	if err := r.check(from, m); err != nil {
 		return r.Errorf(round, culprit, "%v", err)
 	}
-	sum := sha256.Sum256(payload)
-	key := seenKey{from, m.kind}
-	if prev, ok := r.seen[key]; ok {
+	if dup, err := r.seen.check(&r.core, from, m.kind, payload); err != nil || dup {
 		m.wipe()
-		if prev == sum {
-			return nil // an identical replay
-		}
-		return r.Errorf(round, culprit, "%s sent two different %s payloads", from, kindName(m.kind))
+		return err // nil for an identical replay
 	}
-	r.seen[key] = sum
 	if round == 2 && r.lib.view == nil {
 		// This party has not finished round 1: its view of the round-1 broadcasts, which every
 		// round-2 payload is checked against first, is not known yet.

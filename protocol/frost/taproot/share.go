@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/btcec/v2/schnorr"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
 )
@@ -259,7 +260,7 @@ func (s *share) tweaked() (*tweakedKey, error) {
 	}
 	negate := !hasEvenY(q)
 	tG := mulBase(t)
-	encoded := make(map[protocol.PartyID][]byte, len(s.parties))
+	publicShares := make([]*btcec.JacobianPoint, len(s.parties))
 	for i, p := range s.parties {
 		y := addPoints(s.publicShares[i], tG)
 		if isInfinity(y) {
@@ -268,11 +269,12 @@ func (s *share) tweaked() (*tweakedKey, error) {
 		if negate {
 			y = negatePoint(y)
 		}
-		encoded[p] = encodePoint(y)
+		a := affine(y) // additions with Z = 1 are the cheaper ones
+		publicShares[i] = &a
 	}
-	publicShares, err := parseLibPublicShares(encoded)
+	outputPub, err := schnorr.ParsePubKey(s.outputKey)
 	if err != nil {
-		return nil, err
+		return nil, errors.New("output key is not the x-coordinate of a point on secp256k1")
 	}
 	qi := new(btcec.ModNScalar).Set(s.secret).Add(t)
 	if negate {
@@ -283,6 +285,7 @@ func (s *share) tweaked() (*tweakedKey, error) {
 		parties:      slices.Clone(s.parties),
 		self:         s.self,
 		outputKey:    bytes.Clone(s.outputKey),
+		outputPub:    outputPub,
 		secret:       qi,
 		publicShares: publicShares,
 	}, nil

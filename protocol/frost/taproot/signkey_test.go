@@ -8,6 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/btcec/v2/schnorr"
+
+	"github.com/mpcsigner/mpcsigner/protocol"
 	"github.com/mpcsigner/mpcsigner/protocol/protocoltest"
 	"github.com/mpcsigner/mpcsigner/protocol/sharecache"
 )
@@ -21,14 +25,8 @@ func sameKey(a, b *tweakedKey) bool {
 		!slices.Equal(a.parties, b.parties) || !a.secret.Equals(b.secret) || len(a.publicShares) != len(b.publicShares) {
 		return false
 	}
-	for id, p := range a.publicShares {
-		q, ok := b.publicShares[id]
-		if !ok {
-			return false
-		}
-		pb, _ := p.MarshalBinary()
-		qb, _ := q.MarshalBinary()
-		if !bytes.Equal(pb, qb) {
+	for i, p := range a.publicShares {
+		if !pointsEqual(p, b.publicShares[i]) {
 			return false
 		}
 	}
@@ -185,4 +183,46 @@ func FuzzTweakedKeyCache(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestTweakedPublicShares checks that every holder's tweaked public share Q_m is derived as its
+// secret share q_m = ±(x_m + t) is: q_m·G = Q_m for every party's own key, and any threshold of
+// the Q_m interpolate to the output key with its even y (lift_x of the reported key, computed by
+// btcec's BIP340 parser), which is what the shortcut in finishLocked and every share check
+// rely on.
+func TestTweakedPublicShares(t *testing.T) {
+	for _, tc := range []struct{ n, threshold int }{{3, 2}, {5, 3}} {
+		fx := getFixture(t, tc.n, tc.threshold)
+		keys := make(map[protocol.PartyID]*tweakedKey, tc.n)
+		for p, enc := range fx.shares {
+			k := mustTweak(t, enc)
+			defer k.wipe()
+			keys[p] = k
+			if !pointsEqual(mulBase(k.secret), k.publicShare(p)) {
+				t.Fatalf("%d-of-%d: %s: q·G is not the tweaked public share", tc.threshold, tc.n, p)
+			}
+		}
+		pk, err := schnorr.ParsePubKey(fx.publicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want btcec.JacobianPoint
+		pk.AsJacobian(&want)
+		for _, signers := range combinations(tc.n, tc.threshold) {
+			points := make([]*btcec.JacobianPoint, len(signers))
+			for i, p := range signers {
+				points[i] = keys[1].publicShare(p) // party 1's view of every share
+				if !pointsEqual(points[i], keys[p].publicShare(p)) {
+					t.Fatalf("parties 1 and %s disagree on the tweaked public share of %s", p, p)
+				}
+			}
+			got, err := interpolate(signers, points, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !pointsEqual(got, &want) {
+				t.Fatalf("%d-of-%d: the tweaked public shares of %v do not interpolate to the output key", tc.threshold, tc.n, signers)
+			}
+		}
+	}
 }

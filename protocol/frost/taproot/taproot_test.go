@@ -149,29 +149,74 @@ func TestFreshNonces(t *testing.T) {
 // valid scalar.
 func responseTamper(bad protocol.PartyID) tamperFunc {
 	return func(from, to protocol.PartyID, broadcast bool, payload []byte) []byte {
-		if from == bad && payload[1] == kindSignResponse {
+		if from == bad && payload[1] == kindSigShare {
 			copy(payload[len(payload)-scalarSize:], scalarOf(12345))
 		}
 		return payload
 	}
 }
 
+// TestSignBadResponseBlamesSigner tampers with one signer's signature share: every other
+// signer blames it and reports no signature, with two signers (where the share is checked only
+// once the signature fails) and with three.
 func TestSignBadResponseBlamesSigner(t *testing.T) {
+	for _, tc := range []struct {
+		n, threshold int
+		signers      []protocol.PartyID
+		bad          protocol.PartyID
+	}{
+		{3, 2, protocoltest.IDs(1, 3), 3},
+		{5, 3, protocoltest.IDs(1, 2, 4), 4},
+	} {
+		t.Run(fmt.Sprintf("%d-of-%d", tc.threshold, tc.n), func(t *testing.T) {
+			fx := getFixture(t, tc.n, tc.threshold)
+			results := execute(t, signRuns(t, fx.shares, tc.signers, protocoltest.DigestOf("bad share"), newNonce(t)), responseTamper(tc.bad))
+			for _, p := range tc.signers {
+				if p == tc.bad {
+					if res := results[p]; res.Err != nil || res.Signature == nil {
+						t.Fatalf("the tampered signer's own run (which got genuine shares): %+v", res)
+					}
+					continue
+				}
+				pe := protocoltest.WantCulprits(t, results[p], tc.bad)
+				if pe.Round != 2 || !strings.Contains(pe.Error(), "does not verify under its public share") {
+					t.Fatalf("%s: %v", p, pe)
+				}
+			}
+		})
+	}
+}
+
+// TestBothParitiesOfR signs until the group commitment R has had an even y and an odd y (each
+// has probability 1/2 per signing): the odd case, where every signer negates its nonce
+// contribution, must verify like the even one.
+func TestBothParitiesOfR(t *testing.T) {
 	fx := getFixture(t, 5, 3)
-	results := execute(t, signRuns(t, fx.shares, protocoltest.IDs(1, 2, 4), protocoltest.DigestOf("bad share"), newNonce(t)), responseTamper(4))
-	for _, p := range protocoltest.IDs(1, 2) {
-		pe := protocoltest.WantCulprits(t, results[p], 4)
-		if pe.Round != 2 || !strings.Contains(pe.Error(), "failed to verify response") {
-			t.Fatalf("%s: %v", p, pe)
+	seen := map[bool]int{}
+	for i := 0; i < 64 && (seen[true] == 0 || seen[false] == 0); i++ {
+		digest := protocoltest.DigestOf(fmt.Sprint("parity ", i))
+		runs := signRuns(t, fx.shares, protocoltest.IDs(2, 3, 5), digest, newNonce(t))
+		for p, res := range execute(t, runs, nil) {
+			if res.Err != nil {
+				t.Fatalf("%s: %v", p, res.Err)
+			}
+			btcecVerify(t, fx.publicKey, digest, res.Signature.Encoded)
 		}
+		r := runs[2].(*signRun)
+		r.Mu.Lock()
+		seen[r.session.negate]++
+		r.Mu.Unlock()
+	}
+	if seen[true] == 0 || seen[false] == 0 {
+		t.Fatalf("R's parity in 64 signings: %v", seen)
 	}
 }
 
 func TestSignInconsistentCommitmentBlamesSigner(t *testing.T) {
 	// Party 2 shows every other signer the same nonce commitment D, which is not the one it
-	// signs with, and claims their view of round 1 as its own: every other signer sees its
-	// signature share fail and blames it. (Party 2's run, which saw its real D, finds the
-	// others' views differ from its own and blames no one.)
+	// signs with, and claims their commitment list as its own (it sends their list digest):
+	// every other signer sees its signature share fail and blames it. (Party 2's run, which saw
+	// its real D, finds the others' list digests differ from its own and blames no one.)
 	fx := getFixture(t, 5, 3)
 	var (
 		once     sync.Once
@@ -180,14 +225,14 @@ func TestSignInconsistentCommitmentBlamesSigner(t *testing.T) {
 	)
 	tamper := func(from, to protocol.PartyID, broadcast bool, payload []byte) []byte {
 		switch {
-		case from == 2 && payload[1] == kindSignCommit:
+		case from == 2 && payload[1] == kindNonceCommit:
 			copy(payload[headerSize:], pointOf(777))
-		case from == 1 && payload[1] == kindSignResponse:
+		case from == 1 && payload[1] == kindSigShare:
 			once.Do(func() {
-				view = bytes.Clone(payload[headerSize : headerSize+viewSize])
+				view = bytes.Clone(payload[headerSize : headerSize+listDigestSize])
 				close(haveView)
 			})
-		case from == 2 && payload[1] == kindSignResponse:
+		case from == 2 && payload[1] == kindSigShare:
 			select {
 			case <-haveView:
 				copy(payload[headerSize:], view)
@@ -199,7 +244,7 @@ func TestSignInconsistentCommitmentBlamesSigner(t *testing.T) {
 	results := execute(t, signRuns(t, fx.shares, protocoltest.IDs(1, 2, 3), protocoltest.DigestOf("bad commitment"), newNonce(t)), tamper)
 	for _, p := range protocoltest.IDs(1, 3) {
 		pe := protocoltest.WantCulprits(t, results[p], 2)
-		if pe.Round != 2 || !strings.Contains(pe.Error(), "failed to verify response") {
+		if pe.Round != 2 || !strings.Contains(pe.Error(), "does not verify under its public share") {
 			t.Fatalf("%s: %v", p, pe)
 		}
 	}
@@ -210,7 +255,7 @@ func TestSignLieAboutOwnCommitmentIsNotAttributed(t *testing.T) {
 	// As above, but party 2 reports its true view: the others only see that views differ.
 	fx := getFixture(t, 3, 2)
 	tamper := func(from, to protocol.PartyID, broadcast bool, payload []byte) []byte {
-		if from == 2 && payload[1] == kindSignCommit {
+		if from == 2 && payload[1] == kindNonceCommit {
 			copy(payload[headerSize:], pointOf(777))
 		}
 		return payload
@@ -229,7 +274,7 @@ func TestSignEquivocationIsNotAttributed(t *testing.T) {
 	// party 2 equivocated or the party reporting another view lies, so no one is blamed.
 	fx := getFixture(t, 5, 3)
 	tamper := func(from, to protocol.PartyID, broadcast bool, payload []byte) []byte {
-		if from == 2 && to == 1 && payload[1] == kindSignCommit {
+		if from == 2 && to == 1 && payload[1] == kindNonceCommit {
 			copy(payload[headerSize:], pointOf(777))
 		}
 		return payload
@@ -567,11 +612,16 @@ func TestAbort(t *testing.T) {
 		if err := r.Start(); err != nil {
 			t.Fatal(err)
 		}
-		signer := r.signer
+		r.Mu.Lock()
+		nonces := r.nonces
+		r.Mu.Unlock()
+		if nonces == nil || nonces.hiding.IsZero() || nonces.binding.IsZero() || r.key.secret.IsZero() {
+			t.Fatal("a started run holds no nonces or no secret share")
+		}
 		r.Abort(nil)
 		protocoltest.CheckAbortedOnce(t, r, "sign")
-		if !signer.cfg.PrivateShare.IsZero() || !r.key.secret.IsZero() {
-			t.Fatal("the secret share survived Abort")
+		if !nonces.hiding.IsZero() || !nonces.binding.IsZero() || !r.key.secret.IsZero() {
+			t.Fatal("the nonces or the secret share survived Abort")
 		}
 	})
 }
@@ -739,12 +789,13 @@ func TestPayloadEncoding(t *testing.T) {
 	var nonce [nonceSize]byte
 	copy(nonce[:], newNonce(t))
 	view := bytes.Repeat([]byte{7}, viewSize)
+	listDigest := bytes.Repeat([]byte{8}, listDigestSize)
 	for _, m := range []*message{
 		{kind: kindKeygenCommit, nonce: nonce, from: 4, coefficients: [][]byte{pointOf(2), pointOf(3)}, proofCommitment: pointOf(4), proofResponse: scalarOf(5), chainCommitment: bytes.Repeat([]byte{1}, hashSize)},
 		{kind: kindKeygenReveal, nonce: nonce, from: 4, view: view, chainKey: scalarOf(6), decommitment: scalarOf(7)},
 		{kind: kindKeygenShare, nonce: nonce, from: 4, to: 5, view: view, share: scalarOf(8)},
-		{kind: kindSignCommit, nonce: nonce, from: 65535, hiding: pointOf(9), binding: pointOf(10)},
-		{kind: kindSignResponse, nonce: nonce, from: 1, view: view, response: scalarOf(11)},
+		{kind: kindNonceCommit, nonce: nonce, from: 65535, hiding: pointOf(9), binding: pointOf(10)},
+		{kind: kindSigShare, nonce: nonce, from: 1, view: listDigest, response: scalarOf(11)},
 	} {
 		enc := m.encode()
 		got, err := decodePayload(enc)
@@ -756,6 +807,9 @@ func TestPayloadEncoding(t *testing.T) {
 		}
 		if got.from != m.from || got.to != m.to || got.nonce != nonce || int(enc[2]) != kindRound(m.kind) {
 			t.Fatalf("%s: header %+v", kindName(m.kind), got)
+		}
+		if !keygenKind(m.kind) {
+			continue // the library never sees signing payloads (see TestSignPayloads)
 		}
 		// The library's content round-trips through this package's fields.
 		data, err := got.libData()
@@ -783,8 +837,48 @@ func TestPayloadEncoding(t *testing.T) {
 	if _, err := decodePayload(zeroChain); err == nil {
 		t.Fatal("zero chaining value decoded")
 	}
+	zeroShare := (&message{kind: kindSigShare, nonce: nonce, from: 4, view: listDigest, response: make([]byte, scalarSize)}).encode()
+	if _, err := decodePayload(zeroShare); err == nil {
+		t.Fatal("zero signature share decoded")
+	}
 	if MaxPayloadSize > 16<<10 {
 		t.Fatalf("MaxPayloadSize %d is larger than expected", MaxPayloadSize)
+	}
+}
+
+// TestSignPayloads checks the signing payloads' decoded values and encoders, and that the
+// retired kinds of the library's signing (4 and 5) and their layout are refused.
+func TestSignPayloads(t *testing.T) {
+	nonce := newNonce(t)
+	commit := encodeNonceCommit(nonce, 3, pointOf(9), pointOf(10))
+	m := mustDecode(t, commit)
+	if m.kind != kindNonceCommit || m.from != 3 || !bytes.Equal(m.nonce[:], nonce) || len(commit) != headerSize+nonceCommitSize {
+		t.Fatalf("nonce commitments decoded as %+v", m)
+	}
+	if !pointsEqual(m.hidingPoint, mulBase(new(btcec.ModNScalar).SetInt(9))) || !pointsEqual(m.bindingPoint, mulBase(new(btcec.ModNScalar).SetInt(10))) {
+		t.Fatal("the decoded nonce commitments are not the encoded points")
+	}
+	digest := bytes.Repeat([]byte{5}, listDigestSize)
+	share := encodeSigShare(nonce, 2, digest, new(btcec.ModNScalar).SetInt(11))
+	m = mustDecode(t, share)
+	if m.kind != kindSigShare || m.from != 2 || !bytes.Equal(m.view, digest) || !m.z.Equals(new(btcec.ModNScalar).SetInt(11)) || len(share) != headerSize+sigShareSize {
+		t.Fatalf("signature share decoded as %+v", m)
+	}
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		want string
+	}{
+		{"retired kind 4", append([]byte{payloadVersion, 4, 1}, commit[3:]...), "unknown payload kind 4"},
+		{"retired kind 5", append([]byte{payloadVersion, 5, 2}, share[3:]...), "unknown payload kind 5"},
+		{"64-byte list digest", append(append(bytes.Clone(share[:headerSize]), bytes.Repeat([]byte{5}, 64)...), scalarOf(11)...), "body of"},
+		{"share not below the order", append(bytes.Clone(share[:headerSize+listDigestSize]), bytes.Repeat([]byte{0xff}, scalarSize)...), "group order"},
+		{"commitment E missing", commit[:len(commit)-pointSize], "body of"},
+		{"commitment D not on the curve", append(append(bytes.Clone(commit[:headerSize]), append([]byte{2}, bytes.Repeat([]byte{0xff}, 32)...)...), pointOf(10)...), "nonce commitment D"},
+	} {
+		if _, err := decodePayload(tc.b); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error saying %q", tc.name, err, tc.want)
+		}
 	}
 }
 
@@ -839,9 +933,11 @@ func TestSignEarlyResponseIsHeld(t *testing.T) {
 		}
 		btcecVerify(t, fx.publicKey, digest, res.Signature.Encoded)
 	}
-	// The run has ended: its secret share, in its own copy and in the library's, is zero.
-	if !r1.key.secret.IsZero() || !r1.signer.cfg.PrivateShare.IsZero() || r1.lib != nil {
-		t.Fatal("the run kept its secret share after the end")
+	// The run has ended: its copy of the secret share is zero and its nonces are gone.
+	r1.Mu.Lock()
+	defer r1.Mu.Unlock()
+	if !r1.key.secret.IsZero() || r1.nonces != nil {
+		t.Fatal("the run kept its secret share or its nonces after the end")
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/btcsuite/btcd/btcec/v2"
+
 	"github.com/mpcsigner/mpcsigner/protocol"
 )
 
@@ -14,8 +16,8 @@ import (
 //	version (1 byte, = 1) | kind (1 byte) | round (1 byte) | session nonce (32 bytes) | sender (uint16, big-endian)
 //
 // followed by a body whose layout and exact size the kind fixes (points are 33-byte compressed
-// SEC1, scalars 32-byte big-endian below the group order and non-zero, "view" is the 64-byte
-// hash of every round-1 broadcast the sender received, its own included):
+// SEC1, scalars 32-byte big-endian below the group order and non-zero, "view" is the wrapped
+// library's 64-byte hash of every round-1 broadcast the sender received, its own included):
 //
 //	kindKeygenCommit   (round 1, broadcast):      count (uint16) = t | t points (Feldman commitments to the
 //	                                              sender's polynomial) | point, scalar (Schnorr proof of its
@@ -23,8 +25,14 @@ import (
 //	kindKeygenReveal   (round 2, broadcast):      view | 32 bytes (chaining value) | 32 bytes (its decommitment)
 //	kindKeygenShare    (round 2, point-to-point): recipient (uint16) | view | scalar (the sender's polynomial at
 //	                                              the recipient's index; secret)
-//	kindSignCommit     (round 1, broadcast):      point D | point E (the sender's nonce commitments)
-//	kindSignResponse   (round 2, broadcast):      view | scalar z (the sender's signature share)
+//	kindNonceCommit    (round 1, broadcast):      point D | point E (the sender's nonce commitments)
+//	kindSigShare       (round 2, broadcast):      list digest (32 bytes) | scalar z (the sender's signature share)
+//
+// The list digest is the tagged hash of the encoded nonce-commitment list the share was
+// computed over (session.listDigest in frost.go): every signer compares it with its own, so
+// that a signer shown other commitments than the others saw makes the run fail. Kinds 4 and 5
+// are retired (the wrapped library's signing rounds, with other contents): they decode as
+// unknown kinds, so that a signer running an older version fails the run at once, blamed.
 //
 // Decoding is strict: unknown versions and kinds, a round that is not the kind's, wrong lengths,
 // trailing bytes, malformed points, out-of-range or zero scalars, all-zero chaining values and
@@ -35,18 +43,19 @@ const (
 	kindKeygenCommit  byte = 1
 	kindKeygenReveal  byte = 2
 	kindKeygenShare   byte = 3
-	kindSignCommit    byte = 4
-	kindSignResponse  byte = 5
+	kindNonceCommit   byte = 6
+	kindSigShare      byte = 7
 	nonceSize              = 32
 	headerSize             = 3 + nonceSize + 2
 	viewSize               = 64 // the library's hash of the round-1 broadcasts
+	listDigestSize         = 32 // the hash of a signing's nonce-commitment list
 	hashSize               = 64 // the commitment to a chaining value
 	chainSize              = 32 // a chaining value and its decommitment
 	keygenCommitFixed      = 2 + pointSize + scalarSize + hashSize
 	keygenRevealSize       = viewSize + 2*chainSize
 	keygenShareSize        = 2 + viewSize + scalarSize
-	signCommitSize         = 2 * pointSize
-	signResponseSize       = viewSize + scalarSize
+	nonceCommitSize        = 2 * pointSize
+	sigShareSize           = listDigestSize + scalarSize
 	maxParties             = 256 // bounds n (and so t) for keygen runs and shares
 
 	// MaxPayloadSize is the largest payload this package emits or accepts (the keygen
@@ -54,14 +63,15 @@ const (
 	MaxPayloadSize = headerSize + keygenCommitFixed + maxParties*pointSize
 )
 
-// message is a decoded payload. Its byte fields are validated encodings: points and scalars
-// are passed on to the wrapped library as they are.
+// message is a decoded payload. Its byte fields are validated encodings: the keygen kinds'
+// points and scalars are passed on to the wrapped library as they are; the signing kinds also
+// carry their decoded values, which signing computes with.
 type message struct {
 	kind  byte
 	nonce [nonceSize]byte
 	from  protocol.PartyID
 	to    protocol.PartyID // kindKeygenShare
-	view  []byte           // kinds of round 2
+	view  []byte           // keygen kinds of round 2: the library's view; kindSigShare: the list digest
 
 	// kindKeygenCommit
 	coefficients    [][]byte // points
@@ -72,10 +82,12 @@ type message struct {
 	chainKey, decommitment []byte
 	// kindKeygenShare
 	share []byte // scalar; secret
-	// kindSignCommit
-	hiding, binding []byte // points D, E
-	// kindSignResponse
-	response []byte // scalar
+	// kindNonceCommit
+	hiding, binding           []byte // points D, E, encoded
+	hidingPoint, bindingPoint *btcec.JacobianPoint
+	// kindSigShare
+	response []byte            // scalar z, encoded
+	z        *btcec.ModNScalar // z, decoded
 }
 
 func kindName(k byte) string {
@@ -86,9 +98,9 @@ func kindName(k byte) string {
 		return "keygen reveal"
 	case kindKeygenShare:
 		return "keygen share"
-	case kindSignCommit:
+	case kindNonceCommit:
 		return "nonce commitments"
-	case kindSignResponse:
+	case kindSigShare:
 		return "signature share"
 	}
 	return fmt.Sprintf("kind %d", k)
@@ -97,9 +109,9 @@ func kindName(k byte) string {
 // kindRound is the round in which payloads of kind k are sent (0 for an unknown kind).
 func kindRound(k byte) int {
 	switch k {
-	case kindKeygenCommit, kindSignCommit:
+	case kindKeygenCommit, kindNonceCommit:
 		return 1
-	case kindKeygenReveal, kindKeygenShare, kindSignResponse:
+	case kindKeygenReveal, kindKeygenShare, kindSigShare:
 		return 2
 	}
 	return 0
@@ -110,6 +122,15 @@ func broadcastKind(k byte) bool { return k != kindKeygenShare }
 
 // keygenKind reports whether kind k belongs to keygen (otherwise to signing).
 func keygenKind(k byte) bool { return k <= kindKeygenShare }
+
+// payloadRound is the round of the kind a raw payload names, 0 if it names none: the round of
+// an error about a payload that does not decode.
+func payloadRound(b []byte) int {
+	if len(b) < 2 {
+		return 0
+	}
+	return kindRound(b[1])
+}
 
 func appendHeader(b []byte, kind byte, nonce []byte, from protocol.PartyID) []byte {
 	b = append(b, payloadVersion, kind, byte(kindRound(kind)))
@@ -144,18 +165,35 @@ func (m *message) encode() []byte {
 		b = binary.BigEndian.AppendUint16(b, uint16(m.to))
 		b = append(b, m.view...)
 		b = append(b, m.share...)
-	case kindSignCommit:
-		b = make([]byte, 0, headerSize+signCommitSize)
+	case kindNonceCommit:
+		b = make([]byte, 0, headerSize+nonceCommitSize)
 		b = appendHeader(b, m.kind, m.nonce[:], m.from)
 		b = append(b, m.hiding...)
 		b = append(b, m.binding...)
-	case kindSignResponse:
-		b = make([]byte, 0, headerSize+signResponseSize)
+	case kindSigShare:
+		b = make([]byte, 0, headerSize+sigShareSize)
 		b = appendHeader(b, m.kind, m.nonce[:], m.from)
 		b = append(b, m.view...)
 		b = append(b, m.response...)
 	}
 	return b
+}
+
+// encodeNonceCommit is the round-1 payload of a signing: the sender's nonce commitments D, E
+// (33 bytes each, compressed).
+func encodeNonceCommit(nonce []byte, from protocol.PartyID, hiding, binding []byte) []byte {
+	m := &message{kind: kindNonceCommit, from: from, hiding: hiding, binding: binding}
+	copy(m.nonce[:], nonce)
+	return m.encode()
+}
+
+// encodeSigShare is the round-2 payload of a signing: the digest of the commitment list the
+// share was computed over, and the share.
+func encodeSigShare(nonce []byte, from protocol.PartyID, listDigest []byte, z *btcec.ModNScalar) []byte {
+	zb := z.Bytes()
+	m := &message{kind: kindSigShare, from: from, view: listDigest, response: zb[:]}
+	copy(m.nonce[:], nonce)
+	return m.encode()
 }
 
 // wipe zeroizes the secret a message may hold.
@@ -193,10 +231,10 @@ func decodePayload(b []byte) (*message, error) {
 		err = m.decodeKeygenReveal(body)
 	case kindKeygenShare:
 		err = m.decodeKeygenShare(body)
-	case kindSignCommit:
-		err = m.decodeSignCommit(body)
-	case kindSignResponse:
-		err = m.decodeSignResponse(body)
+	case kindNonceCommit:
+		err = m.decodeNonceCommit(body)
+	case kindSigShare:
+		err = m.decodeSigShare(body)
 	}
 	if err != nil {
 		m.wipe()
@@ -299,25 +337,28 @@ func (m *message) decodeKeygenShare(body []byte) error {
 	return nil
 }
 
-func (m *message) decodeSignCommit(body []byte) error {
+func (m *message) decodeNonceCommit(body []byte) error {
 	f, err := cut(body, pointSize, pointSize)
 	if err != nil {
 		return err
 	}
 	m.hiding, m.binding = f[0], f[1]
-	if err := checkPoint("nonce commitment D", m.hiding); err != nil {
-		return err
+	if m.hidingPoint, err = decodePoint(m.hiding); err != nil {
+		return fmt.Errorf("nonce commitment D: %w", err)
 	}
-	return checkPoint("nonce commitment E", m.binding)
+	if m.bindingPoint, err = decodePoint(m.binding); err != nil {
+		return fmt.Errorf("nonce commitment E: %w", err)
+	}
+	return nil
 }
 
-func (m *message) decodeSignResponse(body []byte) error {
-	f, err := cut(body, viewSize, scalarSize)
+func (m *message) decodeSigShare(body []byte) error {
+	f, err := cut(body, listDigestSize, scalarSize)
 	if err != nil {
 		return err
 	}
 	m.view, m.response = f[0], f[1]
-	if err := checkScalar(m.response); err != nil {
+	if m.z, err = decodeScalar(m.response); err != nil {
 		return fmt.Errorf("signature share: %w", err)
 	}
 	return nil
