@@ -15,10 +15,10 @@ import (
 // envelope, for all of them. An idle cluster signs one request alone, exactly as without
 // batching. Each caller gets its own item's signature and checks it itself.
 //
-// What is batched: FROST signings (Ed25519, BIP340), and ECDSA signings that claimed a pooled
+// What is batched: FROST signings (Ed25519, BIP340), and signings that claimed a pooled
 // presignature. A batch runs its items' rounds in lockstep, so its items must all have the
-// same rounds: an ECDSA signing without a presignature (nine rounds, a second of CPU) runs
-// alone, and the pooled ones (the online rounds only) go together.
+// same rounds: signings from presignatures queue apart from those without; an ECDSA signing
+// without a presignature (nine rounds, a second of CPU) runs alone.
 
 // BatchConfig configures the batching of FROST signings and of presigned ECDSA signings.
 type BatchConfig struct {
@@ -59,12 +59,20 @@ type batchSig struct {
 type batcher struct {
 	cfg BatchConfig
 	run func(items []batchItem) []coalesced[batchSig]
-	c   *coalescer[poolKey, batchItem, batchSig]
+	c   *coalescer[batchKey, batchItem, batchSig]
+}
+
+// batchKey names a queue of signings that may share a session: one key (epoch, path) and
+// signer set, and either all from presignatures or all not, since a batch's rounds run in
+// lockstep.
+type batchKey struct {
+	poolKey
+	presigned bool
 }
 
 func newBatcher(cfg BatchConfig, run func(items []batchItem) []coalesced[batchSig]) *batcher {
 	cfg = cfg.withDefaults()
-	return &batcher{cfg: cfg, run: run, c: newCoalescer(cfg.MaxSize, cfg.InFlight, func(_ poolKey, items []batchItem) []coalesced[batchSig] { return run(items) })}
+	return &batcher{cfg: cfg, run: run, c: newCoalescer(cfg.MaxSize, cfg.InFlight, func(_ batchKey, items []batchItem) []coalesced[batchSig] { return run(items) })}
 }
 
 // batchesFROST reports whether signings of scheme go through the batcher without a
@@ -81,7 +89,7 @@ func (b *batcher) sign(ctx context.Context, key *wire.KeyInfo, payload signPaylo
 		r := b.run([]batchItem{item})[0]
 		return r.val.sig, r.val.rid, r.err
 	}
-	r, err := b.c.do(ctx, newPoolKey(key, payload.path, signers), item)
+	r, err := b.c.do(ctx, batchKey{newPoolKey(key, payload.path, signers), presig != ""}, item)
 	return r.sig, r.rid, err
 }
 

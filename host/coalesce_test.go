@@ -221,7 +221,7 @@ func TestBatcherPresignedItems(t *testing.T) {
 			waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(sessions) == 1 })
 		}
 	}
-	pk := newPoolKey(key, "", signers)
+	pk := batchKey{newPoolKey(key, "", signers), true}
 	waitFor(t, func() bool {
 		b.c.mu.Lock()
 		defer b.c.mu.Unlock()

@@ -43,7 +43,7 @@ type Config struct {
 	// Refresh schedules share refreshes from this host; off unless every is set. Set it on one
 	// host of a cluster: each host with it refreshes on its own schedule.
 	Refresh RefreshConfig `yaml:"refresh,omitempty"`
-	// Presign configures the presignature pools of ECDSA keys (on by default).
+	// Presign configures the presignature pools (on by default, for ECDSA keys).
 	Presign PresignConfig `yaml:"presign,omitempty"`
 	// Batch configures the batching of concurrent FROST signings into shared sessions (on by
 	// default).
@@ -249,5 +249,6 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("api.tls: set both cert_file and key_file, or neither"))
 	}
 	errs = append(errs, c.EnclaveServices.validate()...)
+	errs = append(errs, c.Presign.validate()...)
 	return errors.Join(errs...)
 }

@@ -560,7 +560,7 @@ func (h *Host) signWith(ctx context.Context, key *wire.KeyInfo, payload signPayl
 		err error
 	)
 	switch {
-	case h.presign.uses(key.Scheme) && !payload.isMessage:
+	case h.presign.uses(key.Scheme):
 		sig, rid, err = h.signPooled(ctx, key, payload, signers)
 	case h.batch.batchesFROST(key.Scheme):
 		sig, rid, err = h.batch.sign(ctx, key, payload, signers, "")
@@ -596,8 +596,9 @@ func (h *Host) signAlone(ctx context.Context, key *wire.KeyInfo, payload signPay
 
 // signPooled signs with a pooled presignature when there is one: only the online rounds, and
 // batched with the other pooled signings of the key and signers in flight. An empty pool, or
-// a presignature a signer no longer has, falls back to the full protocol, alone. Either way it
-// is foreground work, which the pool refills wait for.
+// a presignature a signer no longer has, falls back to the full protocol: batched for FROST,
+// alone for ECDSA (whose full protocol is nine rounds and a second of CPU). Either way it is
+// foreground work, which the pool refills wait for.
 func (h *Host) signPooled(ctx context.Context, key *wire.KeyInfo, payload signPayload, signers []protocol.PartyID) (string, *int, error) {
 	h.presign.begin()
 	defer h.presign.end()
@@ -613,6 +614,9 @@ func (h *Host) signPooled(ctx context.Context, key *wire.KeyInfo, payload signPa
 			h.presign.forgetParty(p)
 		}
 		h.log.Info("a pooled presignature was gone; signing with the full protocol", "err", err)
+	}
+	if h.batch.batchesFROST(key.Scheme) {
+		return h.batch.sign(ctx, key, payload, signers, "")
 	}
 	return h.signAlone(ctx, key, payload, signers)
 }

@@ -20,7 +20,7 @@ type metrics struct {
 	relayed        *prometheus.CounterVec
 	notices        prometheus.Counter
 	presignClaims  *prometheus.CounterVec
-	presignDepth   prometheus.Gauge
+	presignDepth   *prometheus.GaugeVec
 	batchSize      prometheus.Histogram
 	eth2BatchSize  prometheus.Histogram
 }
@@ -54,9 +54,9 @@ func newMetrics() *metrics {
 		presignClaims: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mpcsigner_presign_claims_total", Help: "ECDSA signings by whether the presignature pool had one ready (hit) or the full protocol ran (miss); the hit rate is hit / (hit + miss).",
 		}, []string{"scheme", "result"}),
-		presignDepth: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "mpcsigner_presign_pool_depth", Help: "Presignatures ready in this host's pools, all keys together.",
-		}),
+		presignDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "mpcsigner_presign_pool_depth", Help: "Presignatures ready in this host's pools, all keys of a scheme together.",
+		}, []string{"scheme"}),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "mpcsigner_sign_batch_size", Help: "Signings per signing session (FROST batching; 1: alone).",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64},

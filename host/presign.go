@@ -14,24 +14,31 @@ import (
 )
 
 // Presignature pools. The host keeps, per key (after derivation) and signer set, the ids of
-// presign sessions that ended with every signer's presignature parked in its enclave. A
+// presign sessions that ended with every signer's presignature parked in its enclave: ECDSA
+// presignatures (rounds 1-4 of tss-lib's signing) and, where configured, FROST nonce
+// commitments (round 1 of an Ed25519 or BIP340 signing). A
 // signing takes the oldest id (at most once: it leaves the pool under the lock) and runs only
 // the online rounds; an empty pool, or an id an enclave no longer has, falls back to the full
 // protocol. A background loop refills the pools, one presign at a time by default, and waits
-// while any ECDSA signing is in flight: refills use the CPU that requests leave over, so a
+// while any pooled signing is in flight: refills use the CPU that requests leave over, so a
 // burst runs on the pool alone and a sustained overload runs the full protocol.
 //
 // The host only ever holds session ids: the presignatures themselves, and their single use,
 // are the enclaves' (enclave/presign.go). A host that lost its pool (a restart) loses nothing
 // but the ids; the enclaves discard what nobody claims after their max age.
 
-// PresignConfig configures the presignature pools of threshold ECDSA keys.
+// PresignConfig configures the presignature pools.
 type PresignConfig struct {
-	// Disabled turns the pools off: every ECDSA signing runs the full protocol.
+	// Disabled turns the pools off: every signing runs the full protocol.
 	Disabled bool `yaml:"disabled,omitempty"`
+	// Schemes are the schemes whose keys get pools (default: ecdsa-secp256k1 and ecdsa-p256).
+	// ed25519 and bip340 may be added: their pools hold FROST nonce commitments, which save
+	// a signing one of its two rounds (latency), not CPU; under load, batching is what
+	// amortizes their rounds, and a FROST signing that misses the pool is batched.
+	Schemes []protocol.Scheme `yaml:"schemes,omitempty"`
 	// PoolSize is how many presignatures to keep ready per key and signer set (default 8).
 	PoolSize int `yaml:"pool_size,omitempty"`
-	// Keys are kept warm from the start (ids or labels); any other ECDSA key gets a pool after
+	// Keys are kept warm from the start (ids or labels); any other key of Schemes gets a pool after
 	// its first signing through this host, refilled while it keeps being used (Idle).
 	Keys []string `yaml:"keys,omitempty"`
 	// Parallel is how many presign runs this host coordinates at once (default 1).
@@ -43,13 +50,40 @@ type PresignConfig struct {
 	MaxAge time.Duration `yaml:"max_age,omitempty"`
 	// Idle is how long a pool that is not in Keys is refilled after its last use (default 1 hour).
 	Idle time.Duration `yaml:"idle,omitempty"`
-	// Quiet is how long no ECDSA signing must have been in flight before a refill starts
-	// (default 200 ms): a presign takes both signers' CPU for about a second, and a request
-	// arriving meanwhile would wait for it.
+	// Quiet is how long no pooled signing must have been in flight before a refill starts
+	// (default 200 ms): an ECDSA presign takes both signers' CPU for about a second, and a
+	// request arriving meanwhile would wait for it.
 	Quiet time.Duration `yaml:"quiet,omitempty"`
 }
 
+// presignSchemes are the schemes whose engines make presignatures.
+var presignSchemes = []protocol.Scheme{protocol.SchemeECDSASecp256k1, protocol.SchemeECDSAP256, protocol.SchemeEd25519, protocol.SchemeBIP340}
+
+// Validate checks the settings a host would refuse to start with.
+func (c PresignConfig) Validate() error { return errors.Join(c.validate()...) }
+
+func (c PresignConfig) validate() []error {
+	var errs []error
+	for _, s := range c.Schemes {
+		if !slices.Contains(presignSchemes, s) {
+			errs = append(errs, fmt.Errorf("presign.schemes: %q has no presignatures (choose from %v)", s, presignSchemes))
+		}
+	}
+	for name, d := range map[string]time.Duration{"interval": c.Interval, "max_age": c.MaxAge, "idle": c.Idle, "quiet": c.Quiet} {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("presign.%s: %s is negative", name, d))
+		}
+	}
+	if c.PoolSize < 0 || c.Parallel < 0 {
+		errs = append(errs, fmt.Errorf("presign: pool_size %d and parallel %d must not be negative", c.PoolSize, c.Parallel))
+	}
+	return errs
+}
+
 func (c PresignConfig) withDefaults() PresignConfig {
+	if len(c.Schemes) == 0 {
+		c.Schemes = []protocol.Scheme{protocol.SchemeECDSASecp256k1, protocol.SchemeECDSAP256}
+	}
 	if c.PoolSize <= 0 {
 		c.PoolSize = 8
 	}
@@ -110,7 +144,7 @@ type presignPools struct {
 	// usable reports whether every signer can take part now (the host's health view).
 	usable     func(signers []protocol.PartyID) bool
 	wake       chan struct{}
-	foreground atomic.Int32 // ECDSA signings in flight, pooled or not
+	foreground atomic.Int32 // signings of pooled schemes in flight, from the pool or not
 	lastEnd    atomic.Int64 // when the last of them ended (unix nanoseconds)
 	lastStart  time.Time    // refill loop only
 }
@@ -121,9 +155,9 @@ func newPresignPools(h *Host, cfg PresignConfig) *presignPools {
 	return pp
 }
 
-// uses reports whether signings of this key take presignatures.
+// uses reports whether signings of this scheme take pooled presignatures.
 func (pp *presignPools) uses(scheme protocol.Scheme) bool {
-	return pp != nil && !pp.cfg.Disabled && (scheme == protocol.SchemeECDSASecp256k1 || scheme == protocol.SchemeECDSAP256)
+	return pp != nil && !pp.cfg.Disabled && slices.Contains(pp.cfg.Schemes, scheme)
 }
 
 // claim takes the oldest unexpired presignature for key, path and signers, and registers the
@@ -192,11 +226,16 @@ func (pp *presignPools) forgetParty(p protocol.PartyID) {
 }
 
 func (pp *presignPools) updateDepthLocked() {
-	n := 0
-	for _, pl := range pp.pools {
-		n += len(pl.ready)
+	depth := make(map[protocol.Scheme]int, len(pp.cfg.Schemes))
+	for _, s := range pp.cfg.Schemes {
+		depth[s] = 0 // an emptied scheme reads 0, not its last depth
 	}
-	pp.h.metrics.presignDepth.Set(float64(n))
+	for _, pl := range pp.pools {
+		depth[pl.key.Scheme] += len(pl.ready)
+	}
+	for s, n := range depth {
+		pp.h.metrics.presignDepth.WithLabelValues(string(s)).Set(float64(n))
+	}
 }
 
 func (pp *presignPools) poke() {
@@ -221,7 +260,7 @@ func (pp *presignPools) run(ctx context.Context) {
 	if pp.cfg.Disabled {
 		return
 	}
-	pp.h.log.Info("presignature pools", "pool_size", pp.cfg.PoolSize, "parallel", pp.cfg.Parallel, "keys", fmt.Sprint(pp.cfg.Keys))
+	pp.h.log.Info("presignature pools", "schemes", fmt.Sprint(pp.cfg.Schemes), "pool_size", pp.cfg.PoolSize, "parallel", pp.cfg.Parallel, "keys", fmt.Sprint(pp.cfg.Keys))
 	go pp.pin(ctx)
 	slots := make(chan struct{}, pp.cfg.Parallel)
 	tick := time.NewTicker(time.Second)
@@ -288,7 +327,7 @@ func (pp *presignPools) pinKey(ctx context.Context, ref string) error {
 		return err
 	}
 	if !pp.uses(key.Scheme) {
-		pp.h.log.Warn("presignature pool: not an ECDSA key; ignored", "key", ref, "scheme", key.Scheme)
+		pp.h.log.Warn("presignature pool: the key's scheme is not in presign.schemes; ignored", "key", ref, "scheme", key.Scheme, "schemes", fmt.Sprint(pp.cfg.Schemes))
 		return nil
 	}
 	signers, err := pp.h.chooseSigners(key, nil, nil)

@@ -2,6 +2,8 @@ package host
 
 import (
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -150,5 +152,22 @@ func TestPresignPoolBacksOff(t *testing.T) {
 	up = false
 	if _, p := pp.next(); p != nil {
 		t.Fatal("a pool whose signers are down was picked")
+	}
+}
+
+func TestPresignConfigValidate(t *testing.T) {
+	if err := (PresignConfig{Schemes: []protocol.Scheme{protocol.SchemeECDSAP256, protocol.SchemeEd25519, protocol.SchemeBIP340}}).Validate(); err != nil {
+		t.Fatalf("valid schemes: %v", err)
+	}
+	err := (PresignConfig{Schemes: []protocol.Scheme{protocol.SchemeBLS12381}, Quiet: -time.Second}).Validate()
+	if err == nil || !strings.Contains(err.Error(), `"bls12-381"`) || !strings.Contains(err.Error(), "presign.quiet") {
+		t.Fatalf("BLS and a negative quiet: %v", err)
+	}
+	if c := (PresignConfig{}).withDefaults(); !slices.Equal(c.Schemes, []protocol.Scheme{protocol.SchemeECDSASecp256k1, protocol.SchemeECDSAP256}) {
+		t.Fatalf("default schemes %v", c.Schemes)
+	}
+	pp := newPresignPools(testPools().h, PresignConfig{Schemes: []protocol.Scheme{protocol.SchemeEd25519}})
+	if !pp.uses(protocol.SchemeEd25519) || pp.uses(protocol.SchemeECDSASecp256k1) {
+		t.Fatal("pools are for the configured schemes only")
 	}
 }

@@ -121,8 +121,10 @@ type devnetOptions struct {
 	quorum    int
 	// refreshEvery schedules share refreshes of every key from host 1.
 	refreshEvery time.Duration
-	// presignPool is each host's presignature pool size per ECDSA key; 0 turns pools off.
+	// presignPool is each host's presignature pool size per key; 0 turns pools off.
 	presignPool int
+	// presignSchemes are the schemes whose keys get pools (empty: the hosts' default, ECDSA).
+	presignSchemes []protocol.Scheme
 }
 
 func runDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -142,9 +144,18 @@ func runDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&o.operators, "operators", "", "file of operator certificates, one per line (mpcsigner operator keygen): every enclave then requires approvals of refreshes, committee changes and backups (first start only)")
 	fs.IntVar(&o.quorum, "approval-quorum", 0, "how many of --operators must approve (first start only)")
 	fs.DurationVar(&o.refreshEvery, "refresh-every", 0, "host 1 refreshes every key's shares this often (0: never; first start only)")
-	fs.IntVar(&o.presignPool, "presign-pool", 8, "presignatures each host keeps ready per ECDSA key it signs with (0: none, every signing runs the full protocol; first start only)")
+	fs.IntVar(&o.presignPool, "presign-pool", 8, "presignatures each host keeps ready per key it signs with (0: none, every signing runs the full protocol; first start only)")
+	schemes := fs.String("presign-schemes", "ecdsa-secp256k1,ecdsa-p256", "comma-separated schemes whose keys get presignature pools; ed25519 and bip340 pool FROST nonce commitments (first start only)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	for _, s := range strings.Split(*schemes, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			o.presignSchemes = append(o.presignSchemes, protocol.Scheme(s))
+		}
+	}
+	if err := (host.PresignConfig{Schemes: o.presignSchemes}).Validate(); err != nil {
+		return &usageError{fmt.Sprintf("--presign-schemes: %v", err)}
 	}
 	if o.presignPool < 0 {
 		return &usageError{fmt.Sprintf("--presign-pool %d must be 0 or more", o.presignPool)}
@@ -293,7 +304,7 @@ func (d *devnet) initialize(ctx context.Context) error {
 			Parties:     hostParties,
 			Timeouts:    host.Timeouts{Sign: d.opts.signTimeout},
 			Refresh:     d.refreshConfig(p),
-			Presign:     host.PresignConfig{Disabled: d.opts.presignPool == 0, PoolSize: d.opts.presignPool},
+			Presign:     host.PresignConfig{Disabled: d.opts.presignPool == 0, PoolSize: d.opts.presignPool, Schemes: d.opts.presignSchemes},
 			Attestation: d.simAttestation(),
 			Web3Signer: host.Web3SignerConfig{
 				Listen: fmt.Sprintf("127.0.0.1:%d", ports[4*n+i]), Network: d.opts.network,
