@@ -24,6 +24,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 )
@@ -132,10 +133,8 @@ func (b *batch) Start() error {
 	}
 	b.mu.Unlock()
 
-	for i, r := range b.runs {
-		if err := r.Start(); err != nil {
-			return b.fail(subError(i, len(b.runs), err))
-		}
+	if i, err := b.eachRun(func(i int) error { return b.runs[i].Start() }); err != nil {
+		return b.fail(subError(i, len(b.runs), err))
 	}
 	return nil
 }
@@ -158,12 +157,35 @@ func (b *batch) Handle(from PartyID, broadcast bool, payload []byte) error {
 	if err != nil {
 		return b.fail(batchErrorf([]PartyID{from}, "malformed bundle from %s: %v", from, err))
 	}
-	for i, part := range parts {
-		if err := b.runs[i].Handle(from, broadcast, part); err != nil {
-			return b.handleFailed(i, err)
-		}
+	if i, err := b.eachRun(func(i int) error { return b.runs[i].Handle(from, broadcast, parts[i]) }); err != nil {
+		return b.handleFailed(i, err)
 	}
 	return nil
+}
+
+// eachRun calls f for every sub-run, several at a time: a sub-run may do a round's work in its
+// Start or Handle (tss-lib and the FROST engines do), and calling one after another would put a
+// whole batch's arithmetic on one core while the other signers wait for its bundle. It
+// returns the first failing sub-run by index, and its error.
+func (b *batch) eachRun(f func(i int) error) (int, error) {
+	errs := make([]error, len(b.runs))
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i := range b.runs {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			errs[i] = f(i)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return i, err
+		}
+	}
+	return 0, nil
 }
 
 // handleFailed deals with an error from sub-run i's Handle. A *Error is a failure of the run
