@@ -52,7 +52,7 @@ func newMetrics() *metrics {
 			Name: "mpcsigner_host_enclave_rejections_total", Help: "Inputs the enclave refused.",
 		}),
 		presignClaims: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "mpcsigner_presign_claims_total", Help: "ECDSA signings by whether the presignature pool had one ready (hit) or the full protocol ran (miss); the hit rate is hit / (hit + miss).",
+			Name: "mpcsigner_presign_claims_total", Help: "Signings of pooled schemes by whether the presignature pool had one ready (hit) or the full protocol ran (miss); the hit rate is hit / (hit + miss).",
 		}, []string{"scheme", "result"}),
 		presignDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "mpcsigner_presign_pool_depth", Help: "Presignatures ready in this host's pools, all keys of a scheme together.",
