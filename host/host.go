@@ -384,11 +384,27 @@ func (h *Host) relayFromEnclave(r *wire.Relay) {
 		return
 	}
 	h.observe("relay", r.Data)
-	if err := l.send(wire.Frame{Type: wire.FrameRelay, Body: r.Encode()}); err != nil {
-		h.metrics.relayed.WithLabelValues("out", "dropped").Inc()
+	h.relay(l, "out", wire.Frame{Type: wire.FrameRelay, Body: r.Encode()})
+}
+
+// relay sends a relay frame on l, waiting a little for l if it is reconnecting (sendLater),
+// and counts the outcome: ok, late (sent after waiting) or dropped.
+func (h *Host) relay(l *link, direction string, f wire.Frame) {
+	if err := l.send(f); err == nil {
+		h.metrics.relayed.WithLabelValues(direction, "ok").Inc()
 		return
 	}
-	h.metrics.relayed.WithLabelValues("out", "ok").Inc()
+	waiting := l.sendLater(f, relayWait, func(err error) {
+		if err != nil {
+			h.metrics.relayed.WithLabelValues(direction, "dropped").Inc()
+			h.log.Debug("relay dropped: the link stayed down", "link", l.name, "err", err)
+			return
+		}
+		h.metrics.relayed.WithLabelValues(direction, "late").Inc()
+	})
+	if !waiting {
+		h.metrics.relayed.WithLabelValues(direction, "dropped").Inc()
+	}
 }
 
 // servePeers accepts peer host connections: relays for our enclave and requests for it.
@@ -489,11 +505,7 @@ func (h *Host) relayToEnclave(from protocol.PartyID, body []byte) {
 		return
 	}
 	h.observe("relay", r.Data)
-	if err := h.local.send(wire.Frame{Type: wire.FrameRelay, Body: body}); err != nil {
-		h.metrics.relayed.WithLabelValues("in", "dropped").Inc()
-		return
-	}
-	h.metrics.relayed.WithLabelValues("in", "ok").Inc()
+	h.relay(h.local, "in", wire.Frame{Type: wire.FrameRelay, Body: body})
 }
 
 // forwardRequest calls our enclave on a peer host's behalf and returns the answer.

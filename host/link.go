@@ -37,7 +37,8 @@ type link struct {
 	pending map[uint64]chan *wire.Response
 	nextID  atomic.Uint64
 	lastErr error
-	ready   chan struct{} // closed and replaced on each connect
+	// waiting counts frames waiting in sendLater for the link to come back.
+	waiting atomic.Int32
 }
 
 func newLink(name string, log *slog.Logger, dial func(context.Context) (net.Conn, error)) *link {
@@ -190,6 +191,42 @@ func (l *link) forget(id uint64) {
 	l.mu.Lock()
 	delete(l.pending, id)
 	l.mu.Unlock()
+}
+
+// Relays wait a little for a link that is reconnecting. Nothing retransmits a protocol message
+// the relay drops, so a frame lost while a peer's host or enclave reconnects (after a restart,
+// or while a loaded machine is slow to accept) would leave its run waiting for the run's
+// timeout; waiting up to relayWait for the link costs a goroutine and the frame's bytes. The
+// channel layer above tolerates the reordering this causes (its replay window accepts frames
+// out of order) and still refuses any replay. At most maxWaitingFrames wait per link, so a
+// party that stays down cannot make frames pile up: beyond that they are dropped, as before.
+const (
+	relayWait        = 3 * time.Second
+	relayRetryEvery  = 20 * time.Millisecond
+	maxWaitingFrames = 1024
+)
+
+// sendLater sends f as soon as the link is up, trying for up to within in the background, and
+// reports the outcome to done (nil: sent). It returns false, without calling done, when
+// maxWaitingFrames frames already wait.
+func (l *link) sendLater(f wire.Frame, within time.Duration, done func(error)) bool {
+	if l.waiting.Add(1) > maxWaitingFrames {
+		l.waiting.Add(-1)
+		return false
+	}
+	go func() {
+		defer l.waiting.Add(-1)
+		deadline := time.Now().Add(within)
+		for {
+			err := l.send(f)
+			if err == nil || time.Now().After(deadline) {
+				done(err)
+				return
+			}
+			time.Sleep(relayRetryEvery)
+		}
+	}()
+	return true
 }
 
 // send writes a relay or other one-way frame.
