@@ -16,9 +16,35 @@ type CPUMeter interface {
 	Sample() (CPUSample, error)
 }
 
+// Process is one process a meter measures, and what reports call it.
+type Process struct {
+	PID int
+	// Name is unique within a meter, e.g. "host 1" or "enclave 2".
+	Name string
+	// Party is the party (from 1) whose machine the process runs on when each party has its
+	// own, or 0 for none: the busiest party's figure adds up its processes.
+	Party int
+}
+
+// HostProcess is party's host process as reports name it.
+func HostProcess(party, pid int) Process {
+	return Process{PID: pid, Name: fmt.Sprintf("host %d", party), Party: party}
+}
+
+// EnclaveProcess is party's enclave process as reports name it.
+func EnclaveProcess(party, pid int) Process {
+	return Process{PID: pid, Name: fmt.Sprintf("enclave %d", party), Party: party}
+}
+
 // CPUSample is the accumulated user+system CPU time of each measured process at one moment.
 type CPUSample struct {
-	procs map[int]procTimes
+	procs []sampledProc // in the meter's order
+}
+
+// sampledProc is one process of a sample.
+type sampledProc struct {
+	Process
+	procTimes
 }
 
 // procTimes identifies a process incarnation by its start time (a pid can be reused) and holds
@@ -36,6 +62,14 @@ type CPUDelta struct {
 	Ticks          uint64
 	TicksPerSecond int64
 	Processes      int
+	// ByProcess is each process's part of Ticks, in the meter's order.
+	ByProcess []ProcessTicks
+}
+
+// ProcessTicks is the CPU one process used between two samples.
+type ProcessTicks struct {
+	Process
+	Ticks uint64
 }
 
 // Seconds converts the delta to seconds.
@@ -46,24 +80,49 @@ func (d CPUDelta) Seconds() float64 {
 	return float64(d.Ticks) / float64(d.TicksPerSecond)
 }
 
+// BusiestParty is the party whose processes used the most CPU together, and their ticks; on
+// a tie, the lowest-numbered party. ok is false when no process belongs to a party. With one
+// machine per party, this party's machine is the one that limits throughput.
+func (d CPUDelta) BusiestParty() (party int, ticks uint64, ok bool) {
+	byParty := map[int]uint64{}
+	for _, p := range d.ByProcess {
+		if p.Party > 0 {
+			byParty[p.Party] += p.Ticks
+		}
+	}
+	for n, t := range byParty {
+		if !ok || t > ticks || (t == ticks && n < party) {
+			party, ticks, ok = n, t, true
+		}
+	}
+	return party, ticks, ok
+}
+
 // Since is the CPU used from before to s. It refuses when the set of processes differs (one
 // exited, was restarted, or its pid was reused): part of the work would then be unaccounted.
 func (s CPUSample) Since(before CPUSample, ticksPerSecond int64) (CPUDelta, error) {
 	if len(s.procs) != len(before.procs) {
 		return CPUDelta{}, fmt.Errorf("the cluster's processes changed during the step (%d, then %d)", len(before.procs), len(s.procs))
 	}
-	var ticks uint64
-	for pid, b := range before.procs {
-		a, ok := s.procs[pid]
-		if !ok || a.start != b.start {
-			return CPUDelta{}, fmt.Errorf("process %d exited or restarted during the step", pid)
-		}
-		if a.ticks < b.ticks {
-			return CPUDelta{}, fmt.Errorf("process %d's CPU time went backwards", pid)
-		}
-		ticks += a.ticks - b.ticks
+	now := make(map[int]sampledProc, len(s.procs))
+	for _, a := range s.procs {
+		now[a.PID] = a
 	}
-	return CPUDelta{Ticks: ticks, TicksPerSecond: ticksPerSecond, Processes: len(s.procs)}, nil
+	d := CPUDelta{TicksPerSecond: ticksPerSecond, Processes: len(s.procs), ByProcess: make([]ProcessTicks, 0, len(before.procs))}
+	for _, b := range before.procs {
+		a, ok := now[b.PID]
+		switch {
+		case !ok || a.start != b.start:
+			return CPUDelta{}, fmt.Errorf("process %d (%s) exited or restarted during the step", b.PID, b.Name)
+		case a.Name != b.Name:
+			return CPUDelta{}, fmt.Errorf("process %d was %s, then %s", b.PID, b.Name, a.Name)
+		case a.ticks < b.ticks:
+			return CPUDelta{}, fmt.Errorf("process %d (%s)'s CPU time went backwards", b.PID, b.Name)
+		}
+		d.Ticks += a.ticks - b.ticks
+		d.ByProcess = append(d.ByProcess, ProcessTicks{Process: b.Process, Ticks: a.ticks - b.ticks})
+	}
+	return d, nil
 }
 
 // UserHZ is the unit of the CPU times in /proc/<pid>/stat on Linux (USER_HZ, which the kernel
@@ -75,29 +134,51 @@ const UserHZ = 100
 // own accounting of every thread of each process, not an estimate.
 type ProcMeter struct {
 	Root string // "/proc" unless testing
-	// PIDs returns the processes to measure; it is called at every sample, so a launcher that
-	// restarts children can report the new pids (Since then refuses the step that spans it).
-	PIDs func() ([]int, error)
+	// Processes returns the processes to measure; it is called at every sample, so a launcher
+	// that restarts children can report the new pids (Since then refuses the step that spans
+	// it).
+	Processes func() ([]Process, error)
 }
 
 // Sample reads every process's stat file.
 func (m *ProcMeter) Sample() (CPUSample, error) {
-	pids, err := m.PIDs()
+	procs, err := m.Processes()
 	if err != nil {
 		return CPUSample{}, err
 	}
-	if len(pids) == 0 {
-		return CPUSample{}, fmt.Errorf("no processes to measure")
+	if err := checkProcesses(procs); err != nil {
+		return CPUSample{}, err
 	}
-	s := CPUSample{procs: make(map[int]procTimes, len(pids))}
-	for _, pid := range pids {
-		t, err := m.read(pid)
+	s := CPUSample{procs: make([]sampledProc, 0, len(procs))}
+	for _, p := range procs {
+		t, err := m.read(p.PID)
 		if err != nil {
 			return CPUSample{}, err
 		}
-		s.procs[pid] = t
+		s.procs = append(s.procs, sampledProc{Process: p, procTimes: t})
 	}
 	return s, nil
+}
+
+// checkProcesses refuses a list that would make the split by process wrong: a process counted
+// twice, or two under one name.
+func checkProcesses(procs []Process) error {
+	if len(procs) == 0 {
+		return fmt.Errorf("no processes to measure")
+	}
+	pids, names := map[int]bool{}, map[string]bool{}
+	for _, p := range procs {
+		switch {
+		case p.Name == "":
+			return fmt.Errorf("process %d has no name", p.PID)
+		case pids[p.PID]:
+			return fmt.Errorf("process %d is listed twice", p.PID)
+		case names[p.Name]:
+			return fmt.Errorf("two processes are named %q", p.Name)
+		}
+		pids[p.PID], names[p.Name] = true, true
+	}
+	return nil
 }
 
 // maxStatBytes caps what is read of a stat file: real ones are a few hundred bytes, and comm

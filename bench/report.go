@@ -1,11 +1,14 @@
 package bench
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -79,8 +82,71 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	r.writeProcessSplit(w)
 	r.writeNotes(w)
 	return nil
+}
+
+// writeProcessSplit prints each step's cluster CPU per signature by process and its busiest
+// party, which the projection to one machine per party needs. When no step has the split,
+// it prints nothing: the header already says why CPU was not measured.
+func (r *Report) writeProcessSplit(w io.Writer) {
+	if !slices.ContainsFunc(r.Steps, func(s Step) bool { return hasSplit(s.Result) }) {
+		return
+	}
+	fmt.Fprintln(w)
+	for _, s := range r.Steps {
+		fmt.Fprintf(w, "  conc %d: %s\n", s.Concurrency, processSplitText(s.Result))
+	}
+}
+
+func hasSplit(res Result) bool {
+	return res.ClusterCPU != nil && len(res.ClusterCPU.MsPerSignatureByProcess) > 0
+}
+
+// processSplitText is one step's split, or why it has none.
+func processSplitText(res Result) string {
+	if !hasSplit(res) {
+		if res.ClusterCPUNote != "" {
+			return res.ClusterCPUNote
+		}
+		return "no split: no signature was made"
+	}
+	cpu := res.ClusterCPU
+	var parts []string
+	for _, name := range slices.SortedFunc(maps.Keys(cpu.MsPerSignatureByProcess), compareProcessNames) {
+		parts = append(parts, fmt.Sprintf("%s %.3f", name, cpu.MsPerSignatureByProcess[name]))
+	}
+	text := strings.Join(parts, ", ") + " (cpu ms/sig)"
+	if b := cpu.BusiestParty; b != nil {
+		text += fmt.Sprintf("; busiest party: %d (host+enclave %.3f ms/sig)", b.Party, b.MsPerSignature)
+	}
+	return text
+}
+
+// compareProcessNames orders names as HostProcess and EnclaveProcess make them: by party, the
+// host first ("host 1", "enclave 1", "host 2", ...). Names of another form come last, in
+// alphabetical order.
+func compareProcessNames(a, b string) int {
+	pa, ra := processNameKey(a)
+	pb, rb := processNameKey(b)
+	return cmp.Or(cmp.Compare(pa, pb), cmp.Compare(ra, rb), strings.Compare(a, b))
+}
+
+// processNameKey is a name's party and its rank within the party (host 0, enclave 1).
+func processNameKey(name string) (party, rank int) {
+	role, num, _ := strings.Cut(name, " ")
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 1 {
+		return math.MaxInt, 2
+	}
+	switch role {
+	case "host":
+		return n, 0
+	case "enclave":
+		return n, 1
+	}
+	return n, 2
 }
 
 func (r *Report) stepSize() string {

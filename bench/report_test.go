@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +33,13 @@ func sampleReport() *Report {
 		if i == 2 {
 			res.ClusterCPUNote = "not measured: process 12 exited or restarted during the step"
 		} else {
-			res.ClusterCPU = &CPU{Seconds: 2.5, SecondsPerSignature: 2.5 / float64(res.Signatures), Processes: 6, ResolutionSeconds: 0.01}
+			res.ClusterCPU = &CPU{Seconds: 2.5, SecondsPerSignature: 2.5 / float64(res.Signatures), Processes: 6, ResolutionSeconds: 0.01,
+				MsPerSignatureByProcess: map[string]float64{
+					"host 1": 0.25 / float64(i+1), "enclave 1": 1.25 / float64(i+1), "host 2": 0.0125, "enclave 2": 1.0 / float64(i+1),
+					"host 3": 0.0125, "enclave 3": 0,
+				},
+				BusiestParty: &PartyCPU{Party: 1, MsPerSignature: 1.5 / float64(i+1)},
+			}
 		}
 		step := Step{Concurrency: c, Result: res}
 		for _, b := range []string{"single-key", "softhsm"} {
@@ -78,6 +85,10 @@ func TestReportTable(t *testing.T) {
 		`first "http 503 no_quorum" error: 1 of 2 parties reachable`,
 		"0.019x",   // 96.585 / 5000
 		"  2970  ", // the c=64 row's signature count
+		// under the table, each step's CPU by process in party order, or why there is none
+		"\n  conc 1: host 1 0.250, enclave 1 1.250, host 2 0.013, enclave 2 1.000, host 3 0.013, enclave 3 0.000 (cpu ms/sig); busiest party: 1 (host+enclave 1.500 ms/sig)\n" +
+			"  conc 16: host 1 0.125, enclave 1 0.625, host 2 0.013, enclave 2 0.500, host 3 0.013, enclave 3 0.000 (cpu ms/sig); busiest party: 1 (host+enclave 0.750 ms/sig)\n" +
+			"  conc 64: not measured: process 12 exited or restarted during the step\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
@@ -95,6 +106,35 @@ func TestReportTable(t *testing.T) {
 	}
 	if rows != 3 {
 		t.Errorf("%d rows, want 3:\n%s", rows, out)
+	}
+}
+
+// Without a CPU figure in any step there is no split, only the header's reason.
+func TestReportTableWithoutCPU(t *testing.T) {
+	r := sampleReport()
+	r.ClusterCPU = "not measured: no devnet.json in data names the cluster's processes"
+	for i := range r.Steps {
+		r.Steps[i].Result.ClusterCPU, r.Steps[i].Result.ClusterCPUNote = nil, r.ClusterCPU
+	}
+	var b bytes.Buffer
+	if err := r.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, "cluster CPU: "+r.ClusterCPU) {
+		t.Errorf("the reason is not in the header:\n%s", out)
+	}
+	if strings.Contains(out, "conc 1:") || strings.Contains(out, "busiest") {
+		t.Errorf("a split without a measurement:\n%s", out)
+	}
+}
+
+func TestCompareProcessNames(t *testing.T) {
+	names := []string{"launcher", "enclave 10", "host 2", "enclave 1", "host 10", "enclave 2", "host 1", "relay 1"}
+	slices.SortFunc(names, compareProcessNames)
+	want := []string{"host 1", "enclave 1", "relay 1", "host 2", "enclave 2", "host 10", "enclave 10", "launcher"}
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("order (-want +got):\n%s", diff)
 	}
 }
 

@@ -119,6 +119,19 @@ type CPU struct {
 	Processes           int     `json:"processes"`
 	// ResolutionSeconds is the accounting's tick: a short step's figure is only this exact.
 	ResolutionSeconds float64 `json:"resolution_s"`
+	// MsPerSignatureByProcess is each process's CPU per signature in milliseconds, keyed by
+	// the process's name ("host 1", "enclave 1", ...); the figures add up to
+	// SecondsPerSignature. Absent when the step made no signature.
+	MsPerSignatureByProcess map[string]float64 `json:"ms_per_signature_by_process,omitempty"`
+	// BusiestParty is the party whose processes together used the most CPU per signature:
+	// with one machine per party, its machine limits throughput.
+	BusiestParty *PartyCPU `json:"busiest_party,omitempty"`
+}
+
+// PartyCPU is the CPU per signature of one party's processes together (host and enclave).
+type PartyCPU struct {
+	Party          int     `json:"party"`
+	MsPerSignature float64 `json:"ms_per_signature"`
 }
 
 // Run measures the door at each concurrency of the plan, each baseline right after it at the
@@ -236,8 +249,27 @@ func clusterCPU(before, after CPUSample, signatures int64) (*CPU, string) {
 	cpu := &CPU{Seconds: delta.Seconds(), Processes: delta.Processes, ResolutionSeconds: 1.0 / UserHZ}
 	if signatures > 0 {
 		cpu.SecondsPerSignature = cpu.Seconds / float64(signatures)
+		cpu.MsPerSignatureByProcess, cpu.BusiestParty = splitCPU(delta, signatures)
 	}
 	return cpu, ""
+}
+
+// splitCPU is a delta's CPU per signature by process and of its busiest party; signatures
+// must be positive.
+func splitCPU(delta CPUDelta, signatures int64) (map[string]float64, *PartyCPU) {
+	msPerSig := func(ticks uint64) float64 {
+		// One division, so that a figure with a short decimal form prints as that form.
+		return float64(ticks) * 1000 / (float64(delta.TicksPerSecond) * float64(signatures))
+	}
+	byProcess := make(map[string]float64, len(delta.ByProcess))
+	for _, p := range delta.ByProcess {
+		byProcess[p.Name] = msPerSig(p.Ticks)
+	}
+	party, ticks, ok := delta.BusiestParty()
+	if !ok {
+		return byProcess, nil
+	}
+	return byProcess, &PartyCPU{Party: party, MsPerSignature: msPerSig(ticks)}
 }
 
 // keepGoing returns the condition under which a worker starts another request.

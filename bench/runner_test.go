@@ -229,16 +229,23 @@ func TestRunnerVerifySample(t *testing.T) {
 // The cluster's CPU is the difference of the two samples around the window, divided by the
 // signatures; a process that restarted in between voids the figure.
 func TestRunnerClusterCPU(t *testing.T) {
-	before := CPUSample{procs: map[int]procTimes{10: {ticks: 100, start: 5}, 11: {ticks: 50, start: 6}}}
-	after := CPUSample{procs: map[int]procTimes{10: {ticks: 400, start: 5}, 11: {ticks: 150, start: 6}}}
-	restarted := CPUSample{procs: map[int]procTimes{10: {ticks: 400, start: 5}, 11: {ticks: 3, start: 900}}}
+	sample := func(host, enclave procTimes) CPUSample {
+		return CPUSample{procs: []sampledProc{{HostProcess(1, 10), host}, {EnclaveProcess(1, 11), enclave}}}
+	}
+	before := sample(procTimes{ticks: 100, start: 5}, procTimes{ticks: 50, start: 6})
+	after := sample(procTimes{ticks: 400, start: 5}, procTimes{ticks: 150, start: 6})
+	restarted := sample(procTimes{ticks: 400, start: 5}, procTimes{ticks: 3, start: 900})
 	for name, tc := range map[string]struct {
 		after    CPUSample
 		want     *CPU
 		wantNote string
 	}{
-		"measured":  {after, &CPU{Seconds: 4, SecondsPerSignature: 0.04, Processes: 2, ResolutionSeconds: 0.01}, ""},
-		"restarted": {restarted, nil, "not measured: process 11 exited or restarted during the step"},
+		"measured": {after, &CPU{
+			Seconds: 4, SecondsPerSignature: 0.04, Processes: 2, ResolutionSeconds: 0.01,
+			MsPerSignatureByProcess: map[string]float64{"host 1": 30, "enclave 1": 10},
+			BusiestParty:            &PartyCPU{Party: 1, MsPerSignature: 40},
+		}, ""},
+		"restarted": {restarted, nil, "not measured: process 11 (enclave 1) exited or restarted during the step"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {

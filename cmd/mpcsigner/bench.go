@@ -388,12 +388,12 @@ func clusterMeter(cf *clientFlags, info *DevnetInfo, infoErr error) (bench.CPUMe
 		return notMeasured(fmt.Sprintf("--api %s is not a host of the devnet in %s, whose processes are the only ones known", cf.api, cf.data))
 	}
 	data := cf.data
-	m := &bench.ProcMeter{PIDs: func() ([]int, error) {
+	m := &bench.ProcMeter{Processes: func() ([]bench.Process, error) {
 		i, err := readDevnetInfo(data)
 		if err != nil {
 			return nil, err
 		}
-		return devnetPIDs(i), nil
+		return devnetProcesses(i), nil
 	}}
 	s, err := m.Sample()
 	if err != nil {
@@ -403,12 +403,14 @@ func clusterMeter(cf *clientFlags, info *DevnetInfo, infoErr error) (bench.CPUMe
 		s.Processes(), filepath.Join(cf.data, devnetFileName))
 }
 
-func devnetPIDs(info *DevnetInfo) []int {
-	var pids []int
+// devnetProcesses are the devnet's host and enclave processes, named by party so that the
+// report can split the cluster's CPU the way one machine per party would carry it.
+func devnetProcesses(info *DevnetInfo) []bench.Process {
+	var procs []bench.Process
 	for _, p := range info.Parties {
-		pids = append(pids, p.HostPID, p.EnclavePID)
+		procs = append(procs, bench.HostProcess(p.Party, p.HostPID), bench.EnclaveProcess(p.Party, p.EnclavePID))
 	}
-	return pids
+	return procs
 }
 
 func sameURL(a, b string) bool { return strings.TrimRight(a, "/") == strings.TrimRight(b, "/") }

@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +60,7 @@ func TestBenchCLI(t *testing.T) {
 	if !strings.Contains(r.ClusterCPU, "6 host and enclave processes") {
 		t.Errorf("CPU source: %q", r.ClusterCPU)
 	}
+	checkProcessSplit(t, "c=1", res.ClusterCPU)
 
 	// The key it made is an ordinary Ed25519 key of the cluster, found again by label.
 	var key api.Key
@@ -72,6 +76,11 @@ func TestBenchCLI(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "sig/s") || !strings.Contains(stdout, "p99") {
 		t.Fatalf("table run: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
+	for _, want := range []string{"\n  conc 1: host 1 ", "\n  conc 4: host 1 ", "(cpu ms/sig); busiest party: "} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("the table lacks the CPU split %q:\n%s", want, stdout)
+		}
+	}
 	raw, err := os.ReadFile(jsonFile)
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +88,9 @@ func TestBenchCLI(t *testing.T) {
 	var written bench.Report
 	if err := json.Unmarshal(raw, &written); err != nil || len(written.Steps) != 2 || written.Steps[1].Concurrency != 4 || written.Steps[1].Result.Verified != 20 {
 		t.Fatalf("--json-out wrote %v: %s", err, raw)
+	}
+	for _, step := range written.Steps {
+		checkProcessSplit(t, "--json-out c="+strconv.Itoa(step.Concurrency), step.Result.ClusterCPU)
 	}
 	svg, err := os.ReadFile(svgFile)
 	if err != nil || !strings.Contains(string(svg), "<svg") {
@@ -88,6 +100,43 @@ func TestBenchCLI(t *testing.T) {
 	// A door that cannot sign the scheme is a usage error (exit 2), before anything runs.
 	if _, stderr, code := d.cli(t, "bench", "--door", "eth1", "--scheme", "ed25519"); code != 2 || !strings.Contains(stderr, "eth1 signs ecdsa-secp256k1") {
 		t.Errorf("eth1 with ed25519: exit %d, %q", code, stderr)
+	}
+}
+
+// checkProcessSplit checks a step's cluster CPU by process: one figure for each of the
+// devnet's six processes, adding up to the total, and a busiest party whose figure is its host's
+// and enclave's together and no smaller than any other party's.
+func checkProcessSplit(t *testing.T, step string, cpu *bench.CPU) {
+	t.Helper()
+	if cpu == nil {
+		t.Errorf("%s: no cluster CPU", step)
+		return
+	}
+	byProc := cpu.MsPerSignatureByProcess
+	names := slices.Sorted(maps.Keys(byProc))
+	if want := []string{"enclave 1", "enclave 2", "enclave 3", "host 1", "host 2", "host 3"}; !slices.Equal(names, want) {
+		t.Errorf("%s: processes %q, want %q", step, names, want)
+	}
+	var sum float64
+	for _, ms := range byProc {
+		sum += ms
+	}
+	if total := 1000 * cpu.SecondsPerSignature; math.Abs(sum-total) > 1e-9*max(1, total) {
+		t.Errorf("%s: the processes add up to %v ms/sig, the total is %v", step, sum, total)
+	}
+	partyMs := func(p int) float64 { return byProc["host "+strconv.Itoa(p)] + byProc["enclave "+strconv.Itoa(p)] }
+	b := cpu.BusiestParty
+	if b == nil || b.Party < 1 || b.Party > 3 {
+		t.Errorf("%s: busiest party %+v", step, b)
+		return
+	}
+	if math.Abs(b.MsPerSignature-partyMs(b.Party)) > 1e-9 {
+		t.Errorf("%s: busiest party %d at %v ms/sig, its processes add up to %v", step, b.Party, b.MsPerSignature, partyMs(b.Party))
+	}
+	for p := 1; p <= 3; p++ {
+		if partyMs(p) > b.MsPerSignature+1e-9 {
+			t.Errorf("%s: party %d (%v ms/sig) is busier than the busiest, %d (%v)", step, p, partyMs(p), b.Party, b.MsPerSignature)
+		}
 	}
 }
 
