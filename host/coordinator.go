@@ -388,6 +388,14 @@ func (h *Host) runKeygenSession(ctx context.Context, args wire.PrepareArgs) (*wi
 // keys live on committees (and after a partial deletion only some parties hold it), so another
 // party may have it.
 func (h *Host) findKey(ctx context.Context, ref string) (*wire.KeyInfo, error) {
+	return h.lookKeyUp(ctx, ref, false)
+}
+
+// lookKeyUp asks the reachable parties, ours first, for a key: the first answer, or with
+// freshest every reachable party's, keeping the highest epoch (a party a reshare missed, or
+// retired, still reports the old one).
+func (h *Host) lookKeyUp(ctx context.Context, ref string, freshest bool) (*wire.KeyInfo, error) {
+	var best *wire.KeyInfo
 	var notFound, lastErr error
 	for _, p := range h.partyOrder() {
 		if !h.reachable(p) {
@@ -395,8 +403,12 @@ func (h *Host) findKey(ctx context.Context, ref string) (*wire.KeyInfo, error) {
 		}
 		info, err := h.askParty(ctx, p, ref)
 		switch {
-		case err == nil:
+		case err == nil && !freshest:
 			return info, nil
+		case err == nil:
+			if best == nil || info.Epoch > best.Epoch {
+				best = info
+			}
 		case errors.Is(err, ErrBadRequest):
 			return nil, err
 		case errors.Is(err, ErrNotFound):
@@ -404,6 +416,9 @@ func (h *Host) findKey(ctx context.Context, ref string) (*wire.KeyInfo, error) {
 		default:
 			lastErr = err
 		}
+	}
+	if best != nil {
+		return best, nil
 	}
 	// A party that answered that it has no such key says more than one that did not answer.
 	if notFound != nil {
@@ -483,39 +498,44 @@ func (h *Host) signKey(ctx context.Context, key *wire.KeyInfo, payload signPaylo
 	}
 	unlock := h.keyLocks.read(key.ID)
 	defer unlock()
-	var excluded []protocol.PartyID
-	restaled := false
-	for attempt := 0; ; attempt++ {
-		signers, err := h.chooseSigners(key, parties, excluded)
-		if err != nil {
+	resp, err := h.signAvoidingSilent(ctx, key, payload, parties)
+	if (errors.Is(err, ErrStaleKey) || errors.Is(err, ErrNotFound)) && ctx.Err() == nil {
+		// The key was reshared since we looked it up (a signer is at another epoch, or was
+		// retired and holds nothing): look again, once. A deleted key stays not found.
+		h.keyCache.forget(key.ID)
+		if key, err = h.freshestKey(ctx, key.ID); err != nil {
 			return nil, err
 		}
-		resp, err := h.signWith(ctx, key, payload, signers)
-		if (errors.Is(err, ErrStaleKey) || errors.Is(err, ErrNotFound)) && !restaled && ctx.Err() == nil {
-			// The key was reshared since we looked it up (a signer is at another epoch, or was
-			// retired and holds nothing): look again, once. A deleted key stays not found.
-			restaled = true
-			h.keyCache.forget(key.ID)
-			if key, err = h.freshestKey(ctx, key.ID); err != nil {
+		if payload.path != "" {
+			if key, err = h.childKey(ctx, key, payload.path); err != nil {
 				return nil, err
 			}
-			if payload.path != "" {
-				if key, err = h.childKey(ctx, key, payload.path); err != nil {
-					return nil, err
-				}
-			}
-			attempt--
-			continue
 		}
-		if err == nil || len(parties) > 0 || attempt > 0 || !errors.Is(err, ErrQuorum) || ctx.Err() != nil {
-			return resp, err
-		}
-		h.log.Info("signing failed; retrying without the unresponsive parties", "err", err)
-		excluded = append(excluded, h.unreachable(signers)...)
-		if p, ok := failedParty(err); ok {
-			excluded = append(excluded, p)
-		}
+		resp, err = h.signAvoidingSilent(ctx, key, payload, parties)
 	}
+	return resp, err
+}
+
+// signAvoidingSilent signs with signers of our choosing, or the caller's (parties); when ours
+// fail for want of a quorum, it tries once more without the parties that did not answer.
+func (h *Host) signAvoidingSilent(ctx context.Context, key *wire.KeyInfo, payload signPayload, parties []uint16) (*api.SignResponse, error) {
+	signers, err := h.chooseSigners(key, parties, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := h.signWith(ctx, key, payload, signers)
+	if err == nil || len(parties) > 0 || !errors.Is(err, ErrQuorum) || ctx.Err() != nil {
+		return resp, err
+	}
+	h.log.Info("signing failed; retrying without the unresponsive parties", "err", err)
+	excluded := h.unreachable(signers)
+	if p, ok := failedParty(err); ok {
+		excluded = append(excluded, p)
+	}
+	if signers, err = h.chooseSigners(key, parties, excluded); err != nil {
+		return nil, err
+	}
+	return h.signWith(ctx, key, payload, signers)
 }
 
 // signPayload is what a signing signs: a 32-byte digest, or a whole message.

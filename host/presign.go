@@ -140,6 +140,11 @@ type presignPools struct {
 
 	mu    sync.Mutex
 	pools map[poolKey]*pool
+	// pooled counts the pooled presignatures of each scheme (the depth gauge), and epochs the
+	// epoch each key was last claimed at: a claim looks for pools of other epochs only when
+	// it changes, so that claims do not walk every pool.
+	pooled map[protocol.Scheme]int
+	epochs map[string]uint64
 
 	// usable reports whether every signer can take part now (the host's health view).
 	usable     func(signers []protocol.PartyID) bool
@@ -150,8 +155,14 @@ type presignPools struct {
 }
 
 func newPresignPools(h *Host, cfg PresignConfig) *presignPools {
-	pp := &presignPools{h: h, cfg: cfg.withDefaults(), pools: map[poolKey]*pool{}, wake: make(chan struct{}, 1)}
+	pp := &presignPools{h: h, cfg: cfg.withDefaults(), pools: map[poolKey]*pool{}, wake: make(chan struct{}, 1),
+		pooled: map[protocol.Scheme]int{}, epochs: map[string]uint64{}}
 	pp.usable = pp.signersUsable
+	if !pp.cfg.Disabled {
+		for _, s := range pp.cfg.Schemes {
+			h.metrics.presignDepth.WithLabelValues(string(s)).Set(0)
+		}
+	}
 	return pp
 }
 
@@ -170,16 +181,17 @@ func (pp *presignPools) claim(key *wire.KeyInfo, path string, signers []protocol
 	pp.dropOtherEpochsLocked(key)
 	p := pp.poolLocked(pk, key, path, signers)
 	p.lastUse = now
-	for len(p.ready) > 0 {
-		first := p.ready[0]
-		p.ready = p.ready[1:]
+	ready := p.ready
+	for len(ready) > 0 {
+		first := ready[0]
+		ready = ready[1:]
 		if now.Sub(first.created) <= pp.cfg.MaxAge {
 			id, ok = first.id, true
 			break
 		}
 	}
+	pp.setReadyLocked(p, ready)
 	pp.h.metrics.presignClaims.WithLabelValues(string(key.Scheme), hitLabel(ok)).Inc()
-	pp.updateDepthLocked()
 	pp.poke()
 	return id, ok
 }
@@ -204,11 +216,33 @@ func hitLabel(ok bool) string {
 // dropOtherEpochsLocked forgets the pools of key at other epochs: a reshare made their
 // presignatures useless (the enclaves dropped them with the old shares).
 func (pp *presignPools) dropOtherEpochsLocked(key *wire.KeyInfo) {
-	for pk := range pp.pools {
+	if e, ok := pp.epochs[key.ID]; ok && e == key.Epoch {
+		return
+	}
+	pp.epochs[key.ID] = key.Epoch
+	for pk, p := range pp.pools {
 		if pk.keyID == key.ID && pk.epoch != key.Epoch {
-			delete(pp.pools, pk)
+			pp.dropPoolLocked(pk, p)
 		}
 	}
+}
+
+// dropPoolLocked forgets pool p, registered under pk.
+func (pp *presignPools) dropPoolLocked(pk poolKey, p *pool) {
+	if pp.pools[pk] != p {
+		return
+	}
+	pp.setReadyLocked(p, nil)
+	delete(pp.pools, pk)
+}
+
+// setReadyLocked replaces p's ready presignatures, keeping the depth gauge of its scheme
+// current.
+func (pp *presignPools) setReadyLocked(p *pool, ready []pooledPresig) {
+	scheme := p.key.Scheme
+	pp.pooled[scheme] += len(ready) - len(p.ready)
+	p.ready = ready
+	pp.h.metrics.presignDepth.WithLabelValues(string(scheme)).Set(float64(pp.pooled[scheme]))
 }
 
 // forgetParty drops every pooled presignature party p signs with: its enclave restarted (or
@@ -218,24 +252,10 @@ func (pp *presignPools) forgetParty(p protocol.PartyID) {
 	defer pp.mu.Unlock()
 	for _, pl := range pp.pools {
 		if slices.Contains(pl.signers, p) {
-			pl.ready = nil
+			pp.setReadyLocked(pl, nil)
 		}
 	}
-	pp.updateDepthLocked()
 	pp.poke()
-}
-
-func (pp *presignPools) updateDepthLocked() {
-	depth := make(map[protocol.Scheme]int, len(pp.cfg.Schemes))
-	for _, s := range pp.cfg.Schemes {
-		depth[s] = 0 // an emptied scheme reads 0, not its last depth
-	}
-	for _, pl := range pp.pools {
-		depth[pl.key.Scheme] += len(pl.ready)
-	}
-	for s, n := range depth {
-		pp.h.metrics.presignDepth.WithLabelValues(string(s)).Set(float64(n))
-	}
 }
 
 func (pp *presignPools) poke() {
@@ -415,7 +435,7 @@ func (pp *presignPools) refill(ctx context.Context, pk poolKey, p *pool) {
 	if err != nil {
 		if errors.Is(err, ErrStaleKey) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrBadRequest) {
 			// The key was reshared or deleted: the next signing registers the pool afresh.
-			delete(pp.pools, pk)
+			pp.dropPoolLocked(pk, p)
 		}
 		// Whatever failed (a party's parking is full, a run timed out) is unlikely to pass at
 		// once: back off, up to a minute.
@@ -428,6 +448,5 @@ func (pp *presignPools) refill(ctx context.Context, pk poolKey, p *pool) {
 	if pp.pools[pk] != p {
 		return // dropped meanwhile (a reshare); the enclaves dropped the presignatures too
 	}
-	p.ready = append(p.ready, pooledPresig{id: args.Session, created: time.Now()})
-	pp.updateDepthLocked()
+	pp.setReadyLocked(p, append(p.ready, pooledPresig{id: args.Session, created: time.Now()}))
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/mpcsigner/mpcsigner/protocol"
 	"github.com/mpcsigner/mpcsigner/protocol/wire"
 )
@@ -25,11 +27,13 @@ func fill(pp *presignPools, key *wire.KeyInfo, path string, signers []protocol.P
 	}
 	pl := pp.pools[pk]
 	var ids []string
+	ready := slices.Clone(pl.ready)
 	for range n {
 		id := newSessionID()
 		ids = append(ids, id)
-		pl.ready = append(pl.ready, pooledPresig{id: id, created: created})
+		ready = append(ready, pooledPresig{id: id, created: created})
 	}
+	pp.setReadyLocked(pl, ready)
 	return ids
 }
 
@@ -169,5 +173,41 @@ func TestPresignConfigValidate(t *testing.T) {
 	pp := newPresignPools(testPools().h, PresignConfig{Schemes: []protocol.Scheme{protocol.SchemeEd25519}})
 	if !pp.uses(protocol.SchemeEd25519) || pp.uses(protocol.SchemeECDSASecp256k1) {
 		t.Fatal("pools are for the configured schemes only")
+	}
+}
+
+// The depth gauge follows every change of the pools without walking them: fills, claims, a
+// party forgotten, and a key's pools at an old epoch dropped when it is claimed at a new one.
+func TestPresignPoolDepthGauge(t *testing.T) {
+	pp := testPools()
+	gauge := func(s protocol.Scheme) float64 {
+		var m dto.Metric
+		if err := pp.h.metrics.presignDepth.WithLabelValues(string(s)).Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m.GetGauge().GetValue()
+	}
+	k1 := &wire.KeyInfo{ID: "k1", Scheme: protocol.SchemeECDSASecp256k1, Epoch: 1}
+	k2 := &wire.KeyInfo{ID: "k2", Scheme: protocol.SchemeECDSAP256, Epoch: 1}
+	fill(pp, k1, "", []protocol.PartyID{1, 2}, 5, time.Now())
+	fill(pp, k1, "m/1", []protocol.PartyID{2, 3}, 2, time.Now())
+	fill(pp, k2, "", []protocol.PartyID{1, 3}, 3, time.Now())
+	if g1, g2 := gauge(k1.Scheme), gauge(k2.Scheme); g1 != 7 || g2 != 3 {
+		t.Fatalf("after fills: %v and %v, want 7 and 3", g1, g2)
+	}
+	if _, ok := pp.claim(k1, "", []protocol.PartyID{1, 2}); !ok || gauge(k1.Scheme) != 6 {
+		t.Fatalf("after a claim: %v, want 6", gauge(k1.Scheme))
+	}
+	pp.forgetParty(3)
+	if g1, g2 := gauge(k1.Scheme), gauge(k2.Scheme); g1 != 4 || g2 != 0 {
+		t.Fatalf("after forgetting party 3: %v and %v, want 4 and 0", g1, g2)
+	}
+	reshared := *k1
+	reshared.Epoch = 2
+	if _, ok := pp.claim(&reshared, "", []protocol.PartyID{1, 2}); ok {
+		t.Fatal("a claim at the new epoch got a presignature of the old one")
+	}
+	if g := gauge(k1.Scheme); g != 0 || len(pp.pools) != 2 {
+		t.Fatalf("after the epoch changed: gauge %v and %d pools, want 0 and 2 (the new epoch's and k2's)", g, len(pp.pools))
 	}
 }

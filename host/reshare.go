@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -54,31 +53,7 @@ func (l *keyLocks) write(id string) (unlock func()) {
 // freshestKey asks every reachable party for a key and returns the description of the latest
 // epoch: after a reshare, a party that missed it still describes the old one.
 func (h *Host) freshestKey(ctx context.Context, ref string) (*wire.KeyInfo, error) {
-	var best *wire.KeyInfo
-	var lastErr error
-	for _, p := range h.partyOrder() {
-		if !h.reachable(p) {
-			continue
-		}
-		info, err := h.askParty(ctx, p, ref)
-		if err != nil {
-			if errors.Is(err, ErrBadRequest) {
-				return nil, err
-			}
-			lastErr = err
-			continue
-		}
-		if best == nil || info.Epoch > best.Epoch {
-			best = info
-		}
-	}
-	if best == nil {
-		if lastErr == nil {
-			lastErr = fmt.Errorf("no party is reachable: %w", ErrQuorum)
-		}
-		return nil, lastErr
-	}
-	return best, nil
+	return h.lookKeyUp(ctx, ref, true)
 }
 
 // Reshare moves a key to fresh shares with the same public key: with an empty request a
