@@ -11,6 +11,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/mpcsigner/mpcsigner/internal/durable"
 )
 
 // Files a saved CA consists of.
@@ -79,46 +81,11 @@ func prepareDir(dir string) error {
 	return nil
 }
 
-// writeFileAtomic writes data to dir/name through a synced temporary file and a rename, so a
-// crash leaves either the old file or the new one, never a torn one.
-func writeFileAtomic(dir, name string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(dir, "."+name+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("sim CA save %s: %w", name, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(fileMode); err != nil {
-		return fmt.Errorf("sim CA save %s: %w", name, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("sim CA save %s: %w", name, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("sim CA save %s: %w", name, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("sim CA save %s: %w", name, err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		return fmt.Errorf("sim CA save %s: %w", name, err)
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
+// writeFileAtomic writes data to dir/name so that a crash leaves either the old file or the
+// new one, never a torn one.
+func writeFileAtomic(dir, name string, data []byte) error {
+	if err := durable.WriteFile(filepath.Join(dir, name), data, fileMode); err != nil {
 		return fmt.Errorf("sim CA save: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sim CA save: sync %s: %w", dir, err)
 	}
 	return nil
 }

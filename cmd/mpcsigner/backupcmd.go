@@ -15,10 +15,11 @@ import (
 	"filippo.io/age"
 
 	"github.com/mpcsigner/mpcsigner/backup"
-	"github.com/mpcsigner/mpcsigner/enclave/seal"
 	"github.com/mpcsigner/mpcsigner/host/api"
 	"github.com/mpcsigner/mpcsigner/protocol"
 	"github.com/mpcsigner/mpcsigner/protocol/wire"
+
+	"github.com/mpcsigner/mpcsigner/internal/durable"
 )
 
 func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -80,7 +81,7 @@ func runBackupExport(ctx context.Context, args []string, stdout, stderr io.Write
 	if _, err := backup.ParseBundle(b.Bundle); err != nil {
 		return fmt.Errorf("the host returned a bundle that does not verify: %w", err)
 	}
-	if err := seal.WriteFileAtomic(*out, b.Bundle, 0o600); err != nil {
+	if err := durable.WriteFile(*out, b.Bundle, 0o600); err != nil {
 		return err
 	}
 	if len(b.Missing) > 0 {
@@ -164,7 +165,7 @@ func writeNew(path string, data []byte, perm os.FileMode) error {
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("%s exists: not overwriting it", path)
 	}
-	return seal.WriteFileAtomic(path, data, perm)
+	return durable.WriteFile(path, data, perm)
 }
 
 // identityFlags adds --piece (repeatable) and --identity: how a restore or a recovery gets the

@@ -26,10 +26,11 @@ import (
 	"github.com/mpcsigner/mpcsigner/attestation/sim"
 	"github.com/mpcsigner/mpcsigner/enclave"
 	"github.com/mpcsigner/mpcsigner/enclave/approval"
-	"github.com/mpcsigner/mpcsigner/enclave/seal"
 	"github.com/mpcsigner/mpcsigner/host"
 	"github.com/mpcsigner/mpcsigner/host/api"
 	"github.com/mpcsigner/mpcsigner/protocol"
+
+	"github.com/mpcsigner/mpcsigner/internal/durable"
 )
 
 // Devnet data layout (everything under --data, default ./data):
@@ -255,7 +256,7 @@ func (d *devnet) initialize(ctx context.Context) error {
 		return err
 	}
 	for _, name := range []string{apiTokenName, peerTokenName, keymanagerTokenName} {
-		if err := seal.WriteFileAtomic(filepath.Join(d.dir, name), []byte(randomToken()+"\n"), 0o600); err != nil {
+		if err := durable.WriteFile(filepath.Join(d.dir, name), []byte(randomToken()+"\n"), 0o600); err != nil {
 			return err
 		}
 	}
@@ -320,18 +321,18 @@ func (d *devnet) initialize(ctx context.Context) error {
 		return err
 	}
 	raw, _ := json.MarshalIndent(roster, "", "  ")
-	return seal.WriteFileAtomic(filepath.Join(d.dir, rosterFileName), append(raw, '\n'), 0o600)
+	return durable.WriteFile(filepath.Join(d.dir, rosterFileName), append(raw, '\n'), 0o600)
 }
 
 // writePKCS11Config writes the module's configuration (pointing at host 1's API) and a user PIN.
 func (d *devnet) writePKCS11Config(ports []int) error {
 	pin := fmt.Sprintf("%08d", new(big.Int).Mod(new(big.Int).SetBytes([]byte(randomToken())), big.NewInt(100000000)))
-	if err := seal.WriteFileAtomic(filepath.Join(d.dir, pkcs11PINName), []byte(pin+"\n"), 0o600); err != nil {
+	if err := durable.WriteFile(filepath.Join(d.dir, pkcs11PINName), []byte(pin+"\n"), 0o600); err != nil {
 		return err
 	}
 	conf := fmt.Sprintf("api: http://127.0.0.1:%d\ntoken_file: %s\npin_file: %s\ntimeout: 30s\nkeygen_timeout: 5m\n",
 		ports[0], filepath.Join(d.dir, apiTokenName), filepath.Join(d.dir, pkcs11PINName))
-	return seal.WriteFileAtomic(filepath.Join(d.dir, pkcs11ConfName), []byte(conf), 0o600)
+	return durable.WriteFile(filepath.Join(d.dir, pkcs11ConfName), []byte(conf), 0o600)
 }
 
 // refreshConfig schedules refreshes on host 1 only, as one host of a cluster should.
@@ -695,7 +696,7 @@ func (d *devnet) writeInfo() error {
 	if err != nil {
 		return err
 	}
-	return seal.WriteFileAtomic(filepath.Join(d.dir, devnetFileName), append(raw, '\n'), 0o600)
+	return durable.WriteFile(filepath.Join(d.dir, devnetFileName), append(raw, '\n'), 0o600)
 }
 
 func (d *devnet) printReady() {
@@ -725,7 +726,7 @@ func writeYAML(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return seal.WriteFileAtomic(path, raw, 0o600)
+	return durable.WriteFile(path, raw, 0o600)
 }
 
 func randomToken() string {

@@ -19,6 +19,8 @@ import (
 
 	"github.com/mpcsigner/mpcsigner/enclave/approval"
 	"github.com/mpcsigner/mpcsigner/enclave/seal"
+
+	"github.com/mpcsigner/mpcsigner/internal/durable"
 )
 
 // Usage lines of the operator verbs.
@@ -316,7 +318,7 @@ func createFileAtomically(path string, data []byte, perm os.FileMode) error {
 		}
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if err := fsyncDir(dir); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return fmt.Errorf("%s written but not yet durable: %w", path, err)
 	}
 	return nil
@@ -332,18 +334,6 @@ func writeSynced(f *os.File, data []byte, perm os.FileMode) error {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-func fsyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
 		err = cerr
 	}
 	return err

@@ -6,87 +6,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/mpcsigner/mpcsigner/internal/durable"
 )
 
 // privateBits are the permission bits that let anyone but the owner at a
 // file or directory.
 const privateBits os.FileMode = 0o077
-
-// WriteFileAtomic replaces path with data so that readers, and the file
-// system after a crash, see either the old file or the complete new one:
-// it writes a temporary file in the same directory (created exclusively,
-// mode 0600), sets perm, fsyncs it, renames it over path and fsyncs the
-// directory. On error the temporary file is removed and path is untouched.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir, base := filepath.Split(path)
-	if base == "" {
-		return fmt.Errorf("seal: write %q: path names a directory, not a file: give a file path", path)
-	}
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := writeTemp(dir, base, data, perm)
-	if err != nil {
-		return fmt.Errorf("seal: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("seal: write %s: %w", path, err)
-	}
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("seal: write %s: file replaced but not yet durable: %w", path, err)
-	}
-	return nil
-}
-
-// writeTemp writes data to a new, exclusively created temporary file in dir
-// and fsyncs it. It returns the temporary file's path; on error it removes
-// the file. The temporary name starts with a dot so that tools that list the
-// directory skip it.
-func writeTemp(dir, base string, data []byte, perm os.FileMode) (path string, err error) {
-	// os.CreateTemp opens with O_EXCL and mode 0600, so nobody else can
-	// have the file open and nobody else can read it while it is written.
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return "", err
-	}
-	path = f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(path)
-		}
-	}()
-	// Chmod rather than relying on the create mode, which the umask can
-	// narrow, so the file ends with exactly perm.
-	if err := f.Chmod(perm.Perm()); err != nil {
-		return "", err
-	}
-	if _, err := f.Write(data); err != nil {
-		return "", err
-	}
-	if err := f.Sync(); err != nil {
-		return "", err
-	}
-	if err := f.Close(); err != nil {
-		return "", err
-	}
-	return path, nil
-}
-
-// syncDir fsyncs a directory so that a rename, link or create inside it
-// survives a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		_ = d.Close()
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return d.Close()
-}
 
 // CheckPrivateFile returns nil if path (following symlinks) is a regular
 // file with no group or other permission bits. Otherwise it returns an error
@@ -155,7 +81,7 @@ func publishFileOnce(path string, data []byte) (bool, error) {
 	if err := ensurePrivateDir(dir); err != nil {
 		return false, err
 	}
-	tmp, err := writeTemp(dir, base, data, 0o600)
+	tmp, err := durable.WriteTemp(dir, base, data, 0o600)
 	if err != nil {
 		return false, fmt.Errorf("seal: write %s: %w", path, err)
 	}
@@ -166,7 +92,7 @@ func publishFileOnce(path string, data []byte) (bool, error) {
 		}
 		return false, fmt.Errorf("seal: install %s: %w", path, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return false, fmt.Errorf("seal: %s saved but not yet durable: %w", path, err)
 	}
 	return true, nil

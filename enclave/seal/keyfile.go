@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/mpcsigner/mpcsigner/internal/durable"
 )
 
 // KeyFile is the development Sealer: the data key lives in a private file
@@ -134,7 +136,7 @@ func createKeyFile(path string) error {
 	// crypto/rand.Read never fails on supported platforms; it aborts the
 	// process instead of returning weak bytes.
 	_, _ = rand.Read(key)
-	tmp, err := writeTemp(dir, base, key, 0o600)
+	tmp, err := durable.WriteTemp(dir, base, key, 0o600)
 	if err != nil {
 		return fmt.Errorf("seal: write key file %s: %w", path, err)
 	}
@@ -151,7 +153,7 @@ func createKeyFile(path string) error {
 	if err := os.Remove(tmp); err != nil {
 		return fmt.Errorf("seal: remove temporary key file %s: %w", tmp, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return fmt.Errorf("seal: key file %s created but not yet durable: %w", path, err)
 	}
 	return nil

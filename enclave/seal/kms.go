@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/mpcsigner/mpcsigner/attestation"
+
+	"github.com/mpcsigner/mpcsigner/internal/durable"
 )
 
 // KMSClient is the part of the AWS KMS API the KMS sealer uses; *kms.Client satisfies it.
@@ -330,7 +332,7 @@ func publishBlob(path string, blob []byte) (bool, error) {
 	if err := ensurePrivateDir(dir); err != nil {
 		return false, err
 	}
-	tmp, err := writeTemp(dir, base, blob, 0o600)
+	tmp, err := durable.WriteTemp(dir, base, blob, 0o600)
 	if err != nil {
 		return false, fmt.Errorf("seal: write KMS data key blob %s: %w", path, err)
 	}
@@ -343,7 +345,7 @@ func publishBlob(path string, blob []byte) (bool, error) {
 		}
 		return false, fmt.Errorf("seal: install KMS data key blob %s: %w", path, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return false, fmt.Errorf("seal: KMS data key blob %s saved but not yet durable: %w", path, err)
 	}
 	return true, nil

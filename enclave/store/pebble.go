@@ -13,6 +13,8 @@ import (
 	"github.com/cockroachdb/pebble/vfs"
 
 	"github.com/mpcsigner/mpcsigner/enclave/seal"
+
+	"github.com/mpcsigner/mpcsigner/internal/durable"
 )
 
 // On-disk layout. Records live under recordPrefix, so user names can never
@@ -243,18 +245,10 @@ func ensureDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("store: create directory %s: %w", dir, err)
 	}
-	if err := syncDir(filepath.Dir(dir)); err != nil {
+	if err := durable.SyncDir(filepath.Dir(dir)); err != nil {
 		return fmt.Errorf("store: create directory %s: %w", dir, err)
 	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	return errors.Join(d.Sync(), d.Close())
 }
 
 // claimed holds the directories of stores open in this process. Opening a

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/mpcsigner/mpcsigner/internal/durable"
 )
 
 // Sentinel errors. Errors crossing the stream keep their meaning: the server maps each to one
@@ -134,7 +136,7 @@ func (l *FileLog) initImage(f *os.File, size int64) error {
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("hostsvc: initialize %s: %w", path, err)
 	}
-	return syncDir(l.dir)
+	return durable.SyncDir(l.dir)
 }
 
 // errDamaged marks a log file that is not a log image, or is damaged before its last entry.
@@ -381,7 +383,7 @@ func (l *FileLog) replace(image []byte) error {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("hostsvc: install the compacted log: %w", err)
 	}
-	err := syncDir(l.dir)
+	err := durable.SyncDir(l.dir)
 	var f *os.File
 	if err == nil {
 		f, err = os.OpenFile(path, os.O_RDWR, 0)
@@ -446,7 +448,7 @@ func (l *FileLog) PublishBlob(blob []byte) (bool, error) {
 		}
 		return false, fmt.Errorf("hostsvc: save the KMS data key blob: %w", err)
 	}
-	if err := syncDir(l.dir); err != nil {
+	if err := durable.SyncDir(l.dir); err != nil {
 		return false, fmt.Errorf("hostsvc: KMS data key blob saved but not yet durable: %w", err)
 	}
 	return true, nil
@@ -478,17 +480,4 @@ func writeSynced(path string, data []byte, flag int) error {
 		return err
 	}
 	return f.Close()
-}
-
-// syncDir fsyncs a directory so that a create, rename or link in it survives a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		_ = d.Close()
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return d.Close()
 }
