@@ -1,7 +1,6 @@
 package enclave
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -297,7 +296,7 @@ func (k *keyring) list() ([]wire.KeyInfo, error) {
 		}
 		infos = append(infos, rec.describe())
 	}
-	slices.SortFunc(infos, func(a, b wire.KeyInfo) int { return bytes.Compare([]byte(a.Created+a.ID), []byte(b.Created+b.ID)) })
+	wire.SortKeyInfos(infos)
 	return infos, nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -507,7 +506,7 @@ func (h *Host) listKeyInfos(ctx context.Context) ([]wire.KeyInfo, error) {
 	for _, id := range order {
 		out = append(out, byID[id])
 	}
-	slices.SortStableFunc(out, func(a, b wire.KeyInfo) int { return strings.Compare(a.Created+a.ID, b.Created+b.ID) })
+	wire.SortKeyInfos(out)
 	return out, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
 )
@@ -256,9 +258,15 @@ type KeyInfo struct {
 	ChainCodeID string `json:"chain_code_id,omitempty"`
 }
 
-// KeysReply lists keys.
+// KeysReply lists keys, in SortKeyInfos's order.
 type KeysReply struct {
 	Keys []KeyInfo `json:"keys"`
+}
+
+// SortKeyInfos puts keys in the order every key list uses: oldest first (creation time, then
+// id), so that an enclave's list and a host's merged list of several enclaves' agree.
+func SortKeyInfos(infos []KeyInfo) {
+	slices.SortStableFunc(infos, func(a, b KeyInfo) int { return strings.Compare(a.Created+a.ID, b.Created+b.ID) })
 }
 
 // PrepareArgs describes one protocol run. Every participant receives the same value; each
