@@ -9,6 +9,7 @@ import (
 	"github.com/btcsuite/btcd/btcec/v2/schnorr"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/internal/ctsecp"
 )
 
 // Sizes of the encodings this package uses.
@@ -141,12 +142,25 @@ func addPoints(p, q *btcec.JacobianPoint) *btcec.JacobianPoint {
 	return r
 }
 
+// mulBase returns k·G with btcec's variable-time multiplication, whose timing depends on k:
+// it must only ever see public scalars (the BIP341 tweak, a signature share being checked).
+// Secret scalars go to mulBaseSecret.
 func mulBase(k *btcec.ModNScalar) *btcec.JacobianPoint {
 	r := new(btcec.JacobianPoint)
 	btcec.ScalarBaseMultNonConst(k, r)
 	return r
 }
 
+// mulBaseSecret returns k·G in constant time (package ctsecp), for secret scalars: nonces,
+// shares, the coefficients of a resharing polynomial. It costs about three times mulBase.
+func mulBaseSecret(k *btcec.ModNScalar) *btcec.JacobianPoint {
+	r := new(btcec.JacobianPoint)
+	ctsecp.ScalarBaseMult(k, r)
+	return r
+}
+
+// mulPoint returns k·P in variable time: k and P must be public (binding factors, Lagrange
+// coefficients, commitments).
 func mulPoint(k *btcec.ModNScalar, p *btcec.JacobianPoint) *btcec.JacobianPoint {
 	r := new(btcec.JacobianPoint)
 	btcec.ScalarMultNonConst(k, p, r)

@@ -9,17 +9,19 @@
 // (reshare.go, over protocol/internal/reshare) refreshes the shares or moves them to another
 // committee with the same public key.
 //
-// Side channels: signing multiplies its secret nonces by the generator with btcec's
-// ScalarBaseMultNonConst (decred's secp256k1), which is variable-time, in this package's own
-// code now (commit in frost.go); the scalar arithmetic on the nonces and the share
-// (ModNScalar) is constant-time, and every other multiplication in signing (binding factors
-// times commitments, share checks, the BIP340 verification) sees public values only. Keygen
-// is variable-time on secrets too (the library's pkg/math/curve calls decred's
-// ScalarBaseMultNonConst and ScalarMultNonConst; only its scalar type is saferith), and so are
-// this package's share check (once per share and process) and reshare. A host that can time an
-// enclave's signing precisely learns something about nonces; the fix is a constant-time
-// fixed-base multiplication (a ladder or a constant-time table walk) in commit, the one place
-// where signing multiplies a secret by a point.
+// Side channels: every multiplication of a secret scalar by the generator in this package's
+// own code is constant-time (mulBaseSecret, over protocol/internal/ctsecp: a fixed-window comb
+// with a masked table scan and complete addition formulas): the nonces in commit (frost.go),
+// the own share in the share check (share.go), and the reshare group's BaseMul, which
+// protocol/internal/reshare calls with its polynomial's coefficients and the subshares it
+// receives. The scalar arithmetic on secrets (ModNScalar) is constant-time too. What remains
+// variable-time works on public values only: mulBase (btcec's ScalarBaseMultNonConst) for the
+// BIP341 tweak and the check of a received signature share, mulPoint for binding factors and
+// Lagrange coefficients times public points, and btcec's BIP340 verification. The exception
+// is keygen: the wrapped library multiplies its secret polynomial with decred's variable-time
+// ScalarBaseMultNonConst and ScalarMultNonConst (its pkg/math/curve; only its scalar type is
+// saferith). That happens once per key, at keygen, and cannot be changed without changing the
+// library (a later reshare does not undo it: the polynomial's constant is the key itself).
 //
 // Keys follow BIP86. Keygen is FROST's distributed key generation, without a dealer; it makes
 // the internal key P (normalized to an even y) and reports the 32-byte x-only output key

@@ -32,9 +32,10 @@ import (
 //
 // A participant's identifier is its party number, the x-coordinate of its Shamir share.
 //
-// Side channels: the nonces are multiplied by the generator with btcec's
-// ScalarBaseMultNonConst, which is variable-time (see the package comment); the scalar
-// arithmetic on secrets (ModNScalar) is constant-time. Everything else works on public values.
+// Side channels: the nonces are multiplied by the generator in constant time
+// (mulBaseSecret, protocol/internal/ctsecp; see the package comment), and the scalar
+// arithmetic on secrets (ModNScalar) is constant-time. Everything else works on public values,
+// with btcec's faster variable-time multiplications.
 
 // Tags of this package's hashes: its own, so that none collides with another protocol's.
 const (
@@ -101,7 +102,7 @@ func commit(self protocol.PartyID, secret *btcec.ModNScalar) (*noncePair, signer
 	n := new(noncePair)
 	nonceGenerate(secret, &n.hiding)
 	nonceGenerate(secret, &n.binding)
-	d, e := affine(mulBase(&n.hiding)), affine(mulBase(&n.binding))
+	d, e := affine(mulBaseSecret(&n.hiding)), affine(mulBaseSecret(&n.binding))
 	return n, newSignerCommitment(self, &d, &e, encodePoint(&d), encodePoint(&e))
 }
 

@@ -138,7 +138,6 @@ func (secpGroup) Invert(a *btcec.ModNScalar) *btcec.ModNScalar {
 }
 func (secpGroup) Wipe(a *btcec.ModNScalar)                                 { a.Zero() }
 func (secpGroup) DecodeScalar(b []byte) (*btcec.ModNScalar, error)         { return decodeScalar(b) }
-func (secpGroup) BaseMul(a *btcec.ModNScalar) *btcec.JacobianPoint         { return mulBase(a) }
 func (secpGroup) AddPoints(p, q *btcec.JacobianPoint) *btcec.JacobianPoint { return addPoints(p, q) }
 func (secpGroup) Equal(p, q *btcec.JacobianPoint) bool                     { return pointsEqual(p, q) }
 func (secpGroup) DecodePoint(b []byte) (*btcec.JacobianPoint, error)       { return decodePoint(b) }
@@ -151,6 +150,10 @@ func (secpGroup) EncodeScalar(a *btcec.ModNScalar) []byte {
 	b := a.Bytes()
 	return b[:]
 }
+
+// BaseMul is constant-time: the run calls it with secrets (its polynomial's coefficients, the
+// subshares it receives) and public values alike.
+func (secpGroup) BaseMul(a *btcec.ModNScalar) *btcec.JacobianPoint { return mulBaseSecret(a) }
 
 func (secpGroup) ScalarMul(p *btcec.JacobianPoint, a *btcec.ModNScalar) *btcec.JacobianPoint {
 	return mulPoint(a, p)

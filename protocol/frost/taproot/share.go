@@ -220,7 +220,7 @@ func (s *share) decodeKeys(sj shareJSON) error {
 // one polynomial of degree t-1 whose value at 0 is the internal key with an even y, and that
 // the output key is the internal key's BIP86 tweak.
 func (s *share) check() error {
-	if !pointsEqual(mulBase(s.secret), s.publicShare(s.self)) {
+	if !pointsEqual(mulBaseSecret(s.secret), s.publicShare(s.self)) {
 		return errors.New("secret does not match the own public share")
 	}
 	p, err := liftX(s.internalKey)
