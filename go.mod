@@ -6,6 +6,7 @@ replace github.com/agl/ed25519 => github.com/binance-chain/edwards25519 v0.0.0-2
 
 require (
 	filippo.io/age v1.2.1
+	filippo.io/bigmod v0.1.0
 	filippo.io/edwards25519 v1.1.1
 	github.com/OffchainLabs/go-bitfield v0.0.0-20251031151322-f427d04d8506
 	github.com/ThalesGroup/crypto11 v1.5.0
@@ -35,6 +36,7 @@ require (
 	github.com/mdlayher/vsock v1.2.1
 	github.com/miekg/pkcs11 v1.1.2
 	github.com/prometheus/client_golang v1.22.0
+	github.com/prometheus/client_model v0.6.2
 	github.com/supranational/blst v0.3.16
 	github.com/taurusgroup/multi-party-sig v0.7.0-alpha-2025-01-28
 	golang.org/x/crypto v0.55.0
@@ -44,7 +46,6 @@ require (
 )
 
 require (
-	filippo.io/bigmod v0.1.0 // indirect
 	filippo.io/nistec v0.0.3 // indirect
 	github.com/DataDog/zstd v1.5.7 // indirect
 	github.com/ProjectZKM/Ziren/crates/go-runtime/zkvm_runtime v0.0.0-20251001021608-1fe7b43fc4d6 // indirect
@@ -96,7 +97,6 @@ require (
 	github.com/pk910/dynamic-ssz v1.3.2 // indirect
 	github.com/pk910/hashtree-bindings v0.2.2 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
-	github.com/prometheus/client_model v0.6.2 // indirect
 	github.com/prometheus/common v0.62.0 // indirect
 	github.com/prometheus/procfs v0.15.1 // indirect
 	github.com/rogpeppe/go-internal v1.14.1 // indirect
