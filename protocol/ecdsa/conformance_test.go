@@ -22,6 +22,9 @@ func TestEngineConformance(t *testing.T) {
 		Shares:    fx.shares,
 		Threshold: 2,
 		Verify:    ethereumVerify,
+		// One error for both: an ECDSA presignature does not record why it is gone.
+		PresignatureUsed:      ErrPresignatureUsed,
+		PresignatureDiscarded: ErrPresignatureUsed,
 	})
 }
 

@@ -29,6 +29,11 @@ type Conformance struct {
 	// SignsMessages says the engine signs protocol.SignParams.Message (whole messages, as
 	// Ed25519 does); otherwise the engine must refuse a Message (protocol.SignParams.DigestOnly).
 	SignsMessages bool
+	// PresignatureUsed and PresignatureDiscarded are the errors (matched with errors.Is) that
+	// a presignature's Sign returns once the presignature has been used, and once it has been
+	// discarded. An engine that does not tell the two apart names the same error twice.
+	// Required when Engine is a protocol.Presigner.
+	PresignatureUsed, PresignatureDiscarded error
 }
 
 // SignatureBytes is what EngineConformance hands Verify: Signature.Bytes(), followed for an
@@ -76,6 +81,9 @@ func (c Conformance) validate() error {
 		return fmt.Errorf("a key of %d parties: the suite needs at least 3", n)
 	case c.Threshold < 2 || c.Threshold > n:
 		return fmt.Errorf("threshold %d out of range [2, %d]", c.Threshold, n)
+	}
+	if _, ok := c.Engine.(protocol.Presigner); ok && (c.PresignatureUsed == nil || c.PresignatureDiscarded == nil) {
+		return errors.New("a Presigner without PresignatureUsed and PresignatureDiscarded: the suite checks Sign's errors against them")
 	}
 	return nil
 }
@@ -347,69 +355,300 @@ func (f *firstPayload) get() (payload []byte, broadcast, ok bool) {
 	return f.payload, f.broadcast, f.payload != nil
 }
 
-// testPresign presigns with every signer, signs with the presignatures, and checks that a
-// presignature signs once only.
+// raceRounds is how many presignings the SignRacesDiscard subtest races on (each gives one
+// race per signer).
+const raceRounds = 4
+
+// concurrentSigns is how many goroutines race for one presignature.
+const concurrentSigns = 8
+
+// testPresign checks what protocol.Presignature promises: it signs once, verifiably, in any
+// order with others; Discard and a refused input consume it; concurrent callers cannot make
+// it sign twice; and signers bound to different inputs make no signature.
 func (c Conformance) testPresign(t *testing.T) {
+	t.Run("SignOnce", c.testPresignSignOnce)
+	t.Run("Discard", c.testPresignDiscard)
+	t.Run("OutOfOrder", c.testPresignOutOfOrder)
+	if c.SignsMessages {
+		t.Run("Message", c.testPresignMessage)
+	}
+	t.Run("RefusedInputBurnsIt", c.testPresignRefusedInput)
+	t.Run("ConcurrentSign", c.testPresignConcurrentSign)
+	t.Run("SignRacesDiscard", c.testPresignSignRacesDiscard)
+	t.Run("DifferentDigests", c.testPresignDifferentDigests)
+}
+
+// testPresignSignOnce signs with every signer's presignature. Once bound, a presignature
+// refuses a second Sign, and a Discard that comes too late leaves the online run intact.
+func (c Conformance) testPresignSignOnce(t *testing.T) {
 	pub := c.publicKey(t)
 	signers := c.signers()
 	pres := c.presignAll(t, signers)
 	digest := randomDigest(t)
-	in := protocol.SignInput{Digest: digest}
-	runs := make(map[protocol.PartyID]protocol.Run, len(pres))
+	runs := BindAll(t, pres, SameInput(signers, protocol.SignInput{Digest: digest}))
 	for _, p := range signers {
-		r, err := pres[p].Sign(in)
-		if err != nil {
+		if r, err := pres[p].Sign(protocol.SignInput{Digest: randomDigest(t)}); !errors.Is(err, c.PresignatureUsed) {
 			abortAll(runs)
-			t.Fatalf("%s: Presignature.Sign: %v", p, err)
+			abortIfRun(r)
+			t.Fatalf("%s: second Sign of a presignature: %v, want %v", p, err, c.PresignatureUsed)
 		}
-		runs[p] = r
+		pres[p].Discard() // too late: the online run owns the presignature now
 	}
 	sig := commonSignature(t, Execute(t, runs, nil))
 	c.verifyOnly(t, pub, digest[:], sig)
-	for _, p := range signers {
-		if r, err := pres[p].Sign(protocol.SignInput{Digest: randomDigest(t)}); err == nil {
-			r.Abort(nil)
-			t.Fatalf("%s: a used presignature signed again", p)
-		}
-	}
+}
 
-	discarded := c.presignAll(t, signers)
+// testPresignDiscard: a discarded presignature refuses to sign, and a second Discard does
+// nothing.
+func (c Conformance) testPresignDiscard(t *testing.T) {
+	signers := c.signers()
+	pres := c.presignAll(t, signers)
 	for _, p := range signers {
-		discarded[p].Discard()
-		if r, err := discarded[p].Sign(in); err == nil {
-			r.Abort(nil)
-			t.Fatalf("%s: a discarded presignature signed", p)
+		pres[p].Discard()
+		pres[p].Discard()
+		if r, err := pres[p].Sign(protocol.SignInput{Digest: randomDigest(t)}); !errors.Is(err, c.PresignatureDiscarded) {
+			abortIfRun(r)
+			t.Fatalf("%s: Sign of a discarded presignature: %v, want %v", p, err, c.PresignatureDiscarded)
 		}
 	}
 }
 
-// presignAll runs one presign among signers and returns every signer's presignature.
+// testPresignOutOfOrder signs one digest with the second of two presignatures, then with the
+// first. Both signatures verify, and they differ: a signature is a function of the key, the
+// nonce and the digest, so equal ones would mean that the two presignatures share a nonce.
+func (c Conformance) testPresignOutOfOrder(t *testing.T) {
+	pub := c.publicKey(t)
+	signers := c.signers()
+	first, second := c.presignAll(t, signers), c.presignAll(t, signers)
+	in := protocol.SignInput{Digest: randomDigest(t)}
+	s2 := c.signPresigned(t, second, in)
+	s1 := c.signPresigned(t, first, in)
+	c.verifyOnly(t, pub, in.Digest[:], s2)
+	c.verifyOnly(t, pub, in.Digest[:], s1)
+	if bytes.Equal(s1, s2) {
+		t.Fatal("two presignatures made the same signature of one digest: they share their nonces")
+	}
+}
+
+// testPresignMessage: on an engine that signs messages a presignature signs the message, not
+// the digest beside it. (RefusedInputBurnsIt checks that other engines refuse a message.)
+func (c Conformance) testPresignMessage(t *testing.T) {
+	pub := c.publicKey(t)
+	signers := c.signers()
+	in := protocol.SignInput{Digest: randomDigest(t), Message: randomBytes(t, 1500)}
+	sig := c.signPresigned(t, c.presignAll(t, signers), in)
+	c.verifyOnly(t, pub, in.Message, sig)
+	if c.Verify(pub, in.Digest[:], sig) == nil {
+		t.Fatal("the presigned signature of a message also verifies over the digest: the message was not what was signed")
+	}
+}
+
+// testPresignRefusedInput: an input a presignature refuses (a message on a digest-only
+// engine, a message over protocol.MaxMessageBytes on the others) consumes it, as the enclave
+// must burn a presignature on any error.
+func (c Conformance) testPresignRefusedInput(t *testing.T) {
+	signers := c.signers()
+	pres := c.presignAll(t, signers)
+	bad := protocol.SignInput{Digest: randomDigest(t), Message: randomBytes(t, 77)}
+	if c.SignsMessages {
+		bad.Message = make([]byte, protocol.MaxMessageBytes+1)
+	}
+	for _, p := range signers {
+		if r, err := pres[p].Sign(bad); err == nil {
+			r.Abort(nil)
+			t.Fatalf("%s: a presignature accepted a message of %d bytes", p, len(bad.Message))
+		}
+		if r, err := pres[p].Sign(protocol.SignInput{Digest: randomDigest(t)}); !errors.Is(err, c.PresignatureUsed) {
+			abortIfRun(r)
+			t.Fatalf("%s: Sign after a refused Sign: %v, want %v", p, err, c.PresignatureUsed)
+		}
+	}
+}
+
+// testPresignConcurrentSign: of many concurrent Sign calls on one presignature exactly one
+// gets a run; the others fail as on a used presignature.
+func (c Conformance) testPresignConcurrentSign(t *testing.T) {
+	signers := c.signers()
+	pres := c.presignAll(t, signers)
+	won, errs := raceSigns(pres[signers[0]], 0)
+	if len(won) != 1 || len(errs) != concurrentSigns-1 {
+		abortRuns(won)
+		t.Fatalf("%d of %d concurrent Sign calls succeeded (errors: %v), want exactly 1", len(won), concurrentSigns, errs)
+	}
+	for _, err := range errs {
+		if !errors.Is(err, c.PresignatureUsed) {
+			t.Fatalf("a losing Sign: %v, want %v", err, c.PresignatureUsed)
+		}
+	}
+	for _, r := range won {
+		r.Abort(errors.New("conformance: test over"))
+		CheckAbortedOnce(t, r, "sign")
+	}
+}
+
+// testPresignSignRacesDiscard: whichever of Sign and Discard takes a presignature first wins,
+// and every other Sign fails with the winner's reason.
+func (c Conformance) testPresignSignRacesDiscard(t *testing.T) {
+	signers := c.signers()
+	wins := map[bool]int{}
+	for range raceRounds {
+		pres := c.presignAll(t, signers)
+		for _, p := range signers {
+			won, errs := raceSigns(pres[p], concurrentSigns/2)
+			abortRuns(won)
+			want := c.PresignatureDiscarded
+			if len(won) == 1 {
+				want = c.PresignatureUsed
+			}
+			if len(won) > 1 || len(won)+len(errs) != concurrentSigns/2 {
+				t.Fatalf("%s: %d Sign calls succeeded and %d failed, want at most 1 of %d", p, len(won), len(errs), concurrentSigns/2)
+			}
+			for _, err := range errs {
+				if !errors.Is(err, want) {
+					t.Fatalf("%s: a losing Sign: %v, want %v", p, err, want)
+				}
+			}
+			wins[len(won) == 1]++
+		}
+	}
+	t.Logf("Sign won %d times, Discard %d times", wins[true], wins[false])
+}
+
+// raceSigns calls ps.Sign on concurrentSigns-discards goroutines and ps.Discard on discards others,
+// all at once, and returns the runs the Sign calls got and their errors.
+func raceSigns(ps protocol.Presignature, discards int) ([]protocol.Run, []error) {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		won  []protocol.Run
+		errs []error
+	)
+	start := make(chan struct{})
+	for i := range concurrentSigns {
+		wg.Go(func() {
+			<-start
+			if i < discards {
+				ps.Discard()
+				return
+			}
+			r, err := ps.Sign(protocol.SignInput{Digest: DigestOf(fmt.Sprint("race ", i))})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			won = append(won, r)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return won, errs
+}
+
+// testPresignDifferentDigests binds the first signer to one digest and the others to another:
+// every run must fail, and none may end with a signature.
+func (c Conformance) testPresignDifferentDigests(t *testing.T) {
+	signers := c.signers()
+	pres := c.presignAll(t, signers)
+	a, b := randomDigest(t), randomDigest(t)
+	inputs := SameInput(signers, protocol.SignInput{Digest: b})
+	inputs[signers[0]] = protocol.SignInput{Digest: a}
+	for p, res := range Execute(t, BindAll(t, pres, inputs), nil) {
+		if res.Err == nil || res.Signature != nil || res.Signatures != nil {
+			t.Fatalf("%s: signers bound to different digests ended with %+v, want an error only", p, res)
+		}
+	}
+}
+
+// signPresigned binds in to every presignature, runs the online part and returns the
+// signature every signer made.
+func (c Conformance) signPresigned(t *testing.T, pres map[protocol.PartyID]protocol.Presignature, in protocol.SignInput) []byte {
+	t.Helper()
+	return commonSignature(t, Execute(t, BindAll(t, pres, SameInput(sortedKeys(pres), in)), nil))
+}
+
+// presignAll runs one presign among signers and returns every signer's presignature, which
+// the test discards when it ends.
 func (c Conformance) presignAll(t *testing.T, signers []protocol.PartyID) map[protocol.PartyID]protocol.Presignature {
 	t.Helper()
-	presigner := c.Engine.(protocol.Presigner)
-	nonce := randomBytes(t, 32)
-	runs := make(map[protocol.PartyID]protocol.Run, len(signers))
-	for _, p := range signers {
-		r, err := presigner.Presign(protocol.PresignParams{Self: p, Signers: slices.Clone(signers), Share: c.Shares[p], SessionNonce: slices.Clone(nonce)})
-		if err != nil {
-			abortAll(runs)
-			t.Fatalf("Presign(%s): %v", p, err)
-		}
-		runs[p] = r
-	}
-	out := make(map[protocol.PartyID]protocol.Presignature, len(signers))
-	for p, res := range Execute(t, runs, nil) {
-		if res.Err != nil || res.Presignature == nil || res.Signature != nil {
-			t.Fatalf("%s: presign ended with %+v, want a presignature only", p, res)
-		}
-		out[p] = res.Presignature
-	}
+	runs := PresignRuns(t, c.Engine.(protocol.Presigner), c.Shares, signers, randomBytes(t, 32))
+	out := Presignatures(t, Execute(t, runs, nil))
 	t.Cleanup(func() {
 		for _, ps := range out {
 			ps.Discard()
 		}
 	})
 	return out
+}
+
+// PresignRuns makes one presign run per signer of the key whose shares are given, all with
+// the session nonce.
+func PresignRuns(t testing.TB, e protocol.Presigner, shares map[protocol.PartyID][]byte, signers []protocol.PartyID, nonce []byte) map[protocol.PartyID]protocol.Run {
+	t.Helper()
+	runs := make(map[protocol.PartyID]protocol.Run, len(signers))
+	for _, p := range signers {
+		r, err := e.Presign(protocol.PresignParams{Self: p, Signers: slices.Clone(signers), Share: shares[p], SessionNonce: slices.Clone(nonce)})
+		if err != nil {
+			abortAll(runs)
+			t.Fatalf("Presign(%s): %v", p, err)
+		}
+		runs[p] = r
+	}
+	return runs
+}
+
+// Presignatures checks that every presign run ended with a presignature and nothing else, and
+// returns them.
+func Presignatures(t testing.TB, results map[protocol.PartyID]protocol.Result) map[protocol.PartyID]protocol.Presignature {
+	t.Helper()
+	out := make(map[protocol.PartyID]protocol.Presignature, len(results))
+	for _, p := range sortedKeys(results) {
+		res := results[p]
+		if res.Err != nil || res.Presignature == nil || res.Signature != nil || res.Keygen != nil {
+			t.Fatalf("%s: presign ended with %+v, want a presignature only", p, res)
+		}
+		out[p] = res.Presignature
+	}
+	return out
+}
+
+// BindAll binds inputs[p] to every signer p's presignature and returns the online runs, not
+// started.
+func BindAll(t testing.TB, pres map[protocol.PartyID]protocol.Presignature, inputs map[protocol.PartyID]protocol.SignInput) map[protocol.PartyID]protocol.Run {
+	t.Helper()
+	runs := make(map[protocol.PartyID]protocol.Run, len(pres))
+	for _, p := range sortedKeys(pres) {
+		r, err := pres[p].Sign(inputs[p])
+		if err != nil {
+			abortAll(runs)
+			t.Fatalf("%s: Presignature.Sign: %v", p, err)
+		}
+		runs[p] = r
+	}
+	return runs
+}
+
+// SameInput gives every signer the input in.
+func SameInput(signers []protocol.PartyID, in protocol.SignInput) map[protocol.PartyID]protocol.SignInput {
+	inputs := make(map[protocol.PartyID]protocol.SignInput, len(signers))
+	for _, p := range signers {
+		inputs[p] = in
+	}
+	return inputs
+}
+
+func abortRuns(runs []protocol.Run) {
+	for _, r := range runs {
+		r.Abort(nil)
+	}
+}
+
+// abortIfRun aborts r unless it is nil: a Sign that should have failed but returned a run.
+func abortIfRun(r protocol.Run) {
+	if r != nil {
+		r.Abort(nil)
+	}
 }
 
 // testBatch bundles batchSize signings (each with its own digest and session nonce) into one
@@ -544,4 +783,78 @@ func randomBytes(t *testing.T, n int) []byte {
 
 func randomDigest(t *testing.T) [32]byte {
 	return [32]byte(randomBytes(t, 32))
+}
+
+// BenchPresign measures one presigning among signers of the key whose shares are given: every
+// signer's presign run, driven in lockstep on the benchmark's goroutine (no router goroutines
+// to schedule on a small machine), ending with presignatures that it discards. It suits
+// engines whose presign is one exchange of broadcasts, as FROST's is.
+func BenchPresign(b *testing.B, e protocol.Presigner, shares map[protocol.PartyID][]byte, signers []protocol.PartyID) {
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, ps := range presignLockstep(b, e, shares, signers) {
+			ps.Discard()
+		}
+	}
+}
+
+// BenchPresignedSign measures the online part only: every signer binds in to its presignature
+// and the online runs exchange their shares in lockstep, as in BenchPresign, each checking the
+// others' and the signature as the engine does. The presigning runs with the timer stopped.
+func BenchPresignedSign(b *testing.B, e protocol.Presigner, shares map[protocol.PartyID][]byte, signers []protocol.PartyID, in protocol.SignInput) {
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		pres := presignLockstep(b, e, shares, signers)
+		b.StartTimer()
+		for p, res := range lockstep(b, BindAll(b, pres, SameInput(signers, in))) {
+			if res.Err != nil || res.Signature == nil {
+				b.Fatalf("%s: online run ended with %+v, want a signature", p, res)
+			}
+		}
+	}
+}
+
+// presignLockstep runs one presigning with a fresh session nonce and returns the presignatures.
+func presignLockstep(b *testing.B, e protocol.Presigner, shares map[protocol.PartyID][]byte, signers []protocol.PartyID) map[protocol.PartyID]protocol.Presignature {
+	nonce := make([]byte, 32)
+	if _, err := rand.Read(nonce); err != nil {
+		b.Fatal(err)
+	}
+	return Presignatures(b, lockstep(b, PresignRuns(b, e, shares, signers, nonce)))
+}
+
+// lockstep starts runs that each send one payload and then end once they have everyone else's,
+// hands every payload to its recipients, and returns the results.
+func lockstep(b *testing.B, runs map[protocol.PartyID]protocol.Run) map[protocol.PartyID]protocol.Result {
+	signers := sortedKeys(runs)
+	for _, p := range signers {
+		if err := runs[p].Start(); err != nil {
+			b.Fatalf("%s: Start: %v", p, err)
+		}
+	}
+	sent := make(map[protocol.PartyID]protocol.Outgoing, len(runs))
+	for _, p := range signers {
+		select {
+		case sent[p] = <-runs[p].Outgoing():
+		case res := <-runs[p].Done():
+			b.Fatalf("%s ended with %+v before sending anything", p, res)
+		}
+	}
+	for _, from := range signers {
+		o := sent[from]
+		for _, to := range signers {
+			if to == from || !(o.Broadcast || slices.Contains(o.To, to)) {
+				continue
+			}
+			if err := runs[to].Handle(from, o.Broadcast, o.Payload); err != nil {
+				b.Fatalf("%s handling %s's payload: %v", to, from, err)
+			}
+		}
+	}
+	results := make(map[protocol.PartyID]protocol.Result, len(runs))
+	for _, p := range signers {
+		results[p] = <-runs[p].Done()
+	}
+	return results
 }

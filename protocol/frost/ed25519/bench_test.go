@@ -51,6 +51,22 @@ func BenchmarkSign2of3(b *testing.B) {
 	}
 }
 
+// BenchmarkPresign2of3 runs both signers' presign runs of a 2-of-3 key in one process: the
+// nonces, their commitments and the exchange, ending with two presignatures (discarded).
+func BenchmarkPresign2of3(b *testing.B) {
+	fx := getFixture(b, 3, 2)
+	protocoltest.BenchPresign(b, Engine{}, fx.shares, protocoltest.IDs(1, 2))
+}
+
+// BenchmarkPresignedSign2of3 measures the online part only: both signers' online runs of a
+// 2-of-3 key, with the share exchange, aggregation and the crypto/ed25519 checks. The
+// presigning runs with the timer stopped.
+func BenchmarkPresignedSign2of3(b *testing.B) {
+	fx := getFixture(b, 3, 2)
+	in := protocol.SignInput{Digest: protocoltest.DigestOf("bench")}
+	protocoltest.BenchPresignedSign(b, Engine{}, fx.shares, protocoltest.IDs(1, 2), in)
+}
+
 // BenchmarkSingleKeySign is the baseline: one crypto/ed25519 signature with a whole key.
 func BenchmarkSingleKeySign(b *testing.B) {
 	_, sk, err := ed25519.GenerateKey(nil)

@@ -21,6 +21,9 @@ func TestEngineConformance(t *testing.T) {
 				Threshold:     k.threshold,
 				Verify:        stdlibVerify,
 				SignsMessages: true,
+
+				PresignatureUsed:      ErrPresignatureUsed,
+				PresignatureDiscarded: ErrPresignatureDiscarded,
 			})
 		})
 	}

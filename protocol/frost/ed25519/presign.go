@@ -3,9 +3,9 @@ package ed25519
 import (
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/mpcsigner/mpcsigner/protocol"
+	"github.com/mpcsigner/mpcsigner/protocol/internal/oneshot"
 )
 
 // Presignatures: FROST's round 1 ahead of time (protocol.Presigner).
@@ -63,8 +63,6 @@ func (r *signRun) endWithPresignatureLocked() error {
 		return r.Errorf(1, nil, "the own nonces are gone")
 	}
 	state := &presigned{
-		self:        r.Self,
-		signers:     r.Participants,
 		nonce:       r.nonce,
 		key:         r.key.clone(),
 		nonces:      nonces,
@@ -73,7 +71,7 @@ func (r *signRun) endWithPresignatureLocked() error {
 		seen:        r.seen,
 	}
 	r.commitments, r.pending, r.seen = nil, nil, nil
-	r.EndLocked(protocol.Result{Presignature: &presignature{state: state}})
+	r.EndLocked(protocol.Result{Presignature: newPresignature(r.Self, r.Participants, state)})
 	return nil
 }
 
@@ -91,42 +89,44 @@ func (r *signRun) startOnlineLocked() error {
 }
 
 // presignature is one signer's parked round 1 (protocol.Presignature). Its state moves to
-// exactly one online run (Sign) or is wiped (Discard), whichever comes first: mu makes the
-// two exclusive, so no nonce pair can make two signature shares.
+// exactly one online run (Sign) or is wiped (Discard), whichever comes first: the holder makes
+// the two exclusive, so no nonce pair can make two signature shares.
 type presignature struct {
-	mu    sync.Mutex
-	state *presigned // nil once used or discarded
-	gone  error      // why state is nil: ErrPresignatureUsed or ErrPresignatureDiscarded
+	self    protocol.PartyID
+	signers []protocol.PartyID // ascending
+	state   *oneshot.Holder[*presigned]
 }
 
 var _ protocol.Presignature = (*presignature)(nil)
 
+// newPresignature parks state for self, one of signers.
+func newPresignature(self protocol.PartyID, signers []protocol.PartyID, state *presigned) *presignature {
+	return &presignature{self: self, signers: signers, state: oneshot.New(state)}
+}
+
 // presigned is what a presign run hands to its online run. Only key and nonces are secret;
 // the rest is public and, once the presign run has ended, read by nobody else.
 type presigned struct {
-	self        protocol.PartyID
-	signers     []protocol.PartyID // ascending
-	nonce       []byte             // the session nonce, which the online payloads carry too
-	key         *signingKey        // a copy of the key, wiped with the nonces
+	nonce       []byte      // the session nonce, which the online payloads carry too
+	key         *signingKey // a copy of the key, wiped with the nonces
 	nonces      *noncePair
 	commitments map[protocol.PartyID]signerCommitment // checked, own included
 	pending     map[protocol.PartyID]*message         // signature shares that came early
 	seen        replays
 }
 
-func (s *presigned) wipe() {
+// Wipe implements oneshot.Wiper: it overwrites the key copy and the nonces.
+func (s *presigned) Wipe() {
 	s.key.wipe()
 	s.nonces.wipe()
 }
 
 // String describes the presignature without its secrets.
 func (p *presignature) String() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.state == nil {
-		return fmt.Sprintf("ed25519 presignature (%v)", p.gone)
+	if gone := p.state.Gone(); gone != nil {
+		return fmt.Sprintf("ed25519 presignature (%v)", gone)
 	}
-	return fmt.Sprintf("ed25519 presignature (%s of %v)", p.state.self, p.state.signers)
+	return fmt.Sprintf("ed25519 presignature (%s of %v)", p.self, p.signers)
 }
 
 // GoString is String, so that %#v does not print the secrets either.
@@ -137,36 +137,19 @@ func (p *presignature) GoString() string { return p.String() }
 // consumes the presignature whatever its outcome: an input refused here burns it too, as the
 // enclave must burn a presignature on any error.
 func (p *presignature) Sign(in protocol.SignInput) (protocol.Run, error) {
-	state, err := p.claim(ErrPresignatureUsed)
+	state, err := p.state.Take(ErrPresignatureUsed)
 	if err != nil {
 		return nil, err
 	}
 	if len(in.Message) > protocol.MaxMessageBytes {
-		state.wipe()
+		state.Wipe()
 		return nil, fmt.Errorf("ed25519: a message of %d bytes (at most %d); the presignature is spent", len(in.Message), protocol.MaxMessageBytes)
 	}
-	r := newSignRun(roundTwoOnly, state.self, state.signers, state.key, state.nonce, in.SignedBytes())
+	r := newSignRun(roundTwoOnly, p.self, p.signers, state.key, state.nonce, in.SignedBytes())
 	r.commitments, r.pending, r.seen = state.commitments, state.pending, state.seen
 	r.commitmentID = r.signer.add(state.nonces) // the run wipes key and nonces from here on
 	return r, nil
 }
 
 // Discard wipes the presignature's secrets unless Sign has taken them; later calls do nothing.
-func (p *presignature) Discard() {
-	if state, err := p.claim(ErrPresignatureDiscarded); err == nil {
-		state.wipe()
-	}
-}
-
-// claim takes the presignature's state, leaving why in its place; it fails once the state is
-// gone.
-func (p *presignature) claim(why error) (*presigned, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.state == nil {
-		return nil, p.gone
-	}
-	state := p.state
-	p.state, p.gone = nil, why
-	return state, nil
-}
+func (p *presignature) Discard() { p.state.Discard(ErrPresignatureDiscarded) }

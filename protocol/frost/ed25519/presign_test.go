@@ -3,9 +3,9 @@ package ed25519
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -20,63 +20,39 @@ import (
 
 func presignRuns(t testing.TB, fx *keygenFixture, signers []protocol.PartyID, nonce []byte) map[protocol.PartyID]protocol.Run {
 	t.Helper()
-	runs := make(map[protocol.PartyID]protocol.Run, len(signers))
-	for _, p := range signers {
-		r, err := Engine{}.Presign(protocol.PresignParams{Self: p, Signers: signers, Share: fx.shares[p], SessionNonce: nonce})
-		if err != nil {
-			t.Fatalf("Presign(%s): %v", p, err)
-		}
-		runs[p] = r
-	}
-	return runs
+	return protocoltest.PresignRuns(t, Engine{}, fx.shares, signers, nonce)
 }
 
 // presignAll runs a presign for signers and returns every signer's presignature.
 func presignAll(t testing.TB, fx *keygenFixture, signers []protocol.PartyID) map[protocol.PartyID]protocol.Presignature {
 	t.Helper()
-	return presignResults(t, execute(t, presignRuns(t, fx, signers, newNonce(t)), nil))
+	return protocoltest.Presignatures(t, execute(t, presignRuns(t, fx, signers, newNonce(t)), nil))
 }
 
-// presignResults checks that every presign run ended with a presignature and nothing else.
-func presignResults(t testing.TB, results map[protocol.PartyID]protocol.Result) map[protocol.PartyID]protocol.Presignature {
+// opened takes ps's state and puts it in a new presignature, returned with the state, so that
+// a test can watch the secrets of a presignature that signs or is discarded: a presignature
+// shows nobody its state, and this takes it the way Sign does.
+func opened(t testing.TB, ps protocol.Presignature) (protocol.Presignature, *presigned) {
 	t.Helper()
-	out := make(map[protocol.PartyID]protocol.Presignature, len(results))
-	for p, res := range results {
-		if res.Err != nil || res.Presignature == nil || res.Signature != nil || res.Keygen != nil {
-			t.Fatalf("presign: %s: %+v", p, res)
-		}
-		out[p] = res.Presignature
+	p := ps.(*presignature)
+	state, err := p.state.Take(errors.New("taken by the test"))
+	if err != nil {
+		t.Fatalf("opening %v: %v", p, err)
 	}
-	return out
+	return newPresignature(p.self, p.signers, state), state
 }
 
-// onlineRuns binds inputs[p] to every signer p's presignature.
-func onlineRuns(t testing.TB, pres map[protocol.PartyID]protocol.Presignature, inputs map[protocol.PartyID]protocol.SignInput) map[protocol.PartyID]protocol.Run {
-	t.Helper()
-	runs := make(map[protocol.PartyID]protocol.Run, len(pres))
-	for p, ps := range pres {
-		r, err := ps.Sign(inputs[p])
-		if err != nil {
-			t.Fatalf("%s: Presignature.Sign: %v", p, err)
-		}
-		runs[p] = r
-	}
-	return runs
-}
-
-func sameInput(pres map[protocol.PartyID]protocol.Presignature, in protocol.SignInput) map[protocol.PartyID]protocol.SignInput {
-	inputs := make(map[protocol.PartyID]protocol.SignInput, len(pres))
-	for p := range pres {
-		inputs[p] = in
-	}
-	return inputs
+// holdsSecrets reports whether any secret of state is nonzero.
+func holdsSecrets(state *presigned) bool {
+	return !state.key.secret.IsZero() || !state.nonces.HidingNonce.IsZero() || !state.nonces.BindingNonce.IsZero()
 }
 
 // signPresigned runs the online part with in at every signer, checks that they all produced
 // the same signature and that crypto/ed25519 accepts it over signed, and returns it.
 func signPresigned(t testing.TB, fx *keygenFixture, pres map[protocol.PartyID]protocol.Presignature, in protocol.SignInput, signed []byte) []byte {
 	t.Helper()
-	return checkSignatures(t, fx, execute(t, onlineRuns(t, pres, sameInput(pres, in)), nil), signed)
+	inputs := protocoltest.SameInput(slices.Sorted(maps.Keys(pres)), in)
+	return checkSignatures(t, fx, execute(t, protocoltest.BindAll(t, pres, inputs), nil), signed)
 }
 
 func checkSignatures(t testing.TB, fx *keygenFixture, results map[protocol.PartyID]protocol.Result, signed []byte) []byte {
@@ -99,168 +75,45 @@ func checkSignatures(t testing.TB, fx *keygenFixture, results map[protocol.Party
 	return sig
 }
 
-func TestPresignThenSign(t *testing.T) {
-	message := make([]byte, 1500)
-	if _, err := rand.Read(message); err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		n, threshold int
-		signers      []protocol.PartyID
-	}{
-		{3, 2, protocoltest.IDs(1, 3)},
-		{5, 3, protocoltest.IDs(2, 4, 5)},
-	} {
-		t.Run(fmt.Sprintf("%d-of-%d", tc.threshold, tc.n), func(t *testing.T) {
-			fx := getFixture(t, tc.n, tc.threshold)
-			digest := protocoltest.DigestOf("presigned digest")
-			a := signPresigned(t, fx, presignAll(t, fx, tc.signers), protocol.SignInput{Digest: digest}, digest[:])
-			// A message wins over the digest, which must then play no part.
-			b := signPresigned(t, fx, presignAll(t, fx, tc.signers), protocol.SignInput{Digest: digest, Message: message}, message)
-			if ed25519.Verify(fx.publicKey, digest[:], b) {
-				t.Fatal("the signature of the message also verifies over the digest")
-			}
-			if bytes.Equal(a[:32], b[:32]) {
-				t.Fatal("two presignatures share R: nonces were reused")
-			}
-		})
-	}
-}
-
-// TestPresignatureSingleUse: a presignature signs once; Discard stops it from signing and
-// does not touch a run that already took it.
-func TestPresignatureSingleUse(t *testing.T) {
-	fx := getFixture(t, 3, 2)
-	signers := protocoltest.IDs(1, 2)
-	digest := protocoltest.DigestOf("single use")
-
-	pres := presignAll(t, fx, signers)
-	runs := onlineRuns(t, pres, sameInput(pres, protocol.SignInput{Digest: digest}))
-	for p, ps := range pres {
-		if _, err := ps.Sign(protocol.SignInput{Digest: digest}); !errors.Is(err, ErrPresignatureUsed) {
-			t.Fatalf("%s: second Sign: %v, want %v", p, err, ErrPresignatureUsed)
-		}
-		ps.Discard() // too late: the online run owns the secrets now
-	}
-	checkSignatures(t, fx, execute(t, runs, nil), digest[:])
-
-	pres = presignAll(t, fx, signers)
-	ps := pres[1]
-	state := ps.(*presignature).state
-	ps.Discard()
-	ps.Discard()
-	if !state.key.secret.IsZero() || !state.nonces.HidingNonce.IsZero() || !state.nonces.BindingNonce.IsZero() {
-		t.Fatal("Discard left a secret of the presignature in memory")
-	}
-	if _, err := ps.Sign(protocol.SignInput{Digest: digest}); !errors.Is(err, ErrPresignatureDiscarded) {
-		t.Fatalf("Sign after Discard: %v, want %v", err, ErrPresignatureDiscarded)
-	}
-	pres[2].Discard()
-}
-
-func TestPresignatureRefusedInputBurnsIt(t *testing.T) {
-	fx := getFixture(t, 3, 2)
-	pres := presignAll(t, fx, protocoltest.IDs(2, 3))
-	defer pres[3].Discard()
-	state := pres[2].(*presignature).state
-	_, err := pres[2].Sign(protocol.SignInput{Message: make([]byte, protocol.MaxMessageBytes+1)})
-	if err == nil || !strings.Contains(err.Error(), "at most") {
-		t.Fatalf("Sign of an oversized message: %v", err)
-	}
-	if !state.key.secret.IsZero() || !state.nonces.HidingNonce.IsZero() {
-		t.Fatal("a refused Sign left the presignature's secrets in memory")
-	}
-	if _, err := pres[2].Sign(protocol.SignInput{}); !errors.Is(err, ErrPresignatureUsed) {
-		t.Fatalf("Sign after a refused Sign: %v, want %v", err, ErrPresignatureUsed)
-	}
-}
-
-func TestPresignatureConcurrentSign(t *testing.T) {
+// TestDiscardWipesSecrets: Discard wipes a presignature's secrets, and the presignature
+// then says it was discarded when printed.
+func TestDiscardWipesSecrets(t *testing.T) {
 	fx := getFixture(t, 3, 2)
 	pres := presignAll(t, fx, protocoltest.IDs(1, 2))
 	defer pres[2].Discard()
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		won  []protocol.Run
-		errs []error
-	)
-	for range 8 {
-		wg.Go(func() {
-			r, err := pres[1].Sign(protocol.SignInput{Digest: protocoltest.DigestOf("race")})
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, err)
-				return
-			}
-			won = append(won, r)
-		})
+	ps, state := opened(t, pres[1])
+	if !holdsSecrets(state) {
+		t.Fatal("a fresh presignature holds no secrets")
 	}
-	wg.Wait()
-	if len(won) != 1 || len(errs) != 7 {
-		t.Fatalf("%d of 8 concurrent Sign calls succeeded (errors: %v), want exactly 1", len(won), errs)
+	ps.Discard()
+	if holdsSecrets(state) {
+		t.Fatal("Discard left a secret of the presignature in memory")
 	}
-	for _, err := range errs {
-		if !errors.Is(err, ErrPresignatureUsed) {
-			t.Fatalf("losing Sign: %v, want %v", err, ErrPresignatureUsed)
-		}
+	if s := fmt.Sprintf("%v %#v", ps, ps); !strings.Contains(s, "discarded") {
+		t.Fatalf("a discarded presignature prints as %q", s)
 	}
-	won[0].Abort(errors.New("test over"))
-	protocoltest.CheckAbortedOnce(t, won[0], "sign")
 }
 
-// TestPresignatureSignRacesDiscard: whichever of Sign and Discard takes the presignature
-// first wins; every other Sign fails with the winner's reason.
-func TestPresignatureSignRacesDiscard(t *testing.T) {
+// TestRefusedInputWipesSecrets: an oversized message is refused, saying why, and the
+// presignature's secrets are wiped. (The conformance suite checks that it is burnt.)
+func TestRefusedInputWipesSecrets(t *testing.T) {
 	fx := getFixture(t, 3, 2)
-	wins := map[bool]int{}
-	for range 20 {
-		pres := presignAll(t, fx, protocoltest.IDs(1, 3))
-		pres[3].Discard()
-		var (
-			wg   sync.WaitGroup
-			mu   sync.Mutex
-			won  []protocol.Run
-			errs []error
-		)
-		for i := range 8 {
-			wg.Go(func() {
-				if i%2 == 0 {
-					pres[1].Discard()
-					return
-				}
-				r, err := pres[1].Sign(protocol.SignInput{})
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil {
-					errs = append(errs, err)
-					return
-				}
-				won = append(won, r)
-			})
-		}
-		wg.Wait()
-		want := ErrPresignatureDiscarded
-		if len(won) == 1 {
-			want = ErrPresignatureUsed
-			won[0].Abort(nil)
-		}
-		if len(won) > 1 || len(won)+len(errs) != 4 {
-			t.Fatalf("%d Sign calls succeeded, %d failed", len(won), len(errs))
-		}
-		for _, err := range errs {
-			if !errors.Is(err, want) {
-				t.Fatalf("losing Sign: %v, want %v", err, want)
-			}
-		}
-		wins[len(won) == 1]++
+	pres := presignAll(t, fx, protocoltest.IDs(2, 3))
+	defer pres[3].Discard()
+	ps, state := opened(t, pres[2])
+	_, err := ps.Sign(protocol.SignInput{Message: make([]byte, protocol.MaxMessageBytes+1)})
+	if err == nil || !strings.Contains(err.Error(), "at most") {
+		t.Fatalf("Sign of an oversized message: %v", err)
 	}
-	t.Logf("Sign won %d times, Discard %d times", wins[true], wins[false])
+	if holdsSecrets(state) {
+		t.Fatal("a refused Sign left the presignature's secrets in memory")
+	}
 }
 
-// TestPresignedDifferentDigests: signers bound to different digests end with errors, and
-// the shares they sent sum to no signature either digest verifies.
+// TestPresignedDifferentDigests: signers bound to different digests end with errors naming
+// the signers bound to another digest than their own, and the shares they sent sum to no
+// signature either digest verifies. (The conformance suite checks only that no signer ends
+// with a signature.)
 func TestPresignedDifferentDigests(t *testing.T) {
 	a, b := protocoltest.DigestOf("digest a"), protocoltest.DigestOf("digest b")
 	for _, tc := range []struct {
@@ -294,7 +147,7 @@ func TestPresignedDifferentDigests(t *testing.T) {
 				}
 				return payload
 			}
-			results := execute(t, onlineRuns(t, pres, inputs), record)
+			results := execute(t, protocoltest.BindAll(t, pres, inputs), record)
 			for p, res := range results {
 				if res.Signature != nil {
 					t.Fatalf("%s produced a signature", p)
@@ -350,27 +203,16 @@ func sumShares(t *testing.T, fx *keygenFixture, signers []protocol.PartyID, shar
 	return s.aggregate(zs)
 }
 
-func TestPresignaturesUsedInReverseOrder(t *testing.T) {
-	fx := getFixture(t, 5, 3)
-	signers := protocoltest.IDs(1, 3, 5)
-	first, second := presignAll(t, fx, signers), presignAll(t, fx, signers)
-	d2, d1 := protocoltest.DigestOf("second presignature"), protocoltest.DigestOf("first presignature")
-	s2 := signPresigned(t, fx, second, protocol.SignInput{Digest: d2}, d2[:])
-	s1 := signPresigned(t, fx, first, protocol.SignInput{Digest: d1}, d1[:])
-	if bytes.Equal(s1[:32], s2[:32]) {
-		t.Fatal("two presignatures share R")
-	}
-}
-
 // TestOnlineRunWipesSecrets: the online run's nonces and key copy are zero once it has
 // signed.
 func TestOnlineRunWipesSecrets(t *testing.T) {
 	fx := getFixture(t, 3, 2)
 	pres := presignAll(t, fx, protocoltest.IDs(1, 2))
-	state := pres[1].(*presignature).state
+	var state *presigned
+	pres[1], state = opened(t, pres[1])
 	digest := protocoltest.DigestOf("wipe")
 	signPresigned(t, fx, pres, protocol.SignInput{Digest: digest}, digest[:])
-	if !state.key.secret.IsZero() || !state.nonces.HidingNonce.IsZero() || !state.nonces.BindingNonce.IsZero() {
+	if holdsSecrets(state) {
 		t.Fatal("the online run left a secret in memory")
 	}
 }
@@ -440,7 +282,7 @@ func TestOnlineRunKeepsThePresignedCommitments(t *testing.T) {
 		mu.Unlock()
 		return payload
 	}
-	pres := presignResults(t, execute(t, presignRuns(t, fx, protocoltest.IDs(1, 2), nonce), record))
+	pres := protocoltest.Presignatures(t, execute(t, presignRuns(t, fx, protocoltest.IDs(1, 2), nonce), record))
 	defer pres[2].Discard()
 	r, err := pres[1].Sign(protocol.SignInput{Digest: protocoltest.DigestOf("replay")})
 	if err != nil {
@@ -494,7 +336,7 @@ func TestSharesThatReachThePresignRun(t *testing.T) {
 	online := map[protocol.PartyID]protocol.Run{}
 	shares := map[protocol.PartyID][]byte{}
 	for _, p := range []protocol.PartyID{1, 3} {
-		pres[p] = presignResults(t, map[protocol.PartyID]protocol.Result{p: awaitDone(t, runs[p])})[p]
+		pres[p] = protocoltest.Presignatures(t, map[protocol.PartyID]protocol.Result{p: awaitDone(t, runs[p])})[p]
 		r, err := pres[p].Sign(protocol.SignInput{Digest: digest})
 		if err != nil {
 			t.Fatal(err)
@@ -506,8 +348,10 @@ func TestSharesThatReachThePresignRun(t *testing.T) {
 		deliver(2, p, shares[p])
 	}
 	deliver(2, 3, commitments[3])
-	pres[2] = presignResults(t, map[protocol.PartyID]protocol.Result{2: awaitDone(t, runs[2])})[2]
-	if n := len(pres[2].(*presignature).state.pending); n != 2 {
+	pres[2] = protocoltest.Presignatures(t, map[protocol.PartyID]protocol.Result{2: awaitDone(t, runs[2])})[2]
+	var state *presigned
+	pres[2], state = opened(t, pres[2])
+	if n := len(state.pending); n != 2 {
 		t.Fatalf("party 2's presignature kept %d early signature shares, want 2", n)
 	}
 	r, err := pres[2].Sign(protocol.SignInput{Digest: digest})
@@ -552,87 +396,4 @@ func awaitDone(t testing.TB, r protocol.Run) protocol.Result {
 		t.Fatalf("%v gave no result within %v", r, testTimeout)
 	}
 	return protocol.Result{}
-}
-
-// BenchmarkPresign2of3 runs both signers' presign runs of a 2-of-3 key in one process.
-func BenchmarkPresign2of3(b *testing.B) {
-	fx := getFixture(b, 3, 2)
-	nonce := newNonce(b)
-	signers := protocoltest.IDs(1, 2)
-	b.ReportAllocs()
-	for b.Loop() {
-		for _, ps := range presignExchange(b, presignRuns(b, fx, signers, nonce), signers) {
-			ps.Discard()
-		}
-	}
-}
-
-// BenchmarkPresignedSign2of3 measures the online part only: both signers' online runs of a
-// 2-of-3 key, with the share exchange, aggregation and the crypto/ed25519 checks. The
-// presigning runs with the timer stopped.
-func BenchmarkPresignedSign2of3(b *testing.B) {
-	fx := getFixture(b, 3, 2)
-	nonce := newNonce(b)
-	signers := protocoltest.IDs(1, 2)
-	in := protocol.SignInput{Digest: protocoltest.DigestOf("bench")}
-	b.ReportAllocs()
-	for b.Loop() {
-		b.StopTimer()
-		pres := presignExchange(b, presignRuns(b, fx, signers, nonce), signers)
-		b.StartTimer()
-		runs := make(map[protocol.PartyID]protocol.Run, 2)
-		for _, p := range signers {
-			r, err := pres[p].Sign(in)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := r.Start(); err != nil {
-				b.Fatal(err)
-			}
-			runs[p] = r
-		}
-		for _, res := range exchangeOnce(b, runs, signers) {
-			if res.Err != nil || res.Signature == nil {
-				b.Fatal(res)
-			}
-		}
-	}
-}
-
-// presignExchange starts two presign runs, swaps their commitments and returns their
-// presignatures.
-func presignExchange(b *testing.B, runs map[protocol.PartyID]protocol.Run, signers []protocol.PartyID) map[protocol.PartyID]protocol.Presignature {
-	for _, r := range runs {
-		if err := r.Start(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	out := make(map[protocol.PartyID]protocol.Presignature, 2)
-	for p, res := range exchangeOnce(b, runs, signers) {
-		if res.Err != nil || res.Presignature == nil {
-			b.Fatal(res)
-		}
-		out[p] = res.Presignature
-	}
-	return out
-}
-
-// exchangeOnce hands each of two started runs the other's next payload and returns their
-// results.
-func exchangeOnce(b *testing.B, runs map[protocol.PartyID]protocol.Run, signers []protocol.PartyID) map[protocol.PartyID]protocol.Result {
-	out := make(map[protocol.PartyID][]byte, 2)
-	for p, r := range runs {
-		out[p] = (<-r.Outgoing()).Payload
-	}
-	for i, p := range signers {
-		other := signers[1-i]
-		if err := runs[p].Handle(other, true, out[other]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	results := make(map[protocol.PartyID]protocol.Result, 2)
-	for p, r := range runs {
-		results[p] = <-r.Done()
-	}
-	return results
 }

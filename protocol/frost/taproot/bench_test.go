@@ -51,13 +51,7 @@ func BenchmarkSign2of3(b *testing.B) {
 // nonces, their commitments and the exchange, ending with two presignatures (discarded).
 func BenchmarkPresign2of3(b *testing.B) {
 	fx := getFixture(b, 3, 2)
-	signers := protocoltest.IDs(1, 2)
-	b.ReportAllocs()
-	for b.Loop() {
-		for _, ps := range presignExchange(b, presignRuns(b, fx, signers, newNonce(b)), signers) {
-			ps.Discard()
-		}
-	}
+	protocoltest.BenchPresign(b, Engine{}, fx.shares, protocoltest.IDs(1, 2))
 }
 
 // BenchmarkPresignedSign2of3 measures the online part only: both signers' online runs of a
@@ -65,68 +59,8 @@ func BenchmarkPresign2of3(b *testing.B) {
 // the btcec verification. The presigning runs with the timer stopped.
 func BenchmarkPresignedSign2of3(b *testing.B) {
 	fx := getFixture(b, 3, 2)
-	signers := protocoltest.IDs(1, 2)
 	in := protocol.SignInput{Digest: protocoltest.DigestOf("bench")}
-	b.ReportAllocs()
-	for b.Loop() {
-		b.StopTimer()
-		pres := presignExchange(b, presignRuns(b, fx, signers, newNonce(b)), signers)
-		b.StartTimer()
-		runs := make(map[protocol.PartyID]protocol.Run, 2)
-		for _, p := range signers {
-			r, err := pres[p].Sign(in)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := r.Start(); err != nil {
-				b.Fatal(err)
-			}
-			runs[p] = r
-		}
-		for _, res := range exchangeOnce(b, runs, signers) {
-			if res.Err != nil || res.Signature == nil {
-				b.Fatal(res)
-			}
-		}
-	}
-}
-
-// presignExchange starts two presign runs, swaps their commitments and returns their
-// presignatures.
-func presignExchange(b *testing.B, runs map[protocol.PartyID]protocol.Run, signers []protocol.PartyID) map[protocol.PartyID]protocol.Presignature {
-	for _, r := range runs {
-		if err := r.Start(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	out := make(map[protocol.PartyID]protocol.Presignature, 2)
-	for p, res := range exchangeOnce(b, runs, signers) {
-		if res.Err != nil || res.Presignature == nil {
-			b.Fatal(res)
-		}
-		out[p] = res.Presignature
-	}
-	return out
-}
-
-// exchangeOnce hands each of two started runs the other's next payload and returns their
-// results.
-func exchangeOnce(b *testing.B, runs map[protocol.PartyID]protocol.Run, signers []protocol.PartyID) map[protocol.PartyID]protocol.Result {
-	out := make(map[protocol.PartyID][]byte, 2)
-	for p, r := range runs {
-		out[p] = (<-r.Outgoing()).Payload
-	}
-	for i, p := range signers {
-		other := signers[1-i]
-		if err := runs[p].Handle(other, true, out[other]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	results := make(map[protocol.PartyID]protocol.Result, 2)
-	for p, r := range runs {
-		results[p] = <-r.Done()
-	}
-	return results
+	protocoltest.BenchPresignedSign(b, Engine{}, fx.shares, protocoltest.IDs(1, 2), in)
 }
 
 // BenchmarkKeygen2of3 is a whole 2-of-3 keygen, all parties in one process.

@@ -21,6 +21,9 @@ func TestEngineConformance(t *testing.T) {
 				Shares:    fx.shares,
 				Threshold: k.threshold,
 				Verify:    btcecVerifies,
+
+				PresignatureUsed:      ErrPresignatureUsed,
+				PresignatureDiscarded: ErrPresignatureDiscarded,
 			})
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -18,63 +19,39 @@ import (
 
 func presignRuns(t testing.TB, fx *keygenFixture, signers []protocol.PartyID, nonce []byte) map[protocol.PartyID]protocol.Run {
 	t.Helper()
-	runs := make(map[protocol.PartyID]protocol.Run, len(signers))
-	for _, p := range signers {
-		r, err := Engine{}.Presign(protocol.PresignParams{Self: p, Signers: signers, Share: fx.shares[p], SessionNonce: nonce})
-		if err != nil {
-			t.Fatalf("Presign(%s): %v", p, err)
-		}
-		runs[p] = r
-	}
-	return runs
+	return protocoltest.PresignRuns(t, Engine{}, fx.shares, signers, nonce)
 }
 
 // presignAll runs a presign for signers and returns every signer's presignature.
 func presignAll(t testing.TB, fx *keygenFixture, signers []protocol.PartyID) map[protocol.PartyID]protocol.Presignature {
 	t.Helper()
-	return presignResults(t, execute(t, presignRuns(t, fx, signers, newNonce(t)), nil))
+	return protocoltest.Presignatures(t, execute(t, presignRuns(t, fx, signers, newNonce(t)), nil))
 }
 
-// presignResults checks that every presign run ended with a presignature and nothing else.
-func presignResults(t testing.TB, results map[protocol.PartyID]protocol.Result) map[protocol.PartyID]protocol.Presignature {
+// opened takes ps's state and puts it in a new presignature, returned with the state, so that
+// a test can watch the secrets of a presignature that signs or is discarded: a presignature
+// shows nobody its state, and this takes it the way Sign does.
+func opened(t testing.TB, ps protocol.Presignature) (protocol.Presignature, *presigned) {
 	t.Helper()
-	out := make(map[protocol.PartyID]protocol.Presignature, len(results))
-	for p, res := range results {
-		if res.Err != nil || res.Presignature == nil || res.Signature != nil || res.Keygen != nil {
-			t.Fatalf("presign: %s: %+v", p, res)
-		}
-		out[p] = res.Presignature
+	p := ps.(*presignature)
+	state, err := p.state.Take(errors.New("taken by the test"))
+	if err != nil {
+		t.Fatalf("opening %v: %v", p, err)
 	}
-	return out
+	return newPresignature(p.self, p.signers, state), state
 }
 
-// onlineRuns binds inputs[p] to every signer p's presignature.
-func onlineRuns(t testing.TB, pres map[protocol.PartyID]protocol.Presignature, inputs map[protocol.PartyID]protocol.SignInput) map[protocol.PartyID]protocol.Run {
-	t.Helper()
-	runs := make(map[protocol.PartyID]protocol.Run, len(pres))
-	for p, ps := range pres {
-		r, err := ps.Sign(inputs[p])
-		if err != nil {
-			t.Fatalf("%s: Presignature.Sign: %v", p, err)
-		}
-		runs[p] = r
-	}
-	return runs
-}
-
-func sameInput(pres map[protocol.PartyID]protocol.Presignature, in protocol.SignInput) map[protocol.PartyID]protocol.SignInput {
-	inputs := make(map[protocol.PartyID]protocol.SignInput, len(pres))
-	for p := range pres {
-		inputs[p] = in
-	}
-	return inputs
+// holdsSecrets reports whether any secret of state is nonzero.
+func holdsSecrets(state *presigned) bool {
+	return !state.key.secret.IsZero() || !state.nonces.hiding.IsZero() || !state.nonces.binding.IsZero()
 }
 
 // signPresigned runs the online part over digest at every signer and returns the signature
 // they all produced, verified by btcec under the output key.
 func signPresigned(t testing.TB, fx *keygenFixture, pres map[protocol.PartyID]protocol.Presignature, digest [32]byte) []byte {
 	t.Helper()
-	return checkSignatures(t, fx, execute(t, onlineRuns(t, pres, sameInput(pres, protocol.SignInput{Digest: digest})), nil), digest)
+	in := protocoltest.SameInput(slices.Sorted(maps.Keys(pres)), protocol.SignInput{Digest: digest})
+	return checkSignatures(t, fx, execute(t, protocoltest.BindAll(t, pres, in), nil), digest)
 }
 
 // checkSignatures checks that every run ended with the same signature and that btcec's
@@ -97,179 +74,45 @@ func checkSignatures(t testing.TB, fx *keygenFixture, results map[protocol.Party
 	return sig
 }
 
-func TestPresignThenSign(t *testing.T) {
-	for _, tc := range []struct {
-		n, threshold int
-		signers      []protocol.PartyID
-	}{
-		{3, 2, protocoltest.IDs(1, 3)},
-		{5, 3, protocoltest.IDs(2, 4, 5)},
-	} {
-		t.Run(fmt.Sprintf("%d-of-%d", tc.threshold, tc.n), func(t *testing.T) {
-			fx := getFixture(t, tc.n, tc.threshold)
-			a, b := protocoltest.DigestOf("presigned a"), protocoltest.DigestOf("presigned b")
-			sa := signPresigned(t, fx, presignAll(t, fx, tc.signers), a)
-			sb := signPresigned(t, fx, presignAll(t, fx, tc.signers), b)
-			if bytes.Equal(sa[:32], sb[:32]) {
-				t.Fatal("two presignatures share R: nonces were reused")
-			}
-		})
-	}
-}
-
-// TestPresignaturesUsedOutOfOrder signs with the second of two presignatures first.
-func TestPresignaturesUsedOutOfOrder(t *testing.T) {
-	fx := getFixture(t, 5, 3)
-	signers := protocoltest.IDs(1, 3, 5)
-	first, second := presignAll(t, fx, signers), presignAll(t, fx, signers)
-	d2, d1 := protocoltest.DigestOf("second presignature"), protocoltest.DigestOf("first presignature")
-	s2 := signPresigned(t, fx, second, d2)
-	s1 := signPresigned(t, fx, first, d1)
-	if bytes.Equal(s1[:32], s2[:32]) {
-		t.Fatal("two presignatures share R")
-	}
-}
-
-// TestPresignatureSingleUse: a presignature signs once; Discard stops it from signing, wipes
-// its secrets, and does not touch a run that already took it.
-func TestPresignatureSingleUse(t *testing.T) {
+// TestDiscardWipesSecrets: Discard wipes a presignature's secrets, and the presignature
+// then says it was discarded when printed.
+func TestDiscardWipesSecrets(t *testing.T) {
 	fx := getFixture(t, 3, 2)
-	signers := protocoltest.IDs(1, 2)
-	digest := protocoltest.DigestOf("single use")
-
-	pres := presignAll(t, fx, signers)
-	runs := onlineRuns(t, pres, sameInput(pres, protocol.SignInput{Digest: digest}))
-	for p, ps := range pres {
-		if _, err := ps.Sign(protocol.SignInput{Digest: digest}); !errors.Is(err, ErrPresignatureUsed) {
-			t.Fatalf("%s: second Sign: %v, want %v", p, err, ErrPresignatureUsed)
-		}
-		ps.Discard() // too late: the online run owns the secrets now
-	}
-	checkSignatures(t, fx, execute(t, runs, nil), digest)
-
-	pres = presignAll(t, fx, signers)
-	ps := pres[1]
-	state := ps.(*presignature).state
-	if state.key.secret.IsZero() || state.nonces.hiding.IsZero() || state.nonces.binding.IsZero() {
+	pres := presignAll(t, fx, protocoltest.IDs(1, 2))
+	defer pres[2].Discard()
+	ps, state := opened(t, pres[1])
+	if !holdsSecrets(state) {
 		t.Fatal("a fresh presignature holds no secrets")
 	}
 	ps.Discard()
-	ps.Discard()
-	if !state.key.secret.IsZero() || !state.nonces.hiding.IsZero() || !state.nonces.binding.IsZero() {
+	if holdsSecrets(state) {
 		t.Fatal("Discard left a secret of the presignature in memory")
-	}
-	if _, err := ps.Sign(protocol.SignInput{Digest: digest}); !errors.Is(err, ErrPresignatureDiscarded) {
-		t.Fatalf("Sign after Discard: %v, want %v", err, ErrPresignatureDiscarded)
 	}
 	if s := fmt.Sprintf("%v %#v", ps, ps); !strings.Contains(s, "discarded") {
 		t.Fatalf("a discarded presignature prints as %q", s)
 	}
-	pres[2].Discard()
 }
 
-// TestPresignatureRefusesMessage: BIP340 signs a digest; a message is refused and burns the
-// presignature.
+// TestPresignatureRefusesMessage: BIP340 signs a digest; a message is refused, saying so,
+// and the presignature's secrets are wiped. (The conformance suite checks that it is burnt.)
 func TestPresignatureRefusesMessage(t *testing.T) {
 	fx := getFixture(t, 3, 2)
 	pres := presignAll(t, fx, protocoltest.IDs(2, 3))
 	defer pres[3].Discard()
-	state := pres[2].(*presignature).state
-	_, err := pres[2].Sign(protocol.SignInput{Digest: protocoltest.DigestOf("d"), Message: []byte("a message")})
+	ps, state := opened(t, pres[2])
+	_, err := ps.Sign(protocol.SignInput{Digest: protocoltest.DigestOf("d"), Message: []byte("a message")})
 	if err == nil || !strings.Contains(err.Error(), "not a message") {
 		t.Fatalf("Sign of a message: %v", err)
 	}
-	if !state.key.secret.IsZero() || !state.nonces.hiding.IsZero() || !state.nonces.binding.IsZero() {
+	if holdsSecrets(state) {
 		t.Fatal("a refused Sign left the presignature's secrets in memory")
-	}
-	if _, err := pres[2].Sign(protocol.SignInput{}); !errors.Is(err, ErrPresignatureUsed) {
-		t.Fatalf("Sign after a refused Sign: %v, want %v", err, ErrPresignatureUsed)
-	}
-}
-
-func TestPresignatureConcurrentSign(t *testing.T) {
-	fx := getFixture(t, 3, 2)
-	pres := presignAll(t, fx, protocoltest.IDs(1, 2))
-	defer pres[2].Discard()
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		won  []protocol.Run
-		errs []error
-	)
-	for range 8 {
-		wg.Go(func() {
-			r, err := pres[1].Sign(protocol.SignInput{Digest: protocoltest.DigestOf("race")})
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, err)
-				return
-			}
-			won = append(won, r)
-		})
-	}
-	wg.Wait()
-	if len(won) != 1 || len(errs) != 7 {
-		t.Fatalf("%d of 8 concurrent Sign calls succeeded (errors: %v), want exactly 1", len(won), errs)
-	}
-	for _, err := range errs {
-		if !errors.Is(err, ErrPresignatureUsed) {
-			t.Fatalf("losing Sign: %v, want %v", err, ErrPresignatureUsed)
-		}
-	}
-	won[0].Abort(errors.New("test over"))
-	protocoltest.CheckAbortedOnce(t, won[0], "sign")
-}
-
-// TestPresignatureSignRacesDiscard: whichever of Sign and Discard takes the presignature
-// first wins; every other Sign fails with the winner's reason.
-func TestPresignatureSignRacesDiscard(t *testing.T) {
-	fx := getFixture(t, 3, 2)
-	for range 10 {
-		pres := presignAll(t, fx, protocoltest.IDs(1, 3))
-		pres[3].Discard()
-		var (
-			wg   sync.WaitGroup
-			mu   sync.Mutex
-			won  []protocol.Run
-			errs []error
-		)
-		for i := range 8 {
-			wg.Go(func() {
-				if i%2 == 0 {
-					pres[1].Discard()
-					return
-				}
-				r, err := pres[1].Sign(protocol.SignInput{})
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil {
-					errs = append(errs, err)
-					return
-				}
-				won = append(won, r)
-			})
-		}
-		wg.Wait()
-		want := ErrPresignatureDiscarded
-		if len(won) == 1 {
-			want = ErrPresignatureUsed
-			won[0].Abort(nil)
-		}
-		if len(won) > 1 || len(won)+len(errs) != 4 {
-			t.Fatalf("%d Sign calls succeeded, %d failed", len(won), len(errs))
-		}
-		for _, err := range errs {
-			if !errors.Is(err, want) {
-				t.Fatalf("losing Sign: %v, want %v", err, want)
-			}
-		}
 	}
 }
 
 // TestPresignedDifferentDigests: signers bound to different digests end with errors naming
 // the signers bound to another digest than their own, and the shares they sent add up to no
-// signature that btcec accepts over either digest.
+// signature that btcec accepts over either digest. (The conformance suite checks only that
+// no signer ends with a signature.)
 func TestPresignedDifferentDigests(t *testing.T) {
 	a, b := protocoltest.DigestOf("digest a"), protocoltest.DigestOf("digest b")
 	for _, tc := range []struct {
@@ -290,7 +133,9 @@ func TestPresignedDifferentDigests(t *testing.T) {
 			}
 			slices.Sort(signers)
 			pres := presignAll(t, fx, signers)
-			list := commitmentList(pres[signers[0]].(*presignature).state, signers)
+			var state *presigned
+			pres[signers[0]], state = opened(t, pres[signers[0]])
+			list := commitmentList(state, signers)
 
 			var (
 				mu     sync.Mutex
@@ -304,7 +149,7 @@ func TestPresignedDifferentDigests(t *testing.T) {
 				}
 				return payload
 			}
-			results := execute(t, onlineRuns(t, pres, inputs), record)
+			results := execute(t, protocoltest.BindAll(t, pres, inputs), record)
 			for p, res := range results {
 				if res.Signature != nil {
 					t.Fatalf("%s produced a signature", p)
@@ -359,9 +204,10 @@ func btcecAccepts(t testing.TB, publicKey []byte, digest [32]byte, sig []byte) b
 func TestOnlineRunWipesSecrets(t *testing.T) {
 	fx := getFixture(t, 3, 2)
 	pres := presignAll(t, fx, protocoltest.IDs(1, 2))
-	state := pres[1].(*presignature).state
+	var state *presigned
+	pres[1], state = opened(t, pres[1])
 	signPresigned(t, fx, pres, protocoltest.DigestOf("wipe"))
-	if !state.key.secret.IsZero() || !state.nonces.hiding.IsZero() || !state.nonces.binding.IsZero() {
+	if holdsSecrets(state) {
 		t.Fatal("the online run left a secret in memory")
 	}
 }
@@ -431,7 +277,7 @@ func TestOnlineRunKeepsThePresignedCommitments(t *testing.T) {
 		mu.Unlock()
 		return payload
 	}
-	pres := presignResults(t, execute(t, presignRuns(t, fx, protocoltest.IDs(1, 2), nonce), record))
+	pres := protocoltest.Presignatures(t, execute(t, presignRuns(t, fx, protocoltest.IDs(1, 2), nonce), record))
 	defer pres[2].Discard()
 	r, err := pres[1].Sign(protocol.SignInput{Digest: protocoltest.DigestOf("replay")})
 	if err != nil {
@@ -483,7 +329,7 @@ func TestSharesThatReachThePresignRun(t *testing.T) {
 	online := map[protocol.PartyID]protocol.Run{}
 	shares := map[protocol.PartyID][]byte{}
 	for _, p := range []protocol.PartyID{1, 3} {
-		pres[p] = presignResults(t, map[protocol.PartyID]protocol.Result{p: protocoltest.AwaitDone(t, runs[p])})[p]
+		pres[p] = protocoltest.Presignatures(t, map[protocol.PartyID]protocol.Result{p: protocoltest.AwaitDone(t, runs[p])})[p]
 		r, err := pres[p].Sign(protocol.SignInput{Digest: digest})
 		if err != nil {
 			t.Fatal(err)
@@ -495,8 +341,10 @@ func TestSharesThatReachThePresignRun(t *testing.T) {
 		deliver(2, p, shares[p])
 	}
 	deliver(2, 3, commitments[3])
-	pres[2] = presignResults(t, map[protocol.PartyID]protocol.Result{2: protocoltest.AwaitDone(t, runs[2])})[2]
-	if n := len(pres[2].(*presignature).state.pending); n != 2 {
+	pres[2] = protocoltest.Presignatures(t, map[protocol.PartyID]protocol.Result{2: protocoltest.AwaitDone(t, runs[2])})[2]
+	var state *presigned
+	pres[2], state = opened(t, pres[2])
+	if n := len(state.pending); n != 2 {
 		t.Fatalf("party 2's presignature kept %d early signature shares, want 2", n)
 	}
 	r, err := pres[2].Sign(protocol.SignInput{Digest: digest})
